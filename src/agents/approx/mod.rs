@@ -1,0 +1,1 @@
+//! approx agents (see the issues that introduce them).

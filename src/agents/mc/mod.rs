@@ -1,0 +1,1 @@
+//! mc agents (see the issues that introduce them).

@@ -1,0 +1,1 @@
+//! sa agents (see the issues that introduce them).

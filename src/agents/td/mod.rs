@@ -1,0 +1,1 @@
+//! td agents (see the issues that introduce them).

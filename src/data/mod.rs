@@ -1,0 +1,1 @@
+//! Data formats: CSV, TFRecord, safetensors.

@@ -1,0 +1,1 @@
+//! Gridworld environments and finite MDPs.

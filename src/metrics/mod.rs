@@ -1,0 +1,1 @@
+//! Metrics for learned policies and values.

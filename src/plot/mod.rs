@@ -1,0 +1,71 @@
+//! PNG plots, drawn with plotters and the vendored DejaVu Sans font.
+//!
+//! Plots render on machines with no system fonts: [`ensure_font`] registers
+//! the font bundled in `assets/fonts/` with plotters' `ab_glyph` backend before
+//! any text is drawn. Every plot is rendered to a hidden temporary file and
+//! renamed into place, so a finished plot is never half-written.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use crate::{Error, Result};
+
+/// The vendored font (DejaVu Sans, see `assets/fonts/LICENSE-DejaVu.txt`).
+pub static FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+
+/// The font family name every rlkit plot uses.
+pub const FONT: &str = "sans-serif";
+
+/// Register the vendored font with plotters (idempotent, thread-safe).
+pub fn ensure_font() -> Result<()> {
+    static DONE: OnceLock<std::result::Result<(), String>> = OnceLock::new();
+    DONE.get_or_init(|| {
+        for style in [
+            plotters::style::FontStyle::Normal,
+            plotters::style::FontStyle::Bold,
+            plotters::style::FontStyle::Italic,
+            plotters::style::FontStyle::Oblique,
+        ] {
+            plotters::style::register_font(FONT, style, FONT_BYTES)
+                .map_err(|_| "the vendored font could not be loaded".to_string())?;
+        }
+        Ok(())
+    })
+    .clone()
+    .map_err(Error::internal)
+}
+
+/// Render a PNG of `size` pixels with `draw`, atomically, to `path`.
+///
+/// `draw` receives the root drawing area; the file is written to a temporary
+/// sibling and renamed over `path` only once `present()` has succeeded.
+pub fn render_png<F>(path: &Path, size: (u32, u32), draw: F) -> Result<()>
+where
+    F: FnOnce(
+        &plotters::drawing::DrawingArea<
+            plotters::backend::BitMapBackend<'_>,
+            plotters::coord::Shift,
+        >,
+    ) -> std::result::Result<(), String>,
+{
+    use plotters::prelude::*;
+    ensure_font()?;
+    let tmp = crate::util::temp_sibling(path, "tmp");
+    let result = (|| -> std::result::Result<(), String> {
+        let root = BitMapBackend::new(&tmp, size).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        draw(&root)?;
+        root.present().map_err(|e| e.to_string())?;
+        Ok(())
+    })();
+    match result {
+        Ok(()) => std::fs::rename(&tmp, path).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            Error::input(format!("{}: cannot write plot: {e}", path.display()))
+        }),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(Error::input(format!("{}: cannot draw plot: {e}", path.display())))
+        }
+    }
+}
