@@ -1,1 +1,3 @@
-//! Data formats: CSV, TFRecord, safetensors.
+//! Data formats: CSV tables, TFRecord, safetensors.
+
+pub mod table;
