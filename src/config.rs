@@ -293,6 +293,34 @@ impl Doc {
         })
     }
 
+    /// An [`Error::Input`] about line `line` (0-based) *inside* the multi-line
+    /// string value at `path` (used for map rows): names the file's real line.
+    pub fn error_in_value(&self, path: &[Seg], line: usize, msg: &str) -> Error {
+        let is_override = self.overrides.iter().any(|o| path.starts_with(&o.path));
+        if !is_override {
+            for s in &self.sources {
+                if !path.starts_with(&s.prefix) {
+                    continue;
+                }
+                if let Some((depth, _, voff)) = locate(&s.text, &path[s.prefix.len()..]) {
+                    if depth == path.len() - s.prefix.len() {
+                        let rest = &s.text[voff..];
+                        // A multi-line string drops a newline right after its opening quotes.
+                        let skip = ["\"\"\"\n", "\u{27}\u{27}\u{27}\n", "\"\"\"\r\n"].iter().any(|p| rest.starts_with(p));
+                        let (l, _) = line_col(&s.text, voff);
+                        return Error::input(format!(
+                            "{}:{}:1: {}: {msg}",
+                            s.file.display(),
+                            l + usize::from(skip) + line,
+                            path_string(path)
+                        ));
+                    }
+                }
+            }
+        }
+        self.error_at(path, msg)
+    }
+
     /// An [`Error::Input`] for the key at `path`, located in the source files,
     /// with a did-you-mean hint where the message lists the valid names.
     pub fn error_at(&self, path: &[Seg], msg: &str) -> Error {
@@ -312,7 +340,7 @@ impl Doc {
                 continue;
             }
             let rel = &path[s.prefix.len()..];
-            if let Some((depth, offset)) = locate(&s.text, rel) {
+            if let Some((depth, offset, _)) = locate(&s.text, rel) {
                 let (l, c) = line_col(&s.text, offset);
                 // Deepest match wins; on a tie the earlier (overriding) source.
                 let score = s.prefix.len() + depth;
@@ -368,23 +396,24 @@ pub fn get_path<'a>(table: &'a toml::Table, path: &[Seg]) -> Option<&'a toml::Va
     cur
 }
 
-/// Byte offset of the key at `path` in TOML `text`: (how many segments matched, offset).
-fn locate(text: &str, path: &[Seg]) -> Option<(usize, usize)> {
+/// Byte offset of the key at `path` in TOML `text`: (how many segments
+/// matched, offset of the key, offset of its value).
+fn locate(text: &str, path: &[Seg]) -> Option<(usize, usize, usize)> {
     use toml::de::{DeTable, DeValue};
     let root = DeTable::parse(text).ok()?;
     let mut table: &DeTable = root.get_ref();
     let mut arr: Option<&toml::de::DeArray> = None;
-    let mut found = (0usize, 0usize);
+    let mut found = (0usize, 0usize, 0usize);
     for (depth, seg) in path.iter().enumerate() {
         let value: &toml::Spanned<DeValue> = match (seg, arr) {
             (Seg::Key(k), None) => {
                 let (key, value) = table.iter().find(|(key, _)| key.get_ref().as_ref() == k.as_str())?;
-                found = (depth + 1, key.span().start);
+                found = (depth + 1, key.span().start, value.span().start);
                 value
             }
             (Seg::Index(i), Some(a)) => {
                 let v = a.iter().nth(*i)?;
-                found = (depth + 1, v.span().start);
+                found = (depth + 1, v.span().start, v.span().start);
                 v
             }
             _ => return Some(found).filter(|f| f.0 > 0),
