@@ -280,7 +280,12 @@ pub struct Dynamics {
 
 impl Default for Dynamics {
     fn default() -> Self {
-        Dynamics { slippery: false, success_prob: 1.0 / 3.0, wind: vec![], stochastic_wind: false }
+        Dynamics {
+            slippery: false,
+            success_prob: 1.0 / 3.0,
+            wind: vec![],
+            stochastic_wind: false,
+        }
     }
 }
 
@@ -399,7 +404,11 @@ impl Grid {
                 (Some(c), None) if !c.is_whitespace() => {
                     legend.insert(c, *v);
                 }
-                _ => return Err(at("legend").err(format!("legend key `{k}` must be a single non-space character"))),
+                _ => {
+                    return Err(at("legend").err(format!(
+                        "legend key `{k}` must be a single non-space character"
+                    )))
+                }
             }
         }
         // Parse the map.
@@ -414,7 +423,11 @@ impl Grid {
                 match legend.get(&c) {
                     Some(k) => row.push(*k),
                     None => {
-                        let valid: String = legend.keys().map(|c| c.to_string()).collect::<Vec<_>>().join(" ");
+                        let valid: String = legend
+                            .keys()
+                            .map(|c| c.to_string())
+                            .collect::<Vec<_>>()
+                            .join(" ");
                         return Err(at("map").err_line(li, format!(
                             "row {}: unknown symbol `{c}`; valid symbols: {valid} (or add it to the legend, e.g. legend = {{ \"{c}\" = \"free\" }})",
                             rows.len()
@@ -424,12 +437,15 @@ impl Grid {
             }
             if let Some(first) = rows.first() {
                 if row.len() != first.len() {
-                    return Err(at("map").err_line(li, format!(
+                    return Err(at("map").err_line(
+                        li,
+                        format!(
                         "row {} has {} cells but row 0 has {}; all rows must have the same width",
                         rows.len(),
                         row.len(),
                         first.len()
-                    )));
+                    ),
+                    ));
                 }
             }
             rows.push(row);
@@ -447,15 +463,21 @@ impl Grid {
         let dirs: Vec<Dir> = action_names
             .iter()
             .map(|n| {
-                let (_, dr, dc, _) = ACTION_NAMES.iter().find(|a| a.0 == n).copied().unwrap_or(("stay", 0, 0, 'o'));
+                let (_, dr, dc, _) = ACTION_NAMES
+                    .iter()
+                    .find(|a| a.0 == n)
+                    .copied()
+                    .unwrap_or(("stay", 0, 0, 'o'));
                 Dir { dr, dc }
             })
             .collect();
 
         let d = &spec.dynamics;
         if !(0.0..=1.0).contains(&d.success_prob) {
-            return Err(at("dynamics")
-                .err(format!("dynamics.success_prob = {} is outside [0, 1]", d.success_prob)));
+            return Err(at("dynamics").err(format!(
+                "dynamics.success_prob = {} is outside [0, 1]",
+                d.success_prob
+            )));
         }
         if !d.wind.is_empty() && d.wind.len() != width {
             return Err(at("dynamics").err(format!(
@@ -474,7 +496,8 @@ impl Grid {
                 }
             }
             if cells[idx(t.to)] == CellKind::Wall {
-                return Err(at("teleports").err(format!("teleports[{i}]: destination {:?} is a wall", t.to)));
+                return Err(at("teleports")
+                    .err(format!("teleports[{i}]: destination {:?} is a wall", t.to)));
             }
             teleport_at[idx(t.from)] = Some((idx(t.to), t.reward));
         }
@@ -512,7 +535,18 @@ impl Grid {
             action_names,
             dirs,
             starts,
-            model: TabularModel::new(1, 1, 0.0, vec![vec![Transition { prob: 1.0, next: 0, reward: 0.0, done: true }]], vec![true])?,
+            model: TabularModel::new(
+                1,
+                1,
+                0.0,
+                vec![vec![Transition {
+                    prob: 1.0,
+                    next: 0,
+                    reward: 0.0,
+                    done: true,
+                }]],
+                vec![true],
+            )?,
             teleport_at,
             reward_override,
         };
@@ -553,7 +587,10 @@ impl Grid {
     }
 
     fn blocked(&self, r: i64, c: i64) -> bool {
-        r < 0 || c < 0 || r >= self.height as i64 || c >= self.width as i64
+        r < 0
+            || c < 0
+            || r >= self.height as i64
+            || c >= self.width as i64
             || self.cells[r as usize * self.width + c as usize] == CellKind::Wall
     }
 
@@ -562,7 +599,12 @@ impl Grid {
     pub fn resolve(&self, s: usize, d: Dir, wind: u32) -> Transition {
         let rw = &self.spec.rewards;
         if let Some((to, reward)) = self.teleport_at[s] {
-            return Transition { prob: 1.0, next: to, reward, done: self.is_terminal_kind(self.cells[to]) };
+            return Transition {
+                prob: 1.0,
+                next: to,
+                reward,
+                done: self.is_terminal_kind(self.cells[to]),
+            };
         }
         let (r0, c0) = self.coords(s);
         let (mut r, mut c) = (r0 as i64 + d.dr as i64, c0 as i64 + d.dc as i64);
@@ -579,16 +621,27 @@ impl Grid {
         }
         let next = r as usize * self.width + c as usize;
         let kind = self.cells[next];
-        let absorbing_target = self.cells[s] == CellKind::Target && self.spec.target == TargetMode::Absorbing;
+        let absorbing_target =
+            self.cells[s] == CellKind::Target && self.spec.target == TargetMode::Absorbing;
         if absorbing_target {
-            return Transition { prob: 1.0, next: s, reward: rw.target, done: false };
+            return Transition {
+                prob: 1.0,
+                next: s,
+                reward: rw.target,
+                done: false,
+            };
         }
         if bump && next == s {
             let mut reward = rw.boundary;
             if rw.additive_forbidden_boundary && self.cells[s] == CellKind::Forbidden {
                 reward += rw.forbidden;
             }
-            return Transition { prob: 1.0, next, reward, done: false };
+            return Transition {
+                prob: 1.0,
+                next,
+                reward,
+                done: false,
+            };
         }
         let landing = match kind {
             CellKind::Target => rw.target,
@@ -600,9 +653,19 @@ impl Grid {
         };
         let reward = self.reward_override[next].unwrap_or(landing);
         if kind == CellKind::Cliff {
-            return Transition { prob: 1.0, next: self.starts[0], reward, done: false };
+            return Transition {
+                prob: 1.0,
+                next: self.starts[0],
+                reward,
+                done: false,
+            };
         }
-        Transition { prob: 1.0, next, reward, done: self.is_terminal_kind(kind) }
+        Transition {
+            prob: 1.0,
+            next,
+            reward,
+            done: self.is_terminal_kind(kind),
+        }
     }
 
     /// The outcome distribution of action `a` in state `s`, merged by (next, reward, done).
@@ -614,8 +677,20 @@ impl Grid {
             let p = dy.success_prob;
             moves.push((d, p));
             // Perpendiculars: rotate 90° either way.
-            moves.push((Dir { dr: -d.dc, dc: d.dr }, (1.0 - p) / 2.0));
-            moves.push((Dir { dr: d.dc, dc: -d.dr }, (1.0 - p) / 2.0));
+            moves.push((
+                Dir {
+                    dr: -d.dc,
+                    dc: d.dr,
+                },
+                (1.0 - p) / 2.0,
+            ));
+            moves.push((
+                Dir {
+                    dr: d.dc,
+                    dc: -d.dr,
+                },
+                (1.0 - p) / 2.0,
+            ));
         } else {
             moves.push((d, 1.0));
         }
@@ -634,7 +709,10 @@ impl Grid {
             for &(wv, pw) in &winds {
                 let t = self.resolve(s, md, wv);
                 let p = pm * pw;
-                match out.iter_mut().find(|o| o.next == t.next && o.reward == t.reward && o.done == t.done) {
+                match out
+                    .iter_mut()
+                    .find(|o| o.next == t.next && o.reward == t.reward && o.done == t.done)
+                {
                     Some(o) => o.prob += p,
                     None => out.push(Transition { prob: p, ..t }),
                 }
@@ -650,7 +728,12 @@ impl Grid {
         for (s, &fx) in fixed.iter().enumerate() {
             for a in 0..na {
                 if fx {
-                    b.push(&[Transition { prob: 1.0, next: s, reward: 0.0, done: true }])?;
+                    b.push(&[Transition {
+                        prob: 1.0,
+                        next: s,
+                        reward: 0.0,
+                        done: true,
+                    }])?;
                 } else {
                     b.push(&self.outcomes(s, a))?;
                 }
@@ -693,7 +776,12 @@ impl Grid {
 
     /// Generate a Zhao-style `height × width` grid with a fraction of random
     /// forbidden cells and the target in the middle (for benchmarks).
-    pub fn generate_zhao(height: usize, width: usize, forbidden_frac: f64, seed: u64) -> Result<Grid> {
+    pub fn generate_zhao(
+        height: usize,
+        width: usize,
+        forbidden_frac: f64,
+        seed: u64,
+    ) -> Result<Grid> {
         use rand::RngExt;
         let mut rng = crate::util::rng_for(seed, &[0x6e17]);
         let mut map = String::with_capacity((width + 1) * height);
