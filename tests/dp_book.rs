@@ -8,8 +8,8 @@
 use std::path::Path;
 
 use rlkit::agents::dp::{
-    evaluate, policy::read_policy, policy_iteration, truncated_policy_iteration, value_iteration,
-    EvalConfig, EvalMethod, PiConfig, Policy, TpiConfig, ViConfig,
+    evaluate, policy::read_policy, policy_iteration, truncated_policy_iteration, value_iteration, EvalConfig,
+    EvalMethod, PiConfig, Policy, TpiConfig, ViConfig,
 };
 use rlkit::config::Doc;
 use rlkit::env::World;
@@ -26,23 +26,12 @@ fn world(name: &str, sets: &[(&str, &str)]) -> World {
 fn assert_close(got: &[f64], want: &[f64], tol: f64, what: &str) {
     assert_eq!(got.len(), want.len(), "{what}");
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!(
-            (g - w).abs() <= tol,
-            "{what}: state {i}: got {g}, want {w} (tol {tol})"
-        );
+        assert!((g - w).abs() <= tol, "{what}: state {i}: got {g}, want {w} (tol {tol})");
     }
 }
 
 fn v_star(w: &World) -> Vec<f64> {
-    let sol = value_iteration(
-        w.model(),
-        &ViConfig {
-            tol: 1e-12,
-            ..Default::default()
-        },
-        None,
-    )
-    .unwrap();
+    let sol = value_iteration(w.model(), &ViConfig { tol: 1e-12, ..Default::default() }, None).unwrap();
     assert!(sol.converged);
     sol.values
 }
@@ -96,22 +85,12 @@ fn zhao_fig_3_4_optimal_values() {
     assert_close(&v, &ZHAO_34A, 1e-6, "Fig 3.4a");
     let rounded: Vec<f64> = v.iter().map(|x| (x * 10.0).round() / 10.0).collect();
     assert_close(&rounded, &ZHAO_34A_BOOK, 1e-12, "Fig 3.4a as printed");
-    assert_close(
-        &v_star(&world("zhao_5x5", &[("gamma", "0.5")])),
-        &ZHAO_34B,
-        1e-6,
-        "Fig 3.4b",
-    );
+    assert_close(&v_star(&world("zhao_5x5", &[("gamma", "0.5")])), &ZHAO_34B, 1e-6, "Fig 3.4b");
     let mut c = [0.0; 25];
     for s in [12, 16, 17, 18, 22] {
         c[s] = 1.0; // gamma 0: the immediate best reward; 1 wherever the target is one move away
     }
-    assert_close(
-        &v_star(&world("zhao_5x5", &[("gamma", "0")])),
-        &c,
-        1e-12,
-        "Fig 3.4c",
-    );
+    assert_close(&v_star(&world("zhao_5x5", &[("gamma", "0")])), &c, 1e-12, "Fig 3.4c");
     let vd = v_star(&world("zhao_5x5", &[("rewards.forbidden", "-10")]));
     assert_close(&vd, &ZHAO_34D, 1e-6, "Fig 3.4d");
     let rounded: Vec<f64> = vd.iter().map(|x| (x * 10.0).round() / 10.0).collect();
@@ -122,56 +101,21 @@ fn zhao_fig_3_4_optimal_values() {
 fn vi_pi_and_truncated_pi_agree() {
     let w = world("zhao_5x5", &[]);
     let m = w.model();
-    let vi = value_iteration(
-        m,
-        &ViConfig {
-            tol: 1e-11,
-            ..Default::default()
-        },
-        None,
-    )
-    .unwrap();
+    let vi = value_iteration(m, &ViConfig { tol: 1e-11, ..Default::default() }, None).unwrap();
     let pi = policy_iteration(m, &PiConfig::default(), None).unwrap();
     for j in [1, 5, 100] {
-        let t = truncated_policy_iteration(
-            m,
-            &TpiConfig {
-                sweeps: Some(j),
-                tol: 1e-11,
-                ..Default::default()
-            },
-            None,
-        )
-        .unwrap();
+        let t = truncated_policy_iteration(m, &TpiConfig { sweeps: Some(j), tol: 1e-11, ..Default::default() }, None)
+            .unwrap();
         assert_close(&t.values, &ZHAO_34A, 1e-6, &format!("TPI j={j}"));
         assert_eq!(t.actions, vi.actions, "TPI j={j} greedy policy");
     }
     assert_close(&vi.values, &ZHAO_34A, 1e-6, "VI");
     assert_close(&pi.values, &ZHAO_34A, 1e-6, "PI");
-    assert!(
-        pi.iterations.len() < vi.iterations.len() / 10,
-        "PI needs far fewer iterations than VI"
-    );
+    assert!(pi.iterations.len() < vi.iterations.len() / 10, "PI needs far fewer iterations than VI");
     // TPI with j = 1 is value iteration, iterate for iterate.
-    let t1 = truncated_policy_iteration(
-        m,
-        &TpiConfig {
-            sweeps: Some(1),
-            tol: 1e-6,
-            ..Default::default()
-        },
-        None,
-    )
-    .unwrap();
-    let v1 = value_iteration(
-        m,
-        &ViConfig {
-            tol: 1e-6,
-            ..Default::default()
-        },
-        None,
-    )
-    .unwrap();
+    let t1 =
+        truncated_policy_iteration(m, &TpiConfig { sweeps: Some(1), tol: 1e-6, ..Default::default() }, None).unwrap();
+    let v1 = value_iteration(m, &ViConfig { tol: 1e-6, ..Default::default() }, None).unwrap();
     assert_eq!(t1.iterations.len(), v1.iterations.len());
     for (a, b) in t1.iterations.iter().zip(&v1.iterations) {
         assert!((a.delta - b.delta).abs() < 1e-12);
@@ -184,10 +128,7 @@ fn error_columns_decrease_to_zero() {
     let vs = v_star(&w);
     let sol = value_iteration(w.model(), &ViConfig::default(), Some(&vs)).unwrap();
     let errs: Vec<f64> = sol.iterations.iter().map(|r| r.error.unwrap()).collect();
-    assert!(
-        errs.windows(2).all(|p| p[1] <= p[0] + 1e-12),
-        "VI error is monotone from v0 = 0"
-    );
+    assert!(errs.windows(2).all(|p| p[1] <= p[0] + 1e-12), "VI error is monotone from v0 = 0");
     assert!(*errs.last().unwrap() < 1e-5);
     // Contraction: ||v_k - v*|| <= gamma^k ||v_0 - v*||.
     for (k, e) in errs.iter().enumerate() {
@@ -206,10 +147,7 @@ fn policy_from(w: &World, text: &str) -> Policy {
 #[test]
 fn zhao_fig_2_7_policy_evaluation() {
     let w = world("zhao_5x5", &[]);
-    let good = policy_from(
-        &w,
-        "> > > > v\n^ ^ > > v\n^ < v > v\n^ > o < v\n^ > ^ < <\n",
-    );
+    let good = policy_from(&w, "> > > > v\n^ ^ > > v\n^ < v > v\n^ > o < v\n^ > ^ < <\n");
     let right = policy_from(&w, ">>>>>\n>>>>>\n>>>>>\n>>>>>\n>>>>>\n");
     #[rustfmt::skip]
     let want_right = [
@@ -227,16 +165,8 @@ fn zhao_fig_2_7_policy_evaluation() {
         -3.900754, -3.615859, -3.403143, -2.897616, -3.239282,
         -4.458860, -4.160776, -3.385820, -3.363440, -3.453239,
     ];
-    for method in [
-        EvalMethod::Exact,
-        EvalMethod::Iterative,
-        EvalMethod::InPlace,
-    ] {
-        let cfg = EvalConfig {
-            method,
-            tol: 1e-12,
-            ..Default::default()
-        };
+    for method in [EvalMethod::Exact, EvalMethod::Iterative, EvalMethod::InPlace] {
+        let cfg = EvalConfig { method, tol: 1e-12, ..Default::default() };
         let ev = |p: &Policy| evaluate(w.model(), p, &cfg, None).unwrap().values;
         assert_close(&ev(&good), &ZHAO_34D, 1e-6, "good policy");
         assert_close(&ev(&right), &want_right, 1e-6, "always right");
@@ -255,13 +185,8 @@ fn sutton_barto_fig_3_2_and_3_5() {
         -0.973592, -0.435495, -0.354882, -0.585605, -1.183075,
         -1.857701, -1.345231, -1.229267, -1.422918, -1.975179,
     ];
-    let cfg = EvalConfig {
-        method: EvalMethod::Exact,
-        ..Default::default()
-    };
-    let v = evaluate(w.model(), &Policy::uniform(25, 4), &cfg, None)
-        .unwrap()
-        .values;
+    let cfg = EvalConfig { method: EvalMethod::Exact, ..Default::default() };
+    let v = evaluate(w.model(), &Policy::uniform(25, 4), &cfg, None).unwrap().values;
     assert_close(&v, &fig32, 1e-6, "Fig 3.2");
     // The book prints 3.3 8.8 4.4 5.3 1.5 on the top row.
     let top: Vec<f64> = v[..5].iter().map(|x| (x * 10.0).round() / 10.0).collect();
@@ -276,10 +201,7 @@ fn sutton_barto_fig_3_2_and_3_5() {
     ];
     let vs = v_star(&w);
     assert_close(&vs, &fig35, 1e-6, "Fig 3.5");
-    assert!(
-        (vs[1] - 10.0 / (1.0 - 0.9f64.powi(5))).abs() < 1e-9,
-        "v*(A) = 10/(1-0.9^5)"
-    );
+    assert!((vs[1] - 10.0 / (1.0 - 0.9f64.powi(5))).abs() < 1e-9, "v*(A) = 10/(1-0.9^5)");
 }
 
 #[test]
@@ -288,57 +210,26 @@ fn sutton_barto_fig_4_1() {
     let u = Policy::uniform(16, 4);
     #[rustfmt::skip]
     let exact = [0.0, -14.0, -20.0, -22.0, -14.0, -18.0, -20.0, -20.0, -20.0, -20.0, -18.0, -14.0, -22.0, -20.0, -14.0, 0.0];
-    let e = evaluate(
-        w.model(),
-        &u,
-        &EvalConfig {
-            method: EvalMethod::Exact,
-            ..Default::default()
-        },
-        None,
-    )
-    .unwrap();
+    let e = evaluate(w.model(), &u, &EvalConfig { method: EvalMethod::Exact, ..Default::default() }, None).unwrap();
     assert_close(&e.values, &exact, 1e-9, "Fig 4.1 exact");
     // Sweeps to max change < 1e-4: 173 synchronous and 114 in place, counting the sweep that
     // meets the test. (The reference sheet's 172 and 113 come from code that counts the
     // sweeps before that one.)
-    let sync = evaluate(
-        w.model(),
-        &u,
-        &EvalConfig {
-            method: EvalMethod::Iterative,
-            tol: 1e-4,
-            ..Default::default()
-        },
-        None,
-    )
-    .unwrap();
+    let sync =
+        evaluate(w.model(), &u, &EvalConfig { method: EvalMethod::Iterative, tol: 1e-4, ..Default::default() }, None)
+            .unwrap();
     assert_eq!(sync.sweeps, 173);
     assert!((sync.values[1] - -13.998939).abs() < 1e-6);
-    let inplace = evaluate(
-        w.model(),
-        &u,
-        &EvalConfig {
-            method: EvalMethod::InPlace,
-            tol: 1e-4,
-            ..Default::default()
-        },
-        None,
-    )
-    .unwrap();
+    let inplace =
+        evaluate(w.model(), &u, &EvalConfig { method: EvalMethod::InPlace, tol: 1e-4, ..Default::default() }, None)
+            .unwrap();
     assert_eq!(inplace.sweeps, 114);
     assert!((inplace.values[1] - -13.999312).abs() < 1e-6);
     // The k = 1, 2, 3 panels of Fig 4.1 (synchronous).
-    for (k, want) in [
-        (1usize, [0.0, -1.0, -1.0, -1.0]),
-        (2, [0.0, -1.75, -2.0, -2.0]),
-        (3, [0.0, -2.4375, -2.9375, -3.0]),
-    ] {
-        let cfg = EvalConfig {
-            method: EvalMethod::Iterative,
-            tol: 1e-300,
-            max_sweeps: k,
-        };
+    for (k, want) in
+        [(1usize, [0.0, -1.0, -1.0, -1.0]), (2, [0.0, -1.75, -2.0, -2.0]), (3, [0.0, -2.4375, -2.9375, -3.0])]
+    {
+        let cfg = EvalConfig { method: EvalMethod::Iterative, tol: 1e-300, max_sweeps: k };
         // Stopping by max_sweeps is an error; take the values from a fresh run of k sweeps instead.
         let mut v = vec![0.0; 16];
         for _ in 0..k {
@@ -370,12 +261,7 @@ fn frozen_lake_4x4_optimal_values() {
         0.591799, 0.643080, 0.615208, 0.000000,
         0.000000, 0.741720, 0.862837, 0.000000,
     ];
-    assert_close(
-        &v_star(&world("frozen_lake_4x4", &[])),
-        &g099,
-        1e-6,
-        "FrozenLake gamma 0.99",
-    );
+    assert_close(&v_star(&world("frozen_lake_4x4", &[])), &g099, 1e-6, "FrozenLake gamma 0.99");
     #[rustfmt::skip]
     let g1 = [
         0.823529, 0.823529, 0.823529, 0.823529,
@@ -384,42 +270,24 @@ fn frozen_lake_4x4_optimal_values() {
         0.000000, 0.882353, 0.941176, 0.000000,
     ];
     let w1 = world("frozen_lake_4x4", &[("gamma", "1.0")]);
-    let sol = value_iteration(
-        w1.model(),
-        &ViConfig {
-            tol: 1e-13,
-            max_iterations: 1_000_000,
-            ..Default::default()
-        },
-        None,
-    )
-    .unwrap();
+    let sol =
+        value_iteration(w1.model(), &ViConfig { tol: 1e-13, max_iterations: 1_000_000, ..Default::default() }, None)
+            .unwrap();
     assert_close(&sol.values, &g1, 1e-6, "FrozenLake gamma 1");
-    assert!(
-        (sol.values[0] - 14.0 / 17.0).abs() < 1e-6,
-        "success probability 14/17 from the start"
-    );
+    assert!((sol.values[0] - 14.0 / 17.0).abs() < 1e-6, "success probability 14/17 from the start");
 }
 
 #[test]
 fn gamma_one_with_a_policy_that_never_ends_is_refused() {
     let w = world("sutton_barto_4x4", &[]);
     let up = Policy::deterministic(4, &[0; 16]); // bumps the top wall forever from row 0
-    let e = evaluate(w.model(), &up, &EvalConfig::default(), None)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.contains("gamma = 1 but the policy never terminates"),
-        "{e}"
-    );
+    let e = evaluate(w.model(), &up, &EvalConfig::default(), None).unwrap_err().to_string();
+    assert!(e.contains("gamma = 1 but the policy never terminates"), "{e}");
     // Policy iteration from the greedy start (all "up") is refused the same way; from uniform it works.
     assert!(policy_iteration(w.model(), &PiConfig::default(), None).is_err());
     let pi = policy_iteration(
         w.model(),
-        &PiConfig {
-            initial_policy: rlkit::agents::dp::InitialPolicy::Uniform,
-            ..Default::default()
-        },
+        &PiConfig { initial_policy: rlkit::agents::dp::InitialPolicy::Uniform, ..Default::default() },
         None,
     )
     .unwrap();

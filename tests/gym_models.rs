@@ -42,19 +42,10 @@ fn compare(env: &str, fixture: &str, skip: impl Fn(usize) -> bool) -> usize {
                     t[3].as_bool().unwrap(),
                 )
             }));
-            let ours = merge(
-                m.transitions(s, a)
-                    .map(|t| (t.prob, t.next, t.reward, t.done)),
-            );
-            assert_eq!(
-                gym.len(),
-                ours.len(),
-                "{env} s {s} a {a}: {gym:?} vs {ours:?}"
-            );
+            let ours = merge(m.transitions(s, a).map(|t| (t.prob, t.next, t.reward, t.done)));
+            assert_eq!(gym.len(), ours.len(), "{env} s {s} a {a}: {gym:?} vs {ours:?}");
             for (k, p) in &gym {
-                let q = ours
-                    .get(k)
-                    .unwrap_or_else(|| panic!("{env} s {s} a {a}: missing {k:?}"));
+                let q = ours.get(k).unwrap_or_else(|| panic!("{env} s {s} a {a}: missing {k:?}"));
                 assert!((p - q).abs() < 1e-12, "{env} s {s} a {a} {k:?}: {p} vs {q}");
             }
             compared += 1;
@@ -66,18 +57,12 @@ fn compare(env: &str, fixture: &str, skip: impl Fn(usize) -> bool) -> usize {
 #[test]
 fn frozen_lake_4x4_equals_gymnasium() {
     // Every state, terminal ones included (Gymnasium: a self-loop, reward 0, terminated).
-    assert_eq!(
-        compare("frozen_lake_4x4", "gym_frozen_lake_4x4.json", |_| false),
-        64
-    );
+    assert_eq!(compare("frozen_lake_4x4", "gym_frozen_lake_4x4.json", |_| false), 64);
 }
 
 #[test]
 fn frozen_lake_8x8_equals_gymnasium() {
-    assert_eq!(
-        compare("frozen_lake_8x8", "gym_frozen_lake_8x8.json", |_| false),
-        256
-    );
+    assert_eq!(compare("frozen_lake_8x8", "gym_frozen_lake_8x8.json", |_| false), 256);
 }
 
 #[test]
@@ -86,8 +71,5 @@ fn cliff_walking_equals_gymnasium() {
     // agent) and for the goal (the episode has ended there); rlkit makes those states fixed
     // self-loops with value 0. Every state an agent can actually occupy is compared.
     let skip = |s: usize| (37..=47).contains(&s);
-    assert_eq!(
-        compare("cliff_walking", "gym_cliff_walking.json", skip),
-        37 * 4
-    );
+    assert_eq!(compare("cliff_walking", "gym_cliff_walking.json", skip), 37 * 4);
 }

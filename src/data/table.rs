@@ -87,10 +87,7 @@ pub struct Table {
 impl Table {
     /// An empty table with these columns.
     pub fn new(columns: &[&str]) -> Self {
-        Table {
-            columns: columns.iter().map(|c| c.to_string()).collect(),
-            rows: Vec::new(),
-        }
+        Table { columns: columns.iter().map(|c| c.to_string()).collect(), rows: Vec::new() }
     }
 
     /// Append a row. Panics in debug builds if its width is wrong (a bug).
@@ -106,10 +103,7 @@ impl Table {
             return Ok(());
         }
         if other.columns != self.columns {
-            return Err(Error::internal(format!(
-                "table columns differ: {:?} vs {:?}",
-                self.columns, other.columns
-            )));
+            return Err(Error::internal(format!("table columns differ: {:?} vs {:?}", self.columns, other.columns)));
         }
         self.rows.extend(other.rows);
         Ok(())
@@ -138,9 +132,7 @@ impl Table {
 
     /// The CSV text of the table (header line first, `\n` line ends).
     pub fn to_csv_string(&self) -> String {
-        let mut w = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::Any(b'\n'))
-            .from_writer(Vec::new());
+        let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
         // Writing to a Vec cannot fail.
         let _ = w.write_record(&self.columns);
         for r in &self.rows {

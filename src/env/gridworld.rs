@@ -280,12 +280,7 @@ pub struct Dynamics {
 
 impl Default for Dynamics {
     fn default() -> Self {
-        Dynamics {
-            slippery: false,
-            success_prob: 1.0 / 3.0,
-            wind: vec![],
-            stochastic_wind: false,
-        }
+        Dynamics { slippery: false, success_prob: 1.0 / 3.0, wind: vec![], stochastic_wind: false }
     }
 }
 
@@ -404,11 +399,7 @@ impl Grid {
                 (Some(c), None) if !c.is_whitespace() => {
                     legend.insert(c, *v);
                 }
-                _ => {
-                    return Err(at("legend").err(format!(
-                        "legend key `{k}` must be a single non-space character"
-                    )))
-                }
+                _ => return Err(at("legend").err(format!("legend key `{k}` must be a single non-space character"))),
             }
         }
         // Parse the map.
@@ -423,11 +414,7 @@ impl Grid {
                 match legend.get(&c) {
                     Some(k) => row.push(*k),
                     None => {
-                        let valid: String = legend
-                            .keys()
-                            .map(|c| c.to_string())
-                            .collect::<Vec<_>>()
-                            .join(" ");
+                        let valid: String = legend.keys().map(|c| c.to_string()).collect::<Vec<_>>().join(" ");
                         return Err(at("map").err_line(li, format!(
                             "row {}: unknown symbol `{c}`; valid symbols: {valid} (or add it to the legend, e.g. legend = {{ \"{c}\" = \"free\" }})",
                             rows.len()
@@ -440,11 +427,11 @@ impl Grid {
                     return Err(at("map").err_line(
                         li,
                         format!(
-                        "row {} has {} cells but row 0 has {}; all rows must have the same width",
-                        rows.len(),
-                        row.len(),
-                        first.len()
-                    ),
+                            "row {} has {} cells but row 0 has {}; all rows must have the same width",
+                            rows.len(),
+                            row.len(),
+                            first.len()
+                        ),
                     ));
                 }
             }
@@ -463,21 +450,14 @@ impl Grid {
         let dirs: Vec<Dir> = action_names
             .iter()
             .map(|n| {
-                let (_, dr, dc, _) = ACTION_NAMES
-                    .iter()
-                    .find(|a| a.0 == n)
-                    .copied()
-                    .unwrap_or(("stay", 0, 0, 'o'));
+                let (_, dr, dc, _) = ACTION_NAMES.iter().find(|a| a.0 == n).copied().unwrap_or(("stay", 0, 0, 'o'));
                 Dir { dr, dc }
             })
             .collect();
 
         let d = &spec.dynamics;
         if !(0.0..=1.0).contains(&d.success_prob) {
-            return Err(at("dynamics").err(format!(
-                "dynamics.success_prob = {} is outside [0, 1]",
-                d.success_prob
-            )));
+            return Err(at("dynamics").err(format!("dynamics.success_prob = {} is outside [0, 1]", d.success_prob)));
         }
         if !d.wind.is_empty() && d.wind.len() != width {
             return Err(at("dynamics").err(format!(
@@ -496,18 +476,15 @@ impl Grid {
                 }
             }
             if cells[idx(t.to)] == CellKind::Wall {
-                return Err(at("teleports")
-                    .err(format!("teleports[{i}]: destination {:?} is a wall", t.to)));
+                return Err(at("teleports").err(format!("teleports[{i}]: destination {:?} is a wall", t.to)));
             }
             teleport_at[idx(t.from)] = Some((idx(t.to), t.reward));
         }
         let mut reward_override = vec![None; n];
         for (i, c) in spec.rewards.cells.iter().enumerate() {
             if !in_grid(c.at) {
-                return Err(at("rewards").err(format!(
-                    "rewards.cells[{i}]: cell {:?} is outside the {height}x{width} map",
-                    c.at
-                )));
+                return Err(at("rewards")
+                    .err(format!("rewards.cells[{i}]: cell {:?} is outside the {height}x{width} map", c.at)));
             }
             reward_override[idx(c.at)] = Some(c.reward);
         }
@@ -539,12 +516,7 @@ impl Grid {
                 1,
                 1,
                 0.0,
-                vec![vec![Transition {
-                    prob: 1.0,
-                    next: 0,
-                    reward: 0.0,
-                    done: true,
-                }]],
+                vec![vec![Transition { prob: 1.0, next: 0, reward: 0.0, done: true }]],
                 vec![true],
             )?,
             teleport_at,
@@ -599,12 +571,7 @@ impl Grid {
     pub fn resolve(&self, s: usize, d: Dir, wind: u32) -> Transition {
         let rw = &self.spec.rewards;
         if let Some((to, reward)) = self.teleport_at[s] {
-            return Transition {
-                prob: 1.0,
-                next: to,
-                reward,
-                done: self.is_terminal_kind(self.cells[to]),
-            };
+            return Transition { prob: 1.0, next: to, reward, done: self.is_terminal_kind(self.cells[to]) };
         }
         let (r0, c0) = self.coords(s);
         let (mut r, mut c) = (r0 as i64 + d.dr as i64, c0 as i64 + d.dc as i64);
@@ -621,27 +588,16 @@ impl Grid {
         }
         let next = r as usize * self.width + c as usize;
         let kind = self.cells[next];
-        let absorbing_target =
-            self.cells[s] == CellKind::Target && self.spec.target == TargetMode::Absorbing;
+        let absorbing_target = self.cells[s] == CellKind::Target && self.spec.target == TargetMode::Absorbing;
         if absorbing_target {
-            return Transition {
-                prob: 1.0,
-                next: s,
-                reward: rw.target,
-                done: false,
-            };
+            return Transition { prob: 1.0, next: s, reward: rw.target, done: false };
         }
         if bump && next == s {
             let mut reward = rw.boundary;
             if rw.additive_forbidden_boundary && self.cells[s] == CellKind::Forbidden {
                 reward += rw.forbidden;
             }
-            return Transition {
-                prob: 1.0,
-                next,
-                reward,
-                done: false,
-            };
+            return Transition { prob: 1.0, next, reward, done: false };
         }
         let landing = match kind {
             CellKind::Target => rw.target,
@@ -653,19 +609,9 @@ impl Grid {
         };
         let reward = self.reward_override[next].unwrap_or(landing);
         if kind == CellKind::Cliff {
-            return Transition {
-                prob: 1.0,
-                next: self.starts[0],
-                reward,
-                done: false,
-            };
+            return Transition { prob: 1.0, next: self.starts[0], reward, done: false };
         }
-        Transition {
-            prob: 1.0,
-            next,
-            reward,
-            done: self.is_terminal_kind(kind),
-        }
+        Transition { prob: 1.0, next, reward, done: self.is_terminal_kind(kind) }
     }
 
     /// The outcome distribution of action `a` in state `s`, merged by (next, reward, done).
@@ -677,20 +623,8 @@ impl Grid {
             let p = dy.success_prob;
             moves.push((d, p));
             // Perpendiculars: rotate 90° either way.
-            moves.push((
-                Dir {
-                    dr: -d.dc,
-                    dc: d.dr,
-                },
-                (1.0 - p) / 2.0,
-            ));
-            moves.push((
-                Dir {
-                    dr: d.dc,
-                    dc: -d.dr,
-                },
-                (1.0 - p) / 2.0,
-            ));
+            moves.push((Dir { dr: -d.dc, dc: d.dr }, (1.0 - p) / 2.0));
+            moves.push((Dir { dr: d.dc, dc: -d.dr }, (1.0 - p) / 2.0));
         } else {
             moves.push((d, 1.0));
         }
@@ -709,10 +643,7 @@ impl Grid {
             for &(wv, pw) in &winds {
                 let t = self.resolve(s, md, wv);
                 let p = pm * pw;
-                match out
-                    .iter_mut()
-                    .find(|o| o.next == t.next && o.reward == t.reward && o.done == t.done)
-                {
+                match out.iter_mut().find(|o| o.next == t.next && o.reward == t.reward && o.done == t.done) {
                     Some(o) => o.prob += p,
                     None => out.push(Transition { prob: p, ..t }),
                 }
@@ -728,12 +659,7 @@ impl Grid {
         for (s, &fx) in fixed.iter().enumerate() {
             for a in 0..na {
                 if fx {
-                    b.push(&[Transition {
-                        prob: 1.0,
-                        next: s,
-                        reward: 0.0,
-                        done: true,
-                    }])?;
+                    b.push(&[Transition { prob: 1.0, next: s, reward: 0.0, done: true }])?;
                 } else {
                     b.push(&self.outcomes(s, a))?;
                 }
@@ -776,12 +702,7 @@ impl Grid {
 
     /// Generate a Zhao-style `height × width` grid with a fraction of random
     /// forbidden cells and the target in the middle (for benchmarks).
-    pub fn generate_zhao(
-        height: usize,
-        width: usize,
-        forbidden_frac: f64,
-        seed: u64,
-    ) -> Result<Grid> {
+    pub fn generate_zhao(height: usize, width: usize, forbidden_frac: f64, seed: u64) -> Result<Grid> {
         use rand::RngExt;
         let mut rng = crate::util::rng_for(seed, &[0x6e17]);
         let mut map = String::with_capacity((width + 1) * height);

@@ -104,35 +104,22 @@ impl Mdp {
         };
         let k = |s: &str| Seg::Key(s.to_string());
         if !(0.0..=1.0).contains(&spec.gamma) {
-            return Err(err(
-                &[k("gamma")],
-                format!("gamma = {} is outside [0, 1]", spec.gamma),
-            ));
+            return Err(err(&[k("gamma")], format!("gamma = {} is outside [0, 1]", spec.gamma)));
         }
         if spec.states.is_empty() || spec.actions.is_empty() {
-            return Err(err(
-                &[k("states")],
-                "an MDP needs at least one state and one action".into(),
-            ));
+            return Err(err(&[k("states")], "an MDP needs at least one state and one action".into()));
         }
         let find = |names: &[String], n: &str| names.iter().position(|x| x == n);
         for (list, key) in [(&spec.states, "states"), (&spec.actions, "actions")] {
             for (i, n) in list.iter().enumerate() {
                 if list[..i].contains(n) {
-                    return Err(err(
-                        &[k(key), Seg::Index(i)],
-                        format!("`{n}` is listed twice"),
-                    ));
+                    return Err(err(&[k(key), Seg::Index(i)], format!("`{n}` is listed twice")));
                 }
             }
         }
         let state_idx = |n: &str, key: &[Seg]| {
-            find(&spec.states, n).ok_or_else(|| {
-                err(
-                    key,
-                    format!("unknown state `{n}`; valid: {}", spec.states.join(", ")),
-                )
-            })
+            find(&spec.states, n)
+                .ok_or_else(|| err(key, format!("unknown state `{n}`; valid: {}", spec.states.join(", "))))
         };
         let (ns, na) = (spec.states.len(), spec.actions.len());
         let mut fixed = vec![false; ns];
@@ -145,19 +132,13 @@ impl Mdp {
             let s = state_idx(&t.from, &at("from"))?;
             let s2 = state_idx(&t.to, &at("to"))?;
             if !(t.prob >= 0.0 && t.prob <= 1.0) {
-                return Err(err(
-                    &at("prob"),
-                    format!("prob = {} is outside [0, 1]", t.prob),
-                ));
+                return Err(err(&at("prob"), format!("prob = {} is outside [0, 1]", t.prob)));
             }
             if !t.reward.is_finite() {
                 return Err(err(&at("reward"), "reward must be finite".into()));
             }
             if fixed[s] {
-                return Err(err(
-                    &at("from"),
-                    format!("`{}` is terminal and cannot have transitions", t.from),
-                ));
+                return Err(err(&at("from"), format!("`{}` is terminal and cannot have transitions", t.from)));
             }
             let actions: Vec<usize> = if t.action == "*" {
                 (0..na).collect()
@@ -165,33 +146,19 @@ impl Mdp {
                 vec![find(&spec.actions, &t.action).ok_or_else(|| {
                     err(
                         &at("action"),
-                        format!(
-                            "unknown action `{}`; valid: {}, or \"*\"",
-                            t.action,
-                            spec.actions.join(", ")
-                        ),
+                        format!("unknown action `{}`; valid: {}, or \"*\"", t.action, spec.actions.join(", ")),
                     )
                 })?]
             };
             for a in actions {
-                lists[s * na + a].push(Transition {
-                    prob: t.prob,
-                    next: s2,
-                    reward: t.reward,
-                    done: fixed[s2],
-                });
+                lists[s * na + a].push(Transition { prob: t.prob, next: s2, reward: t.reward, done: fixed[s2] });
             }
         }
         let mut b = ModelBuilder::new(ns, na, spec.gamma, fixed.clone())?;
         for s in 0..ns {
             for a in 0..na {
                 if fixed[s] {
-                    b.push(&[Transition {
-                        prob: 1.0,
-                        next: s,
-                        reward: 0.0,
-                        done: true,
-                    }])?;
+                    b.push(&[Transition { prob: 1.0, next: s, reward: 0.0, done: true }])?;
                     continue;
                 }
                 let list = &lists[s * na + a];
@@ -217,15 +184,8 @@ impl Mdp {
             starts = (0..ns).filter(|&s| !fixed[s]).collect();
         }
         if starts.is_empty() {
-            return Err(err(
-                &[k("start")],
-                "every state is terminal: there is nowhere to start".into(),
-            ));
+            return Err(err(&[k("start")], "every state is terminal: there is nowhere to start".into()));
         }
-        Ok(Mdp {
-            spec,
-            starts,
-            model,
-        })
+        Ok(Mdp { spec, starts, model })
     }
 }

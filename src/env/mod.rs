@@ -80,14 +80,7 @@ impl TabularEnv {
     /// An environment over `model` starting uniformly in `starts`.
     pub fn new(model: Arc<TabularModel>, starts: Arc<Vec<usize>>, max_steps: Option<u64>) -> Self {
         let state = starts.first().copied().unwrap_or(0);
-        TabularEnv {
-            model,
-            starts,
-            max_steps,
-            rng: crate::util::rng_for(0, &[]),
-            state,
-            t: 0,
-        }
+        TabularEnv { model, starts, max_steps, rng: crate::util::rng_for(0, &[]), state, t: 0 }
     }
 
     /// The current state.
@@ -128,21 +121,13 @@ impl Env for TabularEnv {
     #[inline]
     fn step(&mut self, action: usize) -> Step {
         use rand::RngExt;
-        assert!(
-            action < self.model.n_actions(),
-            "action {action} out of range"
-        );
+        assert!(action < self.model.n_actions(), "action {action} out of range");
         let u: f64 = self.rng.random();
         let tr = self.model.sample(self.state, action, u);
         self.state = tr.next;
         self.t += 1;
         let truncated = !tr.done && self.max_steps.is_some_and(|m| self.t >= m);
-        Step {
-            state: tr.next,
-            reward: tr.reward,
-            terminated: tr.done,
-            truncated,
-        }
+        Step { state: tr.next, reward: tr.reward, terminated: tr.done, truncated }
     }
     fn model(&self) -> Option<&TabularModel> {
         Some(&self.model)
@@ -213,10 +198,7 @@ impl World {
             other => {
                 let mut p = prefix.to_vec();
                 p.push(Seg::Key("kind".into()));
-                return Err(doc.error_at(
-                    &p,
-                    &format!("unknown env kind `{other}`; valid: \"gridworld\", \"mdp\""),
-                ));
+                return Err(doc.error_at(&p, &format!("unknown env kind `{other}`; valid: \"gridworld\", \"mdp\"")));
             }
         };
         Ok(World::new(world_kind, fallback_name))
@@ -229,12 +211,7 @@ impl World {
             WorldKind::Mdp(m) => (m.spec.name.clone(), m.model.clone(), m.starts.clone()),
         };
         let name = if name.is_empty() { fallback_name } else { name };
-        World {
-            name,
-            kind,
-            model: Arc::new(model),
-            starts: Arc::new(starts),
-        }
+        World { name, kind, model: Arc::new(model), starts: Arc::new(starts) }
     }
 
     /// The exact model.

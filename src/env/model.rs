@@ -115,11 +115,7 @@ impl TabularModel {
         let i = s * self.n_actions + a;
         let mut q = 0.0;
         for k in self.offsets[i]..self.offsets[i + 1] {
-            let boot = if self.done[k] {
-                0.0
-            } else {
-                v[self.next[k] as usize]
-            };
+            let boot = if self.done[k] { 0.0 } else { v[self.next[k] as usize] };
             q += self.prob[k] * (self.reward[k] + self.gamma * boot);
         }
         q
@@ -143,23 +139,12 @@ impl TabularModel {
                 acc += self.prob[k];
             }
         }
-        Transition {
-            prob: self.prob[k],
-            next: self.next[k] as usize,
-            reward: self.reward[k],
-            done: self.done[k],
-        }
+        Transition { prob: self.prob[k], next: self.next[k] as usize, reward: self.reward[k], done: self.done[k] }
     }
 
     /// Flat CSR views for fast kernels: (offsets, prob, next, reward, done).
     pub fn raw(&self) -> (&[usize], &[f64], &[u32], &[f64], &[bool]) {
-        (
-            &self.offsets,
-            &self.prob,
-            &self.next,
-            &self.reward,
-            &self.done,
-        )
+        (&self.offsets, &self.prob, &self.next, &self.reward, &self.done)
     }
 
     /// Which states can reach termination (a `done` transition) with positive
@@ -228,14 +213,10 @@ impl ModelBuilder {
     /// Start a model; `fixed` marks the fixed (terminal or unoccupiable) states.
     pub fn new(n_states: usize, n_actions: usize, gamma: f64, fixed: Vec<bool>) -> Result<Self> {
         if fixed.len() != n_states {
-            return Err(Error::internal(
-                "ModelBuilder::new: fixed mask has the wrong length",
-            ));
+            return Err(Error::internal("ModelBuilder::new: fixed mask has the wrong length"));
         }
         if n_states >= u32::MAX as usize {
-            return Err(Error::input(format!(
-                "{n_states} states is more than rlkit supports (2^32 - 1)"
-            )));
+            return Err(Error::input(format!("{n_states} states is more than rlkit supports (2^32 - 1)")));
         }
         let pairs = n_states * n_actions;
         let mut offsets = Vec::with_capacity(pairs + 1);

@@ -40,8 +40,7 @@ fn zhao_rewards_follow_the_landing_cell() {
 fn zhao_additive_boundary_flag() {
     let text = std::fs::read_to_string("envs/zhao_5x5.toml").unwrap();
     let mut doc = Doc::from_str("envs/zhao_5x5.toml", &text).unwrap();
-    doc.set("rewards.additive_forbidden_boundary", "true")
-        .unwrap();
+    doc.set("rewards.additive_forbidden_boundary", "true").unwrap();
     doc.set("rewards.forbidden", "-10").unwrap();
     let w = World::from_doc(&doc, &[]).unwrap();
     assert_eq!(det(&w, (4, 1), 2), (4, 1, -11.0, false)); // r_boundary + r_forbidden
@@ -145,39 +144,20 @@ fn stochastic_wind_and_success_prob() {
     let w = world(text).unwrap();
     let g = w.grid().unwrap();
     // From (3,1) moving right (1): lands col 2, wind of col 1 is 0, 1 or 2 rows.
-    let mut t: Vec<_> = w
-        .model()
-        .transitions(g.state(3, 1), 1)
-        .map(|t| (g.coords(t.next), t.prob))
-        .collect();
+    let mut t: Vec<_> = w.model().transitions(g.state(3, 1), 1).map(|t| (g.coords(t.next), t.prob)).collect();
     t.sort_by(|a, b| a.0.cmp(&b.0));
-    assert_eq!(
-        t.iter().map(|x| x.0).collect::<Vec<_>>(),
-        vec![(1, 2), (2, 2), (3, 2)]
-    );
-    let w = world(&text.replace(
-        "stochastic_wind = true",
-        "slippery = true\nsuccess_prob = 0.8",
-    ))
-    .unwrap();
+    assert_eq!(t.iter().map(|x| x.0).collect::<Vec<_>>(), vec![(1, 2), (2, 2), (3, 2)]);
+    let w = world(&text.replace("stochastic_wind = true", "slippery = true\nsuccess_prob = 0.8")).unwrap();
     let g = w.grid().unwrap();
-    let t: Vec<_> = w
-        .model()
-        .transitions(g.state(1, 0), 1)
-        .map(|t| (g.coords(t.next), t.prob))
-        .collect();
+    let t: Vec<_> = w.model().transitions(g.state(1, 0), 1).map(|t| (g.coords(t.next), t.prob)).collect();
     // right to (1,1) pushed up by column 0's wind (0): p 0.8; up to (0,0) 0.1; down to (2,0) 0.1.
     assert!(t.contains(&((1, 1), 0.8)), "{t:?}");
-    assert!(
-        t.iter().any(|x| x.0 == (0, 0) && (x.1 - 0.1).abs() < 1e-12),
-        "{t:?}"
-    );
+    assert!(t.iter().any(|x| x.0 == (0, 0) && (x.1 - 0.1).abs() < 1e-12), "{t:?}");
 }
 
 #[test]
 fn walls_block_like_the_boundary() {
-    let w = world("gamma = 0.9\nactions = \"four\"\nmap = \".#.\"\n[rewards]\nboundary = -3.0\n")
-        .unwrap();
+    let w = world("gamma = 0.9\nactions = \"four\"\nmap = \".#.\"\n[rewards]\nboundary = -3.0\n").unwrap();
     assert_eq!(det(&w, (0, 0), 1), (0, 0, -3.0, false));
     assert!(w.model().is_fixed(1));
 }
@@ -200,12 +180,7 @@ fn random_walk_mdp() {
     assert_eq!(w.model().n_states(), 7);
     assert_eq!(w.starts(), &[3]);
     let t: Vec<_> = w.model().transitions(5, 0).collect();
-    assert!(t.contains(&Transition {
-        prob: 0.5,
-        next: 6,
-        reward: 1.0,
-        done: true
-    }));
+    assert!(t.contains(&Transition { prob: 0.5, next: 6, reward: 1.0, done: true }));
     w.check_gamma("x").unwrap();
 }
 
@@ -276,57 +251,23 @@ fn one_hot_channels() {
 
 #[test]
 fn bad_maps_are_located() {
-    let e = world("gamma = 0.9\nmap = \"\"\"\n...\n..\n\"\"\"\n")
-        .unwrap_err()
-        .to_string();
-    assert_eq!(
-        e,
-        "t.toml:4:1: map: row 1 has 2 cells but row 0 has 3; all rows must have the same width"
-    );
-    let e = world("gamma = 0.9\nmap = \"\"\"\n.Q.\n\"\"\"\n")
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.starts_with("t.toml:3:1: map: row 0: unknown symbol `Q`; valid symbols:"),
-        "{e}"
-    );
-    let e = world("gamma = 0.9\nmap = \".Q.\"\n")
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.starts_with("t.toml:2:1: map: row 0: unknown symbol `Q`"),
-        "{e}"
-    );
-    let e = world("gamma = 0.9\nmap = \".C.\"\n")
-        .unwrap_err()
-        .to_string();
+    let e = world("gamma = 0.9\nmap = \"\"\"\n...\n..\n\"\"\"\n").unwrap_err().to_string();
+    assert_eq!(e, "t.toml:4:1: map: row 1 has 2 cells but row 0 has 3; all rows must have the same width");
+    let e = world("gamma = 0.9\nmap = \"\"\"\n.Q.\n\"\"\"\n").unwrap_err().to_string();
+    assert!(e.starts_with("t.toml:3:1: map: row 0: unknown symbol `Q`; valid symbols:"), "{e}");
+    let e = world("gamma = 0.9\nmap = \".Q.\"\n").unwrap_err().to_string();
+    assert!(e.starts_with("t.toml:2:1: map: row 0: unknown symbol `Q`"), "{e}");
+    let e = world("gamma = 0.9\nmap = \".C.\"\n").unwrap_err().to_string();
     assert!(e.contains("no start"), "{e}");
-    let e = world("gamma = 1.5\nmap = \"...\"\n")
-        .unwrap_err()
-        .to_string();
+    let e = world("gamma = 1.5\nmap = \"...\"\n").unwrap_err().to_string();
     assert_eq!(e, "t.toml:1:1: gamma: gamma = 1.5 is outside [0, 1]");
-    let e = world("gamma = 0.9\nmap = \"...\"\nactions = \"six\"\n")
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.starts_with("t.toml:3:1: actions: unknown action set `six`"),
-        "{e}"
-    );
-    let e = world("gamma = 0.9\nmap = \"...\"\nreward = 1\n")
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.starts_with("t.toml:3:1: reward: unknown field `reward`"),
-        "{e}"
-    );
+    let e = world("gamma = 0.9\nmap = \"...\"\nactions = \"six\"\n").unwrap_err().to_string();
+    assert!(e.starts_with("t.toml:3:1: actions: unknown action set `six`"), "{e}");
+    let e = world("gamma = 0.9\nmap = \"...\"\nreward = 1\n").unwrap_err().to_string();
+    assert!(e.starts_with("t.toml:3:1: reward: unknown field `reward`"), "{e}");
     assert!(e.ends_with("did you mean `rewards`?"), "{e}");
-    let e = world("kind = \"mdp\"\ngamma = 0.9\nstates = [\"a\"]\nactions = [\"x\"]\n")
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.contains("state `a` action `x`: probabilities sum to 0"),
-        "{e}"
-    );
+    let e = world("kind = \"mdp\"\ngamma = 0.9\nstates = [\"a\"]\nactions = [\"x\"]\n").unwrap_err().to_string();
+    assert!(e.contains("state `a` action `x`: probabilities sum to 0"), "{e}");
 }
 
 #[test]
@@ -336,8 +277,5 @@ fn gamma_one_needs_termination() {
     doc.set("gamma", "1.0").unwrap();
     let w = World::from_doc(&doc, &[]).unwrap();
     let e = w.check_gamma("envs/zhao_5x5.toml").unwrap_err().to_string();
-    assert!(
-        e.starts_with("envs/zhao_5x5.toml: gamma = 1 requires an episodic task"),
-        "{e}"
-    );
+    assert!(e.starts_with("envs/zhao_5x5.toml: gamma = 1 requires an episodic task"), "{e}");
 }

@@ -47,11 +47,7 @@ pub struct EvalConfig {
 
 impl Default for EvalConfig {
     fn default() -> Self {
-        EvalConfig {
-            method: EvalMethod::Iterative,
-            tol: 1e-10,
-            max_sweeps: 1_000_000,
-        }
+        EvalConfig { method: EvalMethod::Iterative, tol: 1e-10, max_sweeps: 1_000_000 }
     }
 }
 
@@ -67,11 +63,7 @@ pub struct Evaluation {
 }
 
 /// Refuse γ = 1 with a policy that can run forever.
-pub fn check_proper(
-    model: &TabularModel,
-    policy: &Policy,
-    label: impl Fn(usize) -> String,
-) -> Result<()> {
+pub fn check_proper(model: &TabularModel, policy: &Policy, label: impl Fn(usize) -> String) -> Result<()> {
     if model.gamma < 1.0 {
         return Ok(());
     }
@@ -110,23 +102,14 @@ pub fn backup(model: &TabularModel, policy: &Policy, v: &[f64], s: usize) -> f64
 /// let ev = evaluate(w.model(), &stay, &EvalConfig::default(), None).unwrap();
 /// assert!((ev.values[17] - 10.0).abs() < 1e-8);
 /// ```
-pub fn evaluate(
-    model: &TabularModel,
-    policy: &Policy,
-    cfg: &EvalConfig,
-    v0: Option<&[f64]>,
-) -> Result<Evaluation> {
+pub fn evaluate(model: &TabularModel, policy: &Policy, cfg: &EvalConfig, v0: Option<&[f64]>) -> Result<Evaluation> {
     check_proper(model, policy, |s| format!("state {s}"))?;
     if !(cfg.tol > 0.0) {
         return Err(Error::input(format!("tol = {} must be > 0", cfg.tol)));
     }
     let ns = model.n_states();
     match cfg.method {
-        EvalMethod::Exact => Ok(Evaluation {
-            values: exact(model, policy)?,
-            iterations: vec![],
-            sweeps: 0,
-        }),
+        EvalMethod::Exact => Ok(Evaluation { values: exact(model, policy)?, iterations: vec![], sweeps: 0 }),
         EvalMethod::Iterative | EvalMethod::InPlace => {
             let mut v = v0.map_or_else(|| vec![0.0; ns], <[f64]>::to_vec);
             let mut next = v.clone();
@@ -144,33 +127,17 @@ pub fn evaluate(
                     }
                 } else {
                     for s in 0..ns {
-                        next[s] = if model.is_fixed(s) {
-                            0.0
-                        } else {
-                            backup(model, policy, &v, s)
-                        };
+                        next[s] = if model.is_fixed(s) { 0.0 } else { backup(model, policy, &v, s) };
                         delta = delta.max((next[s] - v[s]).abs());
                     }
                     std::mem::swap(&mut v, &mut next);
                 }
-                iterations.push(IterRecord {
-                    iteration: k,
-                    delta,
-                    error: None,
-                    sweeps: k,
-                    seconds: 0.0,
-                });
+                iterations.push(IterRecord { iteration: k, delta, error: None, sweeps: k, seconds: 0.0 });
                 if !delta.is_finite() {
-                    return Err(Error::input(
-                        "policy evaluation diverged (values became infinite)",
-                    ));
+                    return Err(Error::input("policy evaluation diverged (values became infinite)"));
                 }
                 if delta < cfg.tol {
-                    return Ok(Evaluation {
-                        values: v,
-                        iterations,
-                        sweeps: k,
-                    });
+                    return Ok(Evaluation { values: v, iterations, sweeps: k });
                 }
             }
             Err(Error::input(format!(
@@ -208,10 +175,9 @@ pub fn exact(model: &TabularModel, policy: &Policy) -> Result<Vec<f64>> {
             }
         }
     }
-    let x = a.lu().solve(&b).ok_or_else(|| {
-        Error::input(
-            "the Bellman system is singular: the policy does not terminate under gamma = 1",
-        )
-    })?;
+    let x = a
+        .lu()
+        .solve(&b)
+        .ok_or_else(|| Error::input("the Bellman system is singular: the policy does not terminate under gamma = 1"))?;
     Ok(x.iter().copied().collect())
 }

@@ -46,10 +46,7 @@ pub struct Policy {
 impl Policy {
     /// The uniform random policy.
     pub fn uniform(n_states: usize, n_actions: usize) -> Policy {
-        Policy {
-            n_actions,
-            probs: vec![1.0 / n_actions as f64; n_states * n_actions],
-        }
+        Policy { n_actions, probs: vec![1.0 / n_actions as f64; n_states * n_actions] }
     }
 
     /// A deterministic policy from one action per state.
@@ -210,17 +207,11 @@ pub fn parse_policy_grid(world: &World, path: &Path, text: &str) -> Result<Polic
         )));
     };
     let model = world.model();
-    let valid: Vec<String> = (0..model.n_actions())
-        .map(|a| g.action_symbol(a).to_string())
-        .collect();
+    let valid: Vec<String> = (0..model.n_actions()).map(|a| g.action_symbol(a).to_string()).collect();
     let mut actions = vec![0usize; g.n_states()];
     let mut row = 0usize;
     for (li, line) in text.lines().enumerate() {
-        let cells: Vec<(usize, char)> = line
-            .chars()
-            .enumerate()
-            .filter(|(_, c)| !c.is_whitespace())
-            .collect();
+        let cells: Vec<(usize, char)> = line.chars().enumerate().filter(|(_, c)| !c.is_whitespace()).collect();
         if cells.is_empty() {
             continue;
         }
@@ -244,14 +235,12 @@ pub fn parse_policy_grid(world: &World, path: &Path, text: &str) -> Result<Polic
             match action_by_token(world, &ch.to_string()) {
                 Some(a) => actions[s] = a,
                 None if model.is_fixed(s) => {}
-                None => {
-                    return Err(Error::input(format!(
-                        "{file}:{}:{}: `{ch}` is not an action of this env; valid: {} (and # for cells with no decision)",
-                        li + 1,
-                        col + 1,
-                        valid.join(" ")
-                    )))
-                }
+                None => return Err(Error::input(format!(
+                    "{file}:{}:{}: `{ch}` is not an action of this env; valid: {} (and # for cells with no decision)",
+                    li + 1,
+                    col + 1,
+                    valid.join(" ")
+                ))),
             }
         }
         row += 1;
@@ -271,26 +260,16 @@ pub fn parse_policy_csv(world: &World, path: &Path, text: &str) -> Result<Policy
     let model = world.model();
     let (ns, na) = (model.n_states(), model.n_actions());
     let mut probs = vec![0.0; ns * na];
-    let mut rdr = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let header = rdr
-        .headers()
-        .map_err(|e| Error::input(format!("{file}:1: cannot read the CSV header: {e}")))?
-        .clone();
+    let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
+    let header = rdr.headers().map_err(|e| Error::input(format!("{file}:1: cannot read the CSV header: {e}")))?.clone();
     if header.iter().collect::<Vec<_>>() != ["state", "action", "prob"] {
-        return Err(Error::input(format!(
-            "{file}:1: the header must be `state,action,prob`"
-        )));
+        return Err(Error::input(format!("{file}:1: the header must be `state,action,prob`")));
     }
     for (i, rec) in rdr.records().enumerate() {
         let line = i + 2;
         let rec = rec.map_err(|e| Error::input(format!("{file}:{line}: {e}")))?;
         let s: usize = rec[0].parse().ok().filter(|&s| s < ns).ok_or_else(|| {
-            Error::input(format!(
-                "{file}:{line}:1: state `{}` is not a state index in 0..{ns}",
-                &rec[0]
-            ))
+            Error::input(format!("{file}:{line}:1: state `{}` is not a state index in 0..{ns}", &rec[0]))
         })?;
         let a = action_by_token(world, &rec[1]).ok_or_else(|| {
             Error::input(format!(
@@ -303,12 +282,7 @@ pub fn parse_policy_csv(world: &World, path: &Path, text: &str) -> Result<Policy
             .parse()
             .ok()
             .filter(|p: &f64| (0.0..=1.0).contains(p))
-            .ok_or_else(|| {
-                Error::input(format!(
-                    "{file}:{line}: prob `{}` must be a number in [0, 1]",
-                    &rec[2]
-                ))
-            })?;
+            .ok_or_else(|| Error::input(format!("{file}:{line}: prob `{}` must be a number in [0, 1]", &rec[2])))?;
         probs[s * na + a] += p;
     }
     for s in 0..ns {

@@ -59,11 +59,7 @@ impl Default for PiConfig {
 /// let sol = policy_iteration(w.model(), &PiConfig::default(), None).unwrap();
 /// assert!(sol.converged && (sol.values[17] - 10.0).abs() < 1e-8);
 /// ```
-pub fn policy_iteration(
-    model: &TabularModel,
-    cfg: &PiConfig,
-    v_star: Option<&[f64]>,
-) -> Result<DpSolution> {
+pub fn policy_iteration(model: &TabularModel, cfg: &PiConfig, v_star: Option<&[f64]>) -> Result<DpSolution> {
     let tpi = TpiConfig {
         sweeps: None,
         tol: cfg.tol,

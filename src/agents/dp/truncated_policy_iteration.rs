@@ -78,22 +78,18 @@ impl Default for TpiConfig {
 /// let sol = truncated_policy_iteration(w.model(), &cfg, None).unwrap();
 /// assert!((sol.values[17] - 10.0).abs() < 1e-7);
 /// ```
-pub fn truncated_policy_iteration(
-    model: &TabularModel,
-    cfg: &TpiConfig,
-    v_star: Option<&[f64]>,
-) -> Result<DpSolution> {
+pub fn truncated_policy_iteration(model: &TabularModel, cfg: &TpiConfig, v_star: Option<&[f64]>) -> Result<DpSolution> {
     if cfg.sweeps == Some(0) {
-        return Err(Error::input("sweeps = 0: truncated policy iteration needs j >= 1 evaluation sweeps (omit it for j = infinity)"));
+        return Err(Error::input(
+            "sweeps = 0: truncated policy iteration needs j >= 1 evaluation sweeps (omit it for j = infinity)",
+        ));
     }
     if !(cfg.tol > 0.0 && cfg.eval_tol > 0.0) {
         return Err(Error::input("tol and eval_tol must be > 0"));
     }
     let start = Instant::now();
     let (ns, na) = (model.n_states(), model.n_actions());
-    let mut v: Vec<f64> = (0..ns)
-        .map(|s| if model.is_fixed(s) { 0.0 } else { cfg.v0 })
-        .collect();
+    let mut v: Vec<f64> = (0..ns).map(|s| if model.is_fixed(s) { 0.0 } else { cfg.v0 }).collect();
     let mut policy = match cfg.initial_policy {
         InitialPolicy::Greedy => Policy::deterministic(na, &greedy(model, &v)),
         InitialPolicy::Uniform => Policy::uniform(ns, na),
@@ -113,19 +109,13 @@ pub fn truncated_policy_iteration(
         for _ in 0..limit {
             let mut d: f64 = 0.0;
             for s in 0..ns {
-                next[s] = if model.is_fixed(s) {
-                    0.0
-                } else {
-                    backup(model, &policy, &v, s)
-                };
+                next[s] = if model.is_fixed(s) { 0.0 } else { backup(model, &policy, &v, s) };
                 d = d.max((next[s] - v[s]).abs());
             }
             std::mem::swap(&mut v, &mut next);
             sweeps += 1;
             if !d.is_finite() {
-                return Err(Error::input(
-                    "policy evaluation diverged (values became infinite)",
-                ));
+                return Err(Error::input("policy evaluation diverged (values became infinite)"));
             }
             if cfg.sweeps.is_none() && d < cfg.eval_tol {
                 done_eval = true;
@@ -145,23 +135,12 @@ pub fn truncated_policy_iteration(
         policy = new_policy;
         let delta = max_abs_diff(&v, &v_prev);
         let error = v_star.map(|vs| max_abs_diff(&v, vs));
-        iterations.push(IterRecord {
-            iteration: k,
-            delta,
-            error,
-            sweeps,
-            seconds: start.elapsed().as_secs_f64(),
-        });
+        iterations.push(IterRecord { iteration: k, delta, error, sweeps, seconds: start.elapsed().as_secs_f64() });
         if delta < cfg.tol || (cfg.sweeps.is_none() && stable) {
             converged = true;
             break;
         }
     }
     let actions = greedy(model, &v);
-    Ok(DpSolution {
-        values: v,
-        actions,
-        iterations,
-        converged,
-    })
+    Ok(DpSolution { values: v, actions, iterations, converged })
 }

@@ -35,11 +35,7 @@ pub struct ViConfig {
 
 impl Default for ViConfig {
     fn default() -> Self {
-        ViConfig {
-            tol: 1e-6,
-            max_iterations: 100_000,
-            v0: 0.0,
-        }
+        ViConfig { tol: 1e-6, max_iterations: 100_000, v0: 0.0 }
     }
 }
 
@@ -79,10 +75,7 @@ pub fn optimality_sweep(model: &TabularModel, v: &[f64], out: &mut [f64]) -> f64
     if out.len() <= CHUNK {
         chunk(0, out)
     } else {
-        out.par_chunks_mut(CHUNK)
-            .enumerate()
-            .map(|(i, o)| chunk(i * CHUNK, o))
-            .reduce(|| 0.0, f64::max)
+        out.par_chunks_mut(CHUNK).enumerate().map(|(i, o)| chunk(i * CHUNK, o)).reduce(|| 0.0, f64::max)
     }
 }
 
@@ -95,19 +88,13 @@ pub fn optimality_sweep(model: &TabularModel, v: &[f64], out: &mut [f64]) -> f64
 /// let sol = value_iteration(w.model(), &ViConfig { tol: 1e-10, ..Default::default() }, None).unwrap();
 /// assert!((sol.values[17] - 10.0).abs() < 1e-8); // the target (4,3), 1-indexed
 /// ```
-pub fn value_iteration(
-    model: &TabularModel,
-    cfg: &ViConfig,
-    v_star: Option<&[f64]>,
-) -> Result<DpSolution> {
+pub fn value_iteration(model: &TabularModel, cfg: &ViConfig, v_star: Option<&[f64]>) -> Result<DpSolution> {
     if !(cfg.tol > 0.0) {
         return Err(Error::input(format!("tol = {} must be > 0", cfg.tol)));
     }
     let start = Instant::now();
     let ns = model.n_states();
-    let mut v: Vec<f64> = (0..ns)
-        .map(|s| if model.is_fixed(s) { 0.0 } else { cfg.v0 })
-        .collect();
+    let mut v: Vec<f64> = (0..ns).map(|s| if model.is_fixed(s) { 0.0 } else { cfg.v0 }).collect();
     let mut next = vec![0.0; ns];
     let mut iterations = Vec::new();
     let mut converged = false;
@@ -115,47 +102,24 @@ pub fn value_iteration(
         let delta = optimality_sweep(model, &v, &mut next);
         std::mem::swap(&mut v, &mut next);
         if !delta.is_finite() {
-            return Err(Error::input(
-                "value iteration diverged (values became infinite)",
-            ));
+            return Err(Error::input("value iteration diverged (values became infinite)"));
         }
         let error = v_star.map(|vs| max_abs_diff(&v, vs));
-        iterations.push(IterRecord {
-            iteration: k,
-            delta,
-            error,
-            sweeps: k,
-            seconds: start.elapsed().as_secs_f64(),
-        });
+        iterations.push(IterRecord { iteration: k, delta, error, sweeps: k, seconds: start.elapsed().as_secs_f64() });
         if delta < cfg.tol {
             converged = true;
             break;
         }
     }
     let actions = greedy(model, &v);
-    Ok(DpSolution {
-        values: v,
-        actions,
-        iterations,
-        converged,
-    })
+    Ok(DpSolution { values: v, actions, iterations, converged })
 }
 
 /// v* to (near) machine precision, for error columns and tests.
 pub fn optimal_values(model: &TabularModel) -> Result<Vec<f64>> {
-    let sol = value_iteration(
-        model,
-        &ViConfig {
-            tol: 1e-13,
-            max_iterations: 1_000_000,
-            v0: 0.0,
-        },
-        None,
-    )?;
+    let sol = value_iteration(model, &ViConfig { tol: 1e-13, max_iterations: 1_000_000, v0: 0.0 }, None)?;
     if !sol.converged {
-        return Err(Error::input(
-            "could not compute v*: value iteration did not converge in 1,000,000 sweeps",
-        ));
+        return Err(Error::input("could not compute v*: value iteration did not converge in 1,000,000 sweeps"));
     }
     Ok(sol.values)
 }
