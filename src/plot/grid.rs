@@ -50,8 +50,8 @@ pub fn viridis(t: f64) -> RGBColor {
 pub fn render_grid(path: &Path, grid: &Grid, plot: &GridPlot<'_>) -> Result<()> {
     let (h, w) = (grid.height, grid.width);
     let cell = (900 / w.max(h)).clamp(4, 90) as i32;
-    let (top, left, pad, bottom) = (60i32, 30i32, 30i32, 50i32);
-    let size = ((left + pad + cell * w as i32).max(360) as u32, (top + bottom + cell * h as i32) as u32);
+    let (top, left, pad, bottom) = (60i32, 30i32, 30i32, 70i32);
+    let size = ((left + pad + cell * w as i32).max(560) as u32, (top + bottom + cell * h as i32) as u32);
     render_png(path, size, |root| draw(root, grid, plot, cell, top, left).map_err(|e| e.to_string()))
 }
 
@@ -181,10 +181,12 @@ fn draw(
     let h = grid.height as i32;
     let y = top + h * cell + 14;
     let style = TextStyle::from((FONT, 14).into_font()).color(&BLACK);
-    let mut note = String::new();
     if plot.values.is_some() {
-        note.push_str(&format!("colour: value from {lo:.2} (dark) to {hi:.2} (light)   "));
+        let line = format!("colour: value from {lo:.2} (dark) to {hi:.2} (light)");
+        root.draw(&Text::new(line, (left, y), style.clone())).map_err(e)?;
     }
+    let y = y + 20;
+    let mut note = String::new();
     let kinds: Vec<CellKind> = grid.cells.clone();
     if kinds.contains(&CellKind::Forbidden) {
         note.push_str("orange frame: forbidden   ");

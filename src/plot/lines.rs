@@ -70,6 +70,21 @@ pub struct LineChart {
     pub size: Option<(u32, u32)>,
 }
 
+/// A compact tick label: `12`, `0.25`, `1e-6`.
+pub fn fmt_tick(x: f64) -> String {
+    if x == 0.0 {
+        return "0".into();
+    }
+    let a = x.abs();
+    if !(1e-3..1e5).contains(&a) {
+        let s = format!("{x:.0e}");
+        return s;
+    }
+    let s = format!("{x:.4}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    s.to_string()
+}
+
 fn finite_range(vals: impl Iterator<Item = f64>, log: bool) -> Option<(f64, f64)> {
     let mut lo = f64::INFINITY;
     let mut hi = f64::NEG_INFINITY;
@@ -123,6 +138,8 @@ impl LineChart {
                     .x_desc(self.x_label.as_str())
                     .y_desc(self.y_label.as_str())
                     .label_style((FONT, 15))
+                    .x_label_formatter(&|x| fmt_tick(*x))
+                    .y_label_formatter(&|y| fmt_tick(*y))
                     .axis_desc_style((FONT, 17))
                     .light_line_style(RGBColor(235, 235, 235))
                     .draw()

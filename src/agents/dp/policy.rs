@@ -235,12 +235,14 @@ pub fn parse_policy_grid(world: &World, path: &Path, text: &str) -> Result<Polic
             match action_by_token(world, &ch.to_string()) {
                 Some(a) => actions[s] = a,
                 None if model.is_fixed(s) => {}
-                None => return Err(Error::input(format!(
+                None => {
+                    return Err(Error::input(format!(
                     "{file}:{}:{}: `{ch}` is not an action of this env; valid: {} (and # for cells with no decision)",
                     li + 1,
                     col + 1,
                     valid.join(" ")
-                ))),
+                )))
+                }
             }
         }
         row += 1;
