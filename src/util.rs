@@ -64,7 +64,7 @@ pub fn ensure_writable_dir(dir: &Path) -> Result<()> {
 /// assert_eq!(a, rlkit::util::derive_seed(42, &[0, 1]));
 /// ```
 pub fn derive_seed(base: u64, labels: &[u64]) -> u64 {
-    let mut x = splitmix(base ^ 0x5EED_0F_4C_17_u64);
+    let mut x = splitmix(base ^ 0x5EED_0F4C_17AB_u64);
     for &l in labels {
         x = splitmix(x ^ splitmix(l.wrapping_add(0x9E37_79B9_7F4A_7C15)));
     }

@@ -82,7 +82,8 @@ fn draw(
         }
         None => (0.0, 1.0),
     };
-    let decimals = plot.decimals.unwrap_or(1);
+    // One decimal as in the books' figures; two when the values are all small (e.g. probabilities).
+    let decimals = plot.decimals.unwrap_or(if lo.abs().max(hi.abs()) < 2.0 { 2 } else { 1 });
     let show_text = cell >= 34;
     let font_px = (cell as f64 * 0.24).clamp(9.0, 20.0) as i32;
     for s in 0..grid.n_states() {
