@@ -69,3 +69,6 @@ where
         }
     }
 }
+
+pub mod bands;
+pub mod sa;
