@@ -59,8 +59,17 @@ impl Group<'_> {
     /// Mean and band of a per-iteration quantity over this group's seeds,
     /// truncated to the shortest run.
     fn band(&self, f: impl Fn(&SaRun, usize) -> f64) -> Result<Band> {
-        let len = self.runs.iter().map(|(_, r)| r.trajectory.len()).min().unwrap_or(0);
-        let curves: Vec<Vec<f64>> = self.runs.iter().map(|(_, r)| (0..len).map(|i| f(r, i)).collect()).collect();
+        let len = self
+            .runs
+            .iter()
+            .map(|(_, r)| r.trajectory.len())
+            .min()
+            .unwrap_or(0);
+        let curves: Vec<Vec<f64>> = self
+            .runs
+            .iter()
+            .map(|(_, r)| (0..len).map(|i| f(r, i)).collect())
+            .collect();
         bootstrap_band(&curves, DEFAULT_RESAMPLES, BAND_SEED)
     }
 }
@@ -72,7 +81,11 @@ fn group_runs(runs: &[(String, u64, SaRun)]) -> Vec<Group<'_>> {
             Some(g) => g.runs.push((*seed, run)),
             None => {
                 let color = PALETTE[groups.len() % PALETTE.len()];
-                groups.push(Group { label: label.clone(), color, runs: vec![(*seed, run)] });
+                groups.push(Group {
+                    label: label.clone(),
+                    color,
+                    runs: vec![(*seed, run)],
+                });
             }
         }
     }
@@ -109,7 +122,10 @@ pub fn plot(dir: &Path, runs: &[(String, u64, SaRun)]) -> Result<Vec<PathBuf>> {
     let path = dir.join("sa_error.png");
     plot_errors(&path, &all)?;
     written.push(path);
-    let planar: Vec<&Group> = groups.iter().filter(|g| g.dim() == 2 && g.runs[0].1.samples.is_some()).collect();
+    let planar: Vec<&Group> = groups
+        .iter()
+        .filter(|g| g.dim() == 2 && g.runs[0].1.samples.is_some())
+        .collect();
     if !planar.is_empty() {
         let path = dir.join("sa_trajectory.png");
         plot_trajectories(&path, &planar)?;
@@ -143,7 +159,9 @@ fn segments(points: impl Iterator<Item = (f64, f64)>) -> Vec<Vec<(f64, f64)>> {
     let mut segs: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
     for (x, y) in points {
         if x.is_finite() && y.is_finite() {
-            segs.last_mut().map(|s| s.push((x, y)));
+            if let Some(s) = segs.last_mut() {
+                s.push((x, y));
+            }
         } else if !segs.last().is_some_and(|s| s.is_empty()) {
             segs.push(Vec::new());
         }
@@ -153,10 +171,12 @@ fn segments(points: impl Iterator<Item = (f64, f64)>) -> Vec<Vec<(f64, f64)>> {
 }
 
 fn range(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
-    values.filter(|v| v.is_finite()).fold(None, |acc, v| match acc {
-        None => Some((v, v)),
-        Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
-    })
+    values
+        .filter(|v| v.is_finite())
+        .fold(None, |acc, v| match acc {
+            None => Some((v, v)),
+            Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
+        })
 }
 
 fn padded(lo: f64, hi: f64, frac: f64) -> (f64, f64) {
@@ -187,7 +207,9 @@ fn plot_estimates(path: &Path, groups: &[&Group]) -> Result<()> {
     let len = curves.iter().map(|b| b.mean.len()).max().unwrap_or(1);
     let mut targets: Vec<(f64, Option<RGBColor>)> = Vec::new();
     let t0 = groups[0].runs[0].1.truth[0];
-    let shared = groups.iter().all(|g| g.runs.iter().all(|(_, r)| (r.truth[0] - t0).abs() < 1e-12));
+    let shared = groups
+        .iter()
+        .all(|g| g.runs.iter().all(|(_, r)| (r.truth[0] - t0).abs() < 1e-12));
     if shared {
         targets.push((t0, None));
     } else {
@@ -217,39 +239,65 @@ fn plot_estimates(path: &Path, groups: &[&Group]) -> Result<()> {
             .configure_mesh()
             .x_desc("iteration k")
             .y_desc("estimate w_k")
+            .x_label_formatter(&|v| short(*v))
+            .y_label_formatter(&|v| short(*v))
             .label_style((FONT, 16))
             .axis_desc_style((FONT, 18))
             .light_line_style(WHITE.mix(0.0))
             .draw()
             .map_err(|e| e.to_string())?;
         for (g, b) in groups.iter().zip(&curves) {
-            let idx = thin(b.mean.len(), false);
-            let xs: Vec<f64> = idx.iter().map(|&i| i as f64 + 1.0).collect();
             if g.seeds() > 1 {
+                let idx = thin(b.mean.len(), false);
+                let xs: Vec<f64> = idx.iter().map(|&i| i as f64 + 1.0).collect();
                 let lo: Vec<f64> = idx.iter().map(|&i| b.lo[i]).collect();
                 let hi: Vec<f64> = idx.iter().map(|&i| b.hi[i]).collect();
                 let poly = band_polygon(&xs, &lo, &hi);
-                chart.draw_series(std::iter::once(Polygon::new(poly, g.color.mix(0.2)))).map_err(|e| e.to_string())?;
+                chart
+                    .draw_series(std::iter::once(Polygon::new(poly, g.color.mix(0.18))))
+                    .map_err(|e| e.to_string())?;
             }
-            let segs = segments(idx.iter().map(|&i| (i as f64 + 1.0, b.mean[i])));
-            for (j, seg) in segs.into_iter().enumerate() {
-                let s = chart.draw_series(LineSeries::new(seg, g.color.stroke_width(2))).map_err(|e| e.to_string())?;
-                if j == 0 {
-                    s.label(g.label.clone()).legend(legend_line(g.color));
+        }
+        // Lines in legend order, then again in reverse order without labels so
+        // that the first agent ends up on top.
+        for pass in 0..2 {
+            let order: Vec<usize> = if pass == 0 {
+                (0..groups.len()).collect()
+            } else {
+                (0..groups.len()).rev().collect()
+            };
+            for gi in order {
+                let (g, b) = (groups[gi], &curves[gi]);
+                let idx = thin(b.mean.len(), false);
+                let segs = segments(idx.iter().map(|&i| (i as f64 + 1.0, b.mean[i])));
+                for (j, seg) in segs.into_iter().enumerate() {
+                    let s = chart
+                        .draw_series(LineSeries::new(seg, g.color.stroke_width(2)))
+                        .map_err(|e| e.to_string())?;
+                    if j == 0 && pass == 0 {
+                        s.label(g.label.clone()).legend(legend_line(g.color));
+                    }
                 }
             }
         }
         for (t, color) in &targets {
             let style = color.unwrap_or(BLACK).stroke_width(2);
             let s = chart
-                .draw_series(DashedLineSeries::new(vec![(1.0, *t), (xmax, *t)], 10, 6, style))
+                .draw_series(DashedLineSeries::new(
+                    vec![(1.0, *t), (xmax, *t)],
+                    10,
+                    6,
+                    style,
+                ))
                 .map_err(|e| e.to_string())?;
             let label = match color {
                 None => format!("target w* = {}", short(*t)),
                 Some(_) => format!("target w* = {} (dashed)", short(*t)),
             };
             let c = color.unwrap_or(BLACK);
-            s.label(label).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 8, y)], c.stroke_width(2)));
+            s.label(label).legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 8, y)], c.stroke_width(2))
+            });
         }
         chart
             .configure_series_labels()
@@ -263,10 +311,31 @@ fn plot_estimates(path: &Path, groups: &[&Group]) -> Result<()> {
     })
 }
 
+/// Label a log-axis tick only at 1, 2, 5 times a power of ten.
+fn log_tick(v: f64) -> String {
+    if v <= 0.0 || !v.is_finite() {
+        return String::new();
+    }
+    let mantissa = v / 10f64.powf(v.log10().floor());
+    if [1.0, 2.0, 5.0].iter().any(|m| (mantissa - m).abs() < 1e-6) {
+        short(v)
+    } else {
+        String::new()
+    }
+}
+
+/// A number with at most 4 decimals and no trailing zeros (`5`, `0.25`, `1.71`).
 fn short(v: f64) -> String {
+    if v.abs() >= 1e5 || (v != 0.0 && v.abs() < 1e-4) {
+        return format!("{v:.1e}");
+    }
     let s = format!("{v:.4}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
-    s.to_string()
+    if s == "-0" {
+        "0".to_string()
+    } else {
+        s.to_string()
+    }
 }
 
 fn plot_errors(path: &Path, groups: &[&Group]) -> Result<()> {
@@ -274,33 +343,80 @@ fn plot_errors(path: &Path, groups: &[&Group]) -> Result<()> {
     for g in groups {
         curves.push(g.band(|r, i| r.error_at(i))?);
     }
-    let len = curves.iter().map(|b| b.mean.len()).max().unwrap_or(1).max(2);
+    let len = curves
+        .iter()
+        .map(|b| b.mean.len())
+        .max()
+        .unwrap_or(1)
+        .max(2);
     let positive = |v: &f64| v.is_finite() && *v > 0.0;
-    let ymax = curves.iter().flat_map(|b| b.mean.iter().chain(&b.hi)).copied().filter(positive).fold(f64::NAN, f64::max);
+    let ymax = curves
+        .iter()
+        .flat_map(|b| b.mean.iter().chain(&b.hi))
+        .copied()
+        .filter(positive)
+        .fold(f64::NAN, f64::max);
     let ymax = if ymax.is_finite() { ymax } else { 1.0 };
-    let ymin_data = curves.iter().flat_map(|b| b.mean.iter().chain(&b.lo)).copied().filter(positive).fold(f64::NAN, f64::min);
+    let ymin_data = curves
+        .iter()
+        .flat_map(|b| b.mean.iter().chain(&b.lo))
+        .copied()
+        .filter(positive)
+        .fold(f64::NAN, f64::min);
     // Errors that are 0 up to rounding (BGD) would stretch the axis to 1e-16:
-    // floor the axis at 1e-8 of the largest error and draw them on the floor.
-    let floor = ymax * 1e-8;
-    let ymin = if ymin_data.is_finite() { ymin_data.max(floor) } else { floor };
+    // floor the axis at 1e-4 of the largest error and draw them on the floor
+    // (their legend entry says so).
+    let floor = ymax * 1e-4;
+    let ymin = if ymin_data.is_finite() {
+        ymin_data.max(floor)
+    } else {
+        floor
+    };
     let (ymin, ymax) = (ymin / 2.0, ymax * 2.0);
     let xmax = len as f64;
-    // Reference c/√k through the curve with the largest final error: c is the
-    // geometric mean of err_k·√k over the last half of that curve.
-    let anchor = curves
-        .iter()
-        .filter_map(|b| b.mean.iter().rev().find(|v| positive(v)).map(|v| (*v, b)))
-        .max_by(|a, b| a.0.total_cmp(&b.0));
-    let reference = anchor.and_then(|(_, b)| {
+    // Reference c/√k: fitted to the curve whose log-log slope over the last
+    // half of its log-k range (k ≥ √K) is closest to −1/2, with c the
+    // geometric mean of err_k·√k over those points.
+    let fit = |b: &Band| -> Option<(f64, f64)> {
         let n = b.mean.len();
-        let logs: Vec<f64> = (n / 2..n)
-            .filter(|&i| positive(&b.mean[i]))
-            .map(|i| (b.mean[i] * ((i + 1) as f64).sqrt()).ln())
+        let start = (n as f64).sqrt().max(1.0);
+        // 50 log-spaced indices in [√n, n), so every decade weighs the same.
+        let mut idx: Vec<usize> = (0..50)
+            .map(|j| (start * (n as f64 / start).powf(j as f64 / 49.0)) as usize - 1)
+            .map(|i| i.min(n - 1))
             .collect();
-        (!logs.is_empty()).then(|| (logs.iter().sum::<f64>() / logs.len() as f64).exp())
-    });
+        idx.dedup();
+        let pts: Vec<(f64, f64)> = idx
+            .into_iter()
+            .filter(|&i| positive(&b.mean[i]) && b.mean[i] >= floor)
+            .map(|i| (((i + 1) as f64).ln(), b.mean[i].ln()))
+            .collect();
+        if pts.len() < 2 {
+            return None;
+        }
+        let m = pts.len() as f64;
+        let (mx, my) = (
+            pts.iter().map(|p| p.0).sum::<f64>() / m,
+            pts.iter().map(|p| p.1).sum::<f64>() / m,
+        );
+        let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
+        let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+        let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
+        let log_c = pts.iter().map(|p| p.1 + 0.5 * p.0).sum::<f64>() / m;
+        Some((slope, log_c.exp()))
+    };
+    let reference = curves
+        .iter()
+        .filter_map(fit)
+        .min_by(|a, b| (a.0 + 0.5).abs().total_cmp(&(b.0 + 0.5).abs()))
+        .map(|(_, c)| c);
+    let below: Vec<bool> = curves
+        .iter()
+        .map(|b| b.mean.iter().any(|v| v.is_finite() && *v < floor))
+        .collect();
     let title = caption("Error |w_k - w*| vs iteration (log-log)", groups);
-    let clamp = move |v: f64| if v.is_finite() && v > 0.0 { v.max(ymin) } else { f64::NAN };
+    // Values at or below 0 (exact hits) and below the floor go on the axis.
+    let clamp = move |v: f64| if v.is_finite() { v.max(ymin) } else { f64::NAN };
     render_png(path, (1000, 640), |root: &Root| {
         let mut chart = ChartBuilder::on(root)
             .caption(title, (FONT, 24))
@@ -313,26 +429,40 @@ fn plot_errors(path: &Path, groups: &[&Group]) -> Result<()> {
             .configure_mesh()
             .x_desc("iteration k")
             .y_desc("error |w_k - w*|")
+            .x_label_formatter(&|v| log_tick(*v))
             .label_style((FONT, 16))
             .axis_desc_style((FONT, 18))
             .y_label_formatter(&|v| format!("{v:.0e}"))
             .light_line_style(WHITE.mix(0.0))
             .draw()
             .map_err(|e| e.to_string())?;
-        for (g, b) in groups.iter().zip(&curves) {
+        for ((g, b), low) in groups.iter().zip(&curves).zip(&below) {
             let idx = thin(b.mean.len(), true);
             let xs: Vec<f64> = idx.iter().map(|&i| i as f64 + 1.0).collect();
             if g.seeds() > 1 {
                 let lo: Vec<f64> = idx.iter().map(|&i| clamp(b.lo[i])).collect();
                 let hi: Vec<f64> = idx.iter().map(|&i| clamp(b.hi[i])).collect();
                 let poly = band_polygon(&xs, &lo, &hi);
-                chart.draw_series(std::iter::once(Polygon::new(poly, g.color.mix(0.2)))).map_err(|e| e.to_string())?;
+                chart
+                    .draw_series(std::iter::once(Polygon::new(poly, g.color.mix(0.2))))
+                    .map_err(|e| e.to_string())?;
             }
             let segs = segments(idx.iter().map(|&i| (i as f64 + 1.0, clamp(b.mean[i]))));
+            let label = if *low {
+                format!(
+                    "{} (error < {}: drawn on the x axis)",
+                    g.label,
+                    short(floor)
+                )
+            } else {
+                g.label.clone()
+            };
             for (j, seg) in segs.into_iter().enumerate() {
-                let s = chart.draw_series(LineSeries::new(seg, g.color.stroke_width(2))).map_err(|e| e.to_string())?;
+                let s = chart
+                    .draw_series(LineSeries::new(seg, g.color.stroke_width(2)))
+                    .map_err(|e| e.to_string())?;
                 if j == 0 {
-                    s.label(g.label.clone()).legend(legend_line(g.color));
+                    s.label(label.clone()).legend(legend_line(g.color));
                 }
             }
         }
@@ -347,7 +477,9 @@ fn plot_errors(path: &Path, groups: &[&Group]) -> Result<()> {
                     .draw_series(DashedLineSeries::new(pts, 4, 5, BLACK.stroke_width(2)))
                     .map_err(|e| e.to_string())?
                     .label("O(1/sqrt(k)) reference")
-                    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 8, y)], BLACK.stroke_width(2)));
+                    .legend(|(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 8, y)], BLACK.stroke_width(2))
+                    });
             }
         }
         chart
@@ -363,11 +495,15 @@ fn plot_errors(path: &Path, groups: &[&Group]) -> Result<()> {
 }
 
 fn plot_trajectories<'a>(path: &Path, groups: &[&Group<'a>]) -> Result<()> {
-    // The runs of the smallest seed present in every group (or each group's
-    // first run): their sample sets coincide when the configs agree.
+    // The runs of the smallest seed of the first group, in every group (or
+    // each group's first run): their sample sets coincide when the configs agree.
     let seed = groups[0].runs[0].0;
     let pick = |g: &&Group<'a>| -> (u64, &'a SaRun) {
-        g.runs.iter().find(|(s, _)| *s == seed).copied().unwrap_or(g.runs[0])
+        g.runs
+            .iter()
+            .find(|(s, _)| *s == seed)
+            .copied()
+            .unwrap_or(g.runs[0])
     };
     let chosen: Vec<(u64, &SaRun)> = groups.iter().map(pick).collect();
     let samples = chosen[0].1.samples.clone().unwrap_or_default();
@@ -385,15 +521,42 @@ fn plot_trajectories<'a>(path: &Path, groups: &[&Group<'a>]) -> Result<()> {
     }
     let (x0, x1) = range(xs_all.into_iter()).unwrap_or((-1.0, 1.0));
     let (y0, y1) = range(ys_all.into_iter()).unwrap_or((-1.0, 1.0));
-    // Equal scales: a square box around everything.
-    let (cx, cy) = (0.5 * (x0 + x1), 0.5 * (y0 + y1));
-    let half = 0.5 * (x1 - x0).max(y1 - y0).max(1e-9) * 1.08;
-    let title = format!("SGD / MBGD / BGD paths on the same {} samples (seed {seed})", samples.len());
-    render_png(path, (900, 900), |root: &Root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, (FONT, 22))
-            .margin(16)
-            .x_label_area_size(50)
+    // Equal scales: a square box around everything ...
+    let full = (
+        0.5 * (x0 + x1),
+        0.5 * (y0 + y1),
+        0.5 * (x1 - x0).max(y1 - y0).max(1e-9) * 1.08,
+    );
+    // ... and a zoom on the sample mean that holds the last 80% of the
+    // estimates (from w_{k0} on).
+    let len = chosen
+        .iter()
+        .map(|(_, r)| r.trajectory.len())
+        .max()
+        .unwrap_or(1);
+    let k0 = (len / 5).max(3);
+    let reach = chosen
+        .iter()
+        .flat_map(|(_, r)| r.trajectory.iter().skip(k0 - 1))
+        .map(|w| (w[0] - xbar[0]).abs().max((w[1] - xbar[1]).abs()))
+        .filter(|d| d.is_finite())
+        .fold(0.0, f64::max);
+    let zoom = (xbar[0], xbar[1], (reach * 1.15).max(full.2 * 1e-3));
+    let title = format!(
+        "SGD / MBGD / BGD on the same {} samples (seed {seed})",
+        samples.len()
+    );
+    let grey = RGBColor(160, 160, 160);
+    let red = RGBColor(200, 0, 0);
+    let panel = |area: &Root,
+                 (cx, cy, half): (f64, f64, f64),
+                 caption: String,
+                 legend: bool|
+     -> std::result::Result<(), String> {
+        let mut chart = ChartBuilder::on(area)
+            .caption(caption, (FONT, 19))
+            .margin(14)
+            .x_label_area_size(45)
             .y_label_area_size(60)
             .build_cartesian_2d((cx - half)..(cx + half), (cy - half)..(cy + half))
             .map_err(|e| e.to_string())?;
@@ -401,14 +564,22 @@ fn plot_trajectories<'a>(path: &Path, groups: &[&Group<'a>]) -> Result<()> {
             .configure_mesh()
             .x_desc("x")
             .y_desc("y")
-            .label_style((FONT, 16))
-            .axis_desc_style((FONT, 18))
+            .x_label_formatter(&|v| short(*v))
+            .y_label_formatter(&|v| short(*v))
+            .label_style((FONT, 15))
+            .axis_desc_style((FONT, 17))
             .light_line_style(WHITE.mix(0.0))
             .draw()
             .map_err(|e| e.to_string())?;
-        let grey = RGBColor(150, 150, 150);
+        let inside = |p: &(f64, f64)| (p.0 - cx).abs() <= half && (p.1 - cy).abs() <= half;
         chart
-            .draw_series(samples.iter().map(|p| Circle::new((p[0], p[1]), 3, grey.filled())))
+            .draw_series(
+                samples
+                    .iter()
+                    .map(|p| (p[0], p[1]))
+                    .filter(inside)
+                    .map(|p| Circle::new(p, 3, grey.filled())),
+            )
             .map_err(|e| e.to_string())?
             .label("samples x_i")
             .legend(move |(x, y)| Circle::new((x + 10, y), 4, grey.filled()));
@@ -416,42 +587,86 @@ fn plot_trajectories<'a>(path: &Path, groups: &[&Group<'a>]) -> Result<()> {
             let pts: Vec<(f64, f64)> = r.trajectory.iter().map(|w| (w[0], w[1])).collect();
             let color = g.color;
             for seg in segments(pts.iter().copied()) {
-                chart.draw_series(LineSeries::new(seg, color.stroke_width(2))).map_err(|e| e.to_string())?;
+                chart
+                    .draw_series(LineSeries::new(seg, color.stroke_width(2)))
+                    .map_err(|e| e.to_string())?;
             }
             chart
-                .draw_series(pts.iter().filter(|p| p.0.is_finite() && p.1.is_finite()).map(|p| Circle::new(*p, 3, color.filled())))
+                .draw_series(
+                    pts.iter()
+                        .filter(|p| p.0.is_finite() && p.1.is_finite() && inside(p))
+                        .map(|p| Circle::new(*p, 3, color.filled())),
+                )
                 .map_err(|e| e.to_string())?
                 .label(g.label.clone())
                 .legend(legend_line(color));
         }
-        if let Some(&(sx, sy)) = chosen.first().and_then(|(_, r)| r.trajectory.first()).map(|w| (w[0], w[1])).as_ref() {
+        if let Some(w) = chosen[0]
+            .1
+            .trajectory
+            .first()
+            .filter(|w| inside(&(w[0], w[1])))
+        {
             chart
-                .draw_series(std::iter::once(TriangleMarker::new((sx, sy), 9, BLACK.filled())))
+                .draw_series(std::iter::once(TriangleMarker::new(
+                    (w[0], w[1]),
+                    9,
+                    BLACK.filled(),
+                )))
                 .map_err(|e| e.to_string())?
                 .label("initial guess w_1")
                 .legend(|(x, y)| TriangleMarker::new((x + 10, y), 6, BLACK.filled()));
         }
-        if let Some(m) = true_mean {
+        if let Some(m) = true_mean.filter(|m| inside(&(m[0], m[1]))) {
             chart
-                .draw_series(std::iter::once(Cross::new((m[0], m[1]), 10, BLACK.stroke_width(3))))
+                .draw_series(std::iter::once(Cross::new(
+                    (m[0], m[1]),
+                    9,
+                    BLACK.stroke_width(3),
+                )))
                 .map_err(|e| e.to_string())?
-                .label(format!("true mean E[X] = ({}, {})", short(m[0]), short(m[1])))
+                .label(format!(
+                    "true mean E[X] = ({}, {})",
+                    short(m[0]),
+                    short(m[1])
+                ))
                 .legend(|(x, y)| Cross::new((x + 10, y), 6, BLACK.stroke_width(3)));
         }
-        let red = RGBColor(200, 0, 0);
         chart
-            .draw_series(std::iter::once(Circle::new((xbar[0], xbar[1]), 8, red.stroke_width(3))))
+            .draw_series(std::iter::once(Circle::new(
+                (xbar[0], xbar[1]),
+                8,
+                red.stroke_width(3),
+            )))
             .map_err(|e| e.to_string())?
-            .label(format!("sample mean = ({}, {})", short(xbar[0]), short(xbar[1])))
+            .label(format!(
+                "sample mean = ({}, {})",
+                short(xbar[0]),
+                short(xbar[1])
+            ))
             .legend(move |(x, y)| Circle::new((x + 10, y), 6, red.stroke_width(3)));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.5))
-            .label_font((FONT, 16))
-            .draw()
-            .map_err(|e| e.to_string())?;
+        if legend {
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperLeft)
+                .background_style(WHITE.mix(0.9))
+                .border_style(BLACK.mix(0.5))
+                .label_font((FONT, 15))
+                .draw()
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    };
+    render_png(path, (1560, 840), |root: &Root| {
+        let root = root.titled(&title, (FONT, 24)).map_err(|e| e.to_string())?;
+        let (left, right) = root.split_horizontally(780);
+        panel(&left, full, "all estimates w_1, w_2, ...".to_string(), true)?;
+        panel(
+            &right,
+            zoom,
+            format!("zoom on the sample mean: w_{k0} .. w_{len}"),
+            false,
+        )?;
         Ok(())
     })
 }

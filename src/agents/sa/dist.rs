@@ -41,10 +41,11 @@ use crate::{Error, Result};
 /// let x = s.sample(&mut rng);
 /// assert!((0.0..4.0).contains(&x));
 /// ```
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(tag = "dist", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Dist {
-    /// Always 0: "no noise".
+    /// Always 0: "no noise" (the default).
+    #[default]
     None,
     /// Always `value`.
     Constant {
@@ -124,12 +125,6 @@ fn half() -> f64 {
     0.5
 }
 
-impl Default for Dist {
-    fn default() -> Self {
-        Dist::None
-    }
-}
-
 /// A validated, ready-to-draw distribution (built by [`Dist::sampler`]).
 #[derive(Debug, Clone)]
 pub struct Sampler(Inner);
@@ -192,7 +187,9 @@ impl Dist {
             Dist::Normal { mean, std } => format!("normal(mean={mean}, std={std})"),
             Dist::Uniform { low, high } => format!("uniform(low={low}, high={high})"),
             Dist::Exponential { rate } => format!("exponential(rate={rate})"),
-            Dist::Discrete { values, probs } => format!("discrete(values={values:?}, probs={probs:?})"),
+            Dist::Discrete { values, probs } => {
+                format!("discrete(values={values:?}, probs={probs:?})")
+            }
             Dist::Bernoulli { p } => format!("bernoulli(p={p})"),
             Dist::Poisson { lambda } => format!("poisson(lambda={lambda})"),
             Dist::Gamma { shape, scale } => format!("gamma(shape={shape}, scale={scale})"),
@@ -242,7 +239,11 @@ impl Dist {
                 finite("low", *low)?;
                 finite("high", *high)?;
                 if low >= high {
-                    return Err(bad("high", "greater than low", format!("low={low}, high={high}")));
+                    return Err(bad(
+                        "high",
+                        "greater than low",
+                        format!("low={low}, high={high}"),
+                    ));
                 }
                 Inner::Uniform(Uniform::new(*low, *high).map_err(|e| lib(e.to_string()))?)
             }
@@ -265,7 +266,11 @@ impl Dist {
                 }
                 let total: f64 = probs.iter().sum();
                 if (total - 1.0).abs() > 1e-9 {
-                    return Err(bad("probs", "probabilities summing to 1", format!("sum {total}")));
+                    return Err(bad(
+                        "probs",
+                        "probabilities summing to 1",
+                        format!("sum {total}"),
+                    ));
                 }
                 Inner::Discrete(
                     WeightedIndex::new(probs.iter().copied()).map_err(|e| lib(e.to_string()))?,
@@ -312,9 +317,15 @@ mod tests {
     fn empirical_means_match_analytic_means() {
         let cases = [
             ("dist = \"normal\"\nmean = 3.0\nstd = 2.0", 2.0),
-            ("dist = \"uniform\"\nlow = -1.0\nhigh = 5.0", 6.0 / 12f64.sqrt()),
+            (
+                "dist = \"uniform\"\nlow = -1.0\nhigh = 5.0",
+                6.0 / 12f64.sqrt(),
+            ),
             ("dist = \"exponential\"\nrate = 0.5", 2.0),
-            ("dist = \"discrete\"\nvalues = [1.0, 2.0, 10.0]\nprobs = [0.5, 0.3, 0.2]", 3.4),
+            (
+                "dist = \"discrete\"\nvalues = [1.0, 2.0, 10.0]\nprobs = [0.5, 0.3, 0.2]",
+                3.4,
+            ),
             ("dist = \"bernoulli\"\np = 0.3", 0.46),
             ("dist = \"poisson\"\nlambda = 4.0", 2.0),
             ("dist = \"gamma\"\nshape = 2.0\nscale = 3.0", 4.3),
@@ -329,17 +340,27 @@ mod tests {
             let mut rng = crate::util::rng_for(11, &[i as u64]);
             let m: f64 = (0..n).map(|_| s.sample(&mut rng)).sum::<f64>() / n as f64;
             let tol = 5.0 * sd / (n as f64).sqrt() + 1e-12;
-            assert!((m - d.mean()).abs() <= tol, "{src}: empirical {m} vs {}", d.mean());
+            assert!(
+                (m - d.mean()).abs() <= tol,
+                "{src}: empirical {m} vs {}",
+                d.mean()
+            );
         }
     }
 
     #[test]
     fn bad_parameters_name_the_key() {
-        let e = parse("dist = \"normal\"\nstd = -1.0").sampler("noise").unwrap_err();
+        let e = parse("dist = \"normal\"\nstd = -1.0")
+            .sampler("noise")
+            .unwrap_err();
         assert!(e.to_string().starts_with("noise.std:"), "{e}");
-        let e = parse("dist = \"uniform\"\nlow = 2.0\nhigh = 1.0").sampler("samples").unwrap_err();
+        let e = parse("dist = \"uniform\"\nlow = 2.0\nhigh = 1.0")
+            .sampler("samples")
+            .unwrap_err();
         assert!(e.to_string().contains("samples.high"), "{e}");
-        let e = parse("dist = \"discrete\"\nvalues = [1.0]\nprobs = [0.5]").sampler("s").unwrap_err();
+        let e = parse("dist = \"discrete\"\nvalues = [1.0]\nprobs = [0.5]")
+            .sampler("s")
+            .unwrap_err();
         assert!(e.to_string().contains("summing to 1"), "{e}");
         assert!(toml::from_str::<Dist>("dist = \"normal\"\nsd = 1.0").is_err());
         assert!(toml::from_str::<Dist>("dist = \"cauchy\"").is_err());

@@ -50,7 +50,14 @@ use crate::{Error, Result};
 /// Agent kinds handled by the SA lab: `"incremental-mean"`, `"robbins-monro"`,
 /// `"sgd-mean"` (with `batch_size` m), plus the convenience aliases `"sgd"`
 /// (m = 1), `"bgd"` (all n samples every step) and `"mbgd"` (m required).
-pub const KINDS: &[&str] = &["incremental-mean", "robbins-monro", "sgd-mean", "sgd", "bgd", "mbgd"];
+pub const KINDS: &[&str] = &[
+    "incremental-mean",
+    "robbins-monro",
+    "sgd-mean",
+    "sgd",
+    "bgd",
+    "mbgd",
+];
 
 /// Stream label of the sample stream: the i.i.d. samples of
 /// `incremental-mean` and the fixed sample set of `sgd-mean`
@@ -129,11 +136,15 @@ pub fn parse<T: DeserializeOwned>(params: &toml::Table) -> Result<T> {
     let value = toml::Value::Table(params.clone());
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner();
+        // toml's Display appends "in `key`" on a second line: keep the message.
+        let mut msg = e.into_inner().message().trim().to_string();
+        if msg.contains("floating point") && msg.contains("expected usize") {
+            msg.push_str(" (write an integer such as 100_000: `1e5` is a float in TOML)");
+        }
         if path == "." || path.is_empty() {
-            Error::input(format!("{inner}"))
+            Error::input(msg)
         } else {
-            Error::input(format!("{path}: {inner}"))
+            Error::input(format!("{path}: {msg}"))
         }
     })
 }
@@ -152,14 +163,20 @@ pub(crate) fn check_iterations(iterations: usize) -> Result<()> {
 pub(crate) fn scalar_table(ws: &[f64], truth: f64) -> Table {
     let mut t = Table::new(&["iteration", "estimate", "error"]);
     for (i, w) in ws.iter().enumerate() {
-        t.push(vec![Cell::Int(i as i64 + 1), Cell::Float(*w), Cell::Float((w - truth).abs())]);
+        t.push(vec![
+            Cell::Int(i as i64 + 1),
+            Cell::Float(*w),
+            Cell::Float((w - truth).abs()),
+        ]);
     }
     t
 }
 
 /// The first update k (1-based index of w_{k}) whose estimate is not finite.
 pub(crate) fn first_non_finite(ws: &[Vec<f64>]) -> Option<usize> {
-    ws.iter().position(|w| w.iter().any(|x| !x.is_finite())).map(|i| i + 1)
+    ws.iter()
+        .position(|w| w.iter().any(|x| !x.is_finite()))
+        .map(|i| i + 1)
 }
 
 /// Common summary fields.
@@ -200,7 +217,11 @@ pub(crate) fn summary_common(
 
 /// Euclidean distance ‖a − b‖₂.
 pub(crate) fn euclid(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f64>().sqrt()
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y) * (x - y))
+        .sum::<f64>()
+        .sqrt()
 }
 
 #[cfg(test)]
