@@ -67,5 +67,7 @@ where
     }
 }
 
+pub mod bands;
 pub mod grid;
 pub mod lines;
+pub mod sa;
