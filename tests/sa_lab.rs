@@ -60,9 +60,7 @@ fn fig_6_4_first_iterates_to_six_decimals() {
     let (agents, seeds) = experiment("zhao_fig6_4");
     let (kind, _, p) = &agents[0];
     let r = sa::run(kind, p, seeds[0]).unwrap();
-    let expected = [
-        3.000000, 2.035972, 1.647826, 1.457758, 1.350694, 1.283296, 1.237304, 1.204026,
-    ];
+    let expected = [3.000000, 2.035972, 1.647826, 1.457758, 1.350694, 1.283296, 1.237304, 1.204026];
     for (k, e) in expected.iter().enumerate() {
         let w = r.trajectory[k][0];
         assert!((w - e).abs() < 5e-7, "w_{} = {w}, expected {e}", k + 1);
@@ -83,10 +81,7 @@ fn fig_6_4_first_iterates_to_six_decimals() {
     let e = final_scalar(&r) - 1.0;
     assert!(e > 0.0 && e < 3e-4, "w_10001 - 1 = {e}");
     // Noise-free: the seed does not matter.
-    assert_eq!(
-        sa::run(kind, p, 0).unwrap().trajectory,
-        sa::run(kind, p, 99).unwrap().trajectory
-    );
+    assert_eq!(sa::run(kind, p, 0).unwrap().trajectory, sa::run(kind, p, 99).unwrap().trajectory);
 }
 
 /// Zhao Fig. 6.3 with N(0,1) noise: over 20 seeds, both agents of the
@@ -141,25 +136,15 @@ fn incremental_mean_with_inverse_steps_is_the_sample_mean() {
             sum += x;
             let mean = sum / (k + 1) as f64;
             let w = r.trajectory[k + 1][0];
-            assert!(
-                (w - mean).abs() <= 1e-12 * mean.abs().max(1.0),
-                "{dist}: k={} w={w} mean={mean}",
-                k + 1
-            );
+            assert!((w - mean).abs() <= 1e-12 * mean.abs().max(1.0), "{dist}: k={} w={w} mean={mean}", k + 1);
         }
-        assert_eq!(
-            r.summary["sample_mean"].as_f64().unwrap(),
-            sum / xs.len() as f64
-        );
+        assert_eq!(r.summary["sample_mean"].as_f64().unwrap(), sum / xs.len() as f64);
     }
 }
 
 fn run_fig_6_5(seed: u64) -> Vec<(String, SaRun)> {
     let (agents, _) = experiment("zhao_fig6_5");
-    agents
-        .iter()
-        .map(|(k, n, p)| (n.clone(), sa::run(k, p, seed).unwrap()))
-        .collect()
+    agents.iter().map(|(k, n, p)| (n.clone(), sa::run(k, p, seed).unwrap())).collect()
 }
 
 /// BGD with α_k = 1/k: w_2 = w_1 − (w_1 − x̄) = x̄ and it stays there, up to
@@ -169,20 +154,13 @@ fn bgd_lands_on_the_sample_mean_after_one_step() {
     let runs = run_fig_6_5(0);
     let samples = runs[0].1.samples.clone().unwrap();
     for (name, r) in &runs {
-        assert_eq!(
-            r.samples.as_ref().unwrap(),
-            &samples,
-            "{name}: same sample set for every variant"
-        );
+        assert_eq!(r.samples.as_ref().unwrap(), &samples, "{name}: same sample set for every variant");
     }
     let xbar = sgd_mean::sample_mean(&samples);
     let (_, bgd) = runs.iter().find(|(n, _)| n == "BGD").unwrap();
     assert_eq!(bgd.trajectory[0], vec![20.0, 20.0]);
     for w in &bgd.trajectory[1..] {
-        assert!(
-            (w[0] - xbar[0]).abs() < 1e-12 && (w[1] - xbar[1]).abs() < 1e-12,
-            "{w:?} vs {xbar:?}"
-        );
+        assert!((w[0] - xbar[0]).abs() < 1e-12 && (w[1] - xbar[1]).abs() < 1e-12, "{w:?} vs {xbar:?}");
     }
     assert_eq!(bgd.truth, xbar.to_vec());
 }
@@ -202,11 +180,7 @@ fn minibatch_error_matches_theory_and_shrinks_with_m() {
         let xs = runs[0].1.samples.clone().unwrap();
         let xbar = sgd_mean::sample_mean(&xs);
         let n = xs.len() as f64;
-        let tr: f64 = xs
-            .iter()
-            .map(|x| (x[0] - xbar[0]).powi(2) + (x[1] - xbar[1]).powi(2))
-            .sum::<f64>()
-            / n;
+        let tr: f64 = xs.iter().map(|x| (x[0] - xbar[0]).powi(2) + (x[1] - xbar[1]).powi(2)).sum::<f64>() / n;
         for (name, r) in &runs {
             let w = r.trajectory.last().unwrap();
             let e2 = (w[0] - xbar[0]).powi(2) + (w[1] - xbar[1]).powi(2);
@@ -222,10 +196,7 @@ fn minibatch_error_matches_theory_and_shrinks_with_m() {
         }
     }
     for (name, r) in &ratio {
-        assert!(
-            (r - 1.0).abs() < 0.3,
-            "{name}: E|w-xbar|^2 K m / tr(S) = {r}"
-        );
+        assert!((r - 1.0).abs() < 0.3, "{name}: E|w-xbar|^2 K m / tr(S) = {r}");
     }
     assert!(mse["SGD (m=1)"] > 3.0 * mse["MBGD (m=5)"], "{mse:?}");
     assert!(mse["MBGD (m=5)"] > 5.0 * mse["MBGD (m=50)"], "{mse:?}");
@@ -239,61 +210,31 @@ fn robbins_monro_conditions_are_reported() {
     };
     let inv = rm("type = \"inverse\"");
     assert_eq!(
-        (
-            inv.sum_alpha_infinite,
-            inv.sum_alpha_sq_finite,
-            inv.conditions_hold
-        ),
+        (inv.sum_alpha_infinite, inv.sum_alpha_sq_finite, inv.conditions_hold),
         (Some(true), Some(true), Some(true))
     );
     let slow = rm("type = \"power\"\np = 0.4");
     assert_eq!(
-        (
-            slow.sum_alpha_infinite,
-            slow.sum_alpha_sq_finite,
-            slow.conditions_hold
-        ),
+        (slow.sum_alpha_infinite, slow.sum_alpha_sq_finite, slow.conditions_hold),
         (Some(true), Some(false), Some(false))
     );
     let fast = rm("type = \"power\"\np = 2.0");
     assert_eq!(
-        (
-            fast.sum_alpha_infinite,
-            fast.sum_alpha_sq_finite,
-            fast.conditions_hold
-        ),
+        (fast.sum_alpha_infinite, fast.sum_alpha_sq_finite, fast.conditions_hold),
         (Some(false), Some(true), Some(false))
     );
     let edge = rm("type = \"power\"\np = 0.5");
-    assert_eq!(
-        (edge.sum_alpha_infinite, edge.sum_alpha_sq_finite),
-        (Some(true), Some(false))
-    );
+    assert_eq!((edge.sum_alpha_infinite, edge.sum_alpha_sq_finite), (Some(true), Some(false)));
     let one = rm("type = \"power\"\na = 3.0\nb = 5.0\np = 1.0");
     assert_eq!(one.conditions_hold, Some(true));
     let c = rm("type = \"constant\"\nalpha = 0.1");
     assert_eq!(
-        (
-            c.sum_alpha_infinite,
-            c.sum_alpha_sq_finite,
-            c.conditions_hold
-        ),
+        (c.sum_alpha_infinite, c.sum_alpha_sq_finite, c.conditions_hold),
         (Some(true), Some(false), Some(false))
     );
-    assert!(
-        c.note.contains("do not converge in mean square"),
-        "{}",
-        c.note
-    );
+    assert!(c.note.contains("do not converge in mean square"), "{}", c.note);
     let l = rm("type = \"list\"\nvalues = [0.5, 0.25]");
-    assert_eq!(
-        (
-            l.sum_alpha_infinite,
-            l.sum_alpha_sq_finite,
-            l.conditions_hold
-        ),
-        (None, None, None)
-    );
+    assert_eq!((l.sum_alpha_infinite, l.sum_alpha_sq_finite, l.conditions_hold), (None, None, None));
 
     // ... and land in summary.json, with the partial sums of the run.
     let r = sa::run(
@@ -303,14 +244,8 @@ fn robbins_monro_conditions_are_reported() {
     )
     .unwrap();
     let s = &r.summary["schedule"];
-    assert_eq!(
-        s["rm_conditions"]["sum_alpha_sq_finite"],
-        serde_json::json!(false)
-    );
-    assert_eq!(
-        s["rm_conditions"]["conditions_hold"],
-        serde_json::json!(false)
-    );
+    assert_eq!(s["rm_conditions"]["sum_alpha_sq_finite"], serde_json::json!(false));
+    assert_eq!(s["rm_conditions"]["conditions_hold"], serde_json::json!(false));
     assert_eq!(s["partial_sum_alpha"].as_f64().unwrap(), 1.5);
     assert_eq!(s["partial_sum_alpha_sq"].as_f64().unwrap(), 0.75);
     let r = sa::run(
@@ -340,20 +275,14 @@ fn constant_step_never_settles() {
             let r = sa::run(kind, p, seed).unwrap();
             let v = late_var(&r) / 10.0;
             if name.contains("constant") {
-                assert_eq!(
-                    r.summary["schedule"]["rm_conditions"]["conditions_hold"],
-                    serde_json::json!(false)
-                );
+                assert_eq!(r.summary["schedule"]["rm_conditions"]["conditions_hold"], serde_json::json!(false));
                 constant += v;
             } else {
                 inverse += v;
             }
         }
     }
-    assert!(
-        (constant - theory).abs() < 0.25 * theory,
-        "late variance {constant} vs {theory}"
-    );
+    assert!((constant - theory).abs() < 0.25 * theory, "late variance {constant} vs {theory}");
     assert!(inverse < 0.005, "1/k late variance {inverse}");
 }
 
@@ -371,63 +300,37 @@ fn same_seed_same_tables() {
         assert_eq!(a, b, "{kind}");
         assert_eq!(a.iterations.to_csv_string(), b.iterations.to_csv_string());
         let c = sa::run(kind, &p, 6).unwrap();
-        assert_ne!(
-            a.iterations, c.iterations,
-            "{kind}: another seed, other samples"
-        );
+        assert_ne!(a.iterations, c.iterations, "{kind}: another seed, other samples");
     }
 }
 
 #[test]
 fn bad_params_are_input_errors_naming_the_key() {
-    let m = input_error(
-        "robbins-monro",
-        "function = { type = \"tanh\" }\niteratons = 5",
-    );
+    let m = input_error("robbins-monro", "function = { type = \"tanh\" }\niteratons = 5");
     assert!(m.contains("iteratons"), "{m}");
-    let m = input_error(
-        "robbins-monro",
-        "function = { type = \"tanh\" }\nschedule = { type = \"power\", p = 0.0 }",
-    );
+    let m = input_error("robbins-monro", "function = { type = \"tanh\" }\nschedule = { type = \"power\", p = 0.0 }");
     assert!(m.starts_with("schedule.p:"), "{m}");
-    let m = input_error(
-        "incremental-mean",
-        "samples = { dist = \"normal\" }\nschedule = { type = \"power\", p = -1.0 }",
-    );
+    let m =
+        input_error("incremental-mean", "samples = { dist = \"normal\" }\nschedule = { type = \"power\", p = -1.0 }");
     assert!(m.starts_with("schedule.p:"), "{m}");
-    let m = input_error(
-        "robbins-monro",
-        "function = { type = \"linear\", a = 0.0, b = 1.0 }",
-    );
-    assert!(
-        m.starts_with("function.a:") && m.contains("non-zero"),
-        "{m}"
-    );
-    let m = input_error(
-        "robbins-monro",
-        "function = { type = \"tanh\", centre = 1.0 }",
-    );
+    let m = input_error("robbins-monro", "function = { type = \"linear\", a = 0.0, b = 1.0 }");
+    assert!(m.starts_with("function.a:") && m.contains("non-zero"), "{m}");
+    let m = input_error("robbins-monro", "function = { type = \"tanh\", centre = 1.0 }");
     assert!(m.contains("function") && m.contains("centre"), "{m}");
     let m = input_error("robbins-monro", "function = { type = \"sine\" }");
     assert!(m.contains("function") && m.contains("tanh"), "{m}");
     let m = input_error("robbins-monro", "w1 = 0.0");
     assert!(m.contains("function"), "{m}");
-    let m = input_error(
-        "robbins-monro",
-        "function = { type = \"tanh\" }\niterations = 1e5",
-    );
+    let m = input_error("robbins-monro", "function = { type = \"tanh\" }\niterations = 1e5");
     assert!(m.starts_with("iterations:") && m.contains("100_000"), "{m}");
-    let m = input_error(
-        "robbins-monro",
-        "function = { type = \"tanh\" }\nnoise = { dist = \"normal\", std = -2.0 }",
-    );
+    let m = input_error("robbins-monro", "function = { type = \"tanh\" }\nnoise = { dist = \"normal\", std = -2.0 }");
     assert!(m.starts_with("noise.std:"), "{m}");
+    let m = input_error("incremental-mean", "samples = { dist = \"normal\", sd = 1.0 }");
+    assert!(m.contains("samples") && m.contains("sd"), "{m}");
     let m = input_error(
         "incremental-mean",
-        "samples = { dist = \"normal\", sd = 1.0 }",
+        "iterations = 5\nsamples = { dist = \"normal\" }\nschedule = { type = \"list\", values = [1.0, 0.5] }",
     );
-    assert!(m.contains("samples") && m.contains("sd"), "{m}");
-    let m = input_error("incremental-mean", "iterations = 5\nsamples = { dist = \"normal\" }\nschedule = { type = \"list\", values = [1.0, 0.5] }");
     assert!(m.starts_with("schedule.values:"), "{m}");
     let m = input_error("mbgd", "iterations = 5");
     assert!(m.starts_with("batch_size:"), "{m}");
@@ -437,37 +340,16 @@ fn bad_params_are_input_errors_naming_the_key() {
     assert!(m.starts_with("batch_size:") && m.contains("\"all\""), "{m}");
     let m = input_error("sgd-mean", "low = [1.0, 0.0]\nhigh = [1.0, 2.0]");
     assert!(m.starts_with("high[0]:"), "{m}");
-    let m = input_error(
-        "robbins-monro",
-        "function = { type = \"tanh\" }\niterations = 0",
-    );
+    let m = input_error("robbins-monro", "function = { type = \"tanh\" }\niterations = 0");
     assert!(m.starts_with("iterations:"), "{m}");
 }
 
 #[test]
 fn kinds_are_the_documented_ones() {
-    assert_eq!(
-        sa::KINDS,
-        &[
-            "incremental-mean",
-            "robbins-monro",
-            "sgd-mean",
-            "sgd",
-            "bgd",
-            "mbgd"
-        ]
-    );
+    assert_eq!(sa::KINDS, &["incremental-mean", "robbins-monro", "sgd-mean", "sgd", "bgd", "mbgd"]);
     let r = sa::run("sgd-mean", &params("iterations = 3"), 0).unwrap();
-    assert_eq!(
-        r.iterations.columns,
-        vec!["iteration", "estimate_0", "estimate_1", "error"]
-    );
-    let r = sa::run(
-        "robbins-monro",
-        &params("function = { type = \"tanh\" }\niterations = 3"),
-        0,
-    )
-    .unwrap();
+    assert_eq!(r.iterations.columns, vec!["iteration", "estimate_0", "estimate_1", "error"]);
+    let r = sa::run("robbins-monro", &params("function = { type = \"tanh\" }\niterations = 3"), 0).unwrap();
     assert_eq!(r.iterations.columns, vec!["iteration", "estimate", "error"]);
 }
 
@@ -476,13 +358,7 @@ fn kinds_are_the_documented_ones() {
 #[test]
 fn experiments_run_and_plot() {
     let keep = std::env::var_os("SA_PLOT_DIR");
-    for name in [
-        "zhao_fig6_3",
-        "zhao_fig6_4",
-        "zhao_fig6_5",
-        "sa_constant_step",
-        "sa_incremental_mean",
-    ] {
+    for name in ["zhao_fig6_3", "zhao_fig6_4", "zhao_fig6_5", "sa_constant_step", "sa_incremental_mean"] {
         let (agents, seeds) = experiment(name);
         let mut runs = Vec::new();
         for (kind, label, p) in &agents {
@@ -492,16 +368,11 @@ fn experiments_run_and_plot() {
         }
         let dir = match &keep {
             Some(d) => std::path::PathBuf::from(d).join(name),
-            None => {
-                std::env::temp_dir().join(format!("rlkit-sa-plot-{}-{name}", std::process::id()))
-            }
+            None => std::env::temp_dir().join(format!("rlkit-sa-plot-{}-{name}", std::process::id())),
         };
         std::fs::create_dir_all(&dir).unwrap();
         let files = sa::plot(&dir, &runs).unwrap();
-        let names: Vec<String> = files
-            .iter()
-            .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
-            .collect();
+        let names: Vec<String> = files.iter().map(|f| f.file_name().unwrap().to_string_lossy().into_owned()).collect();
         let expect: &[&str] = if name == "zhao_fig6_5" {
             &["sa_error.png", "sa_trajectory.png"]
         } else {

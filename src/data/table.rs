@@ -109,6 +109,32 @@ impl Table {
         Ok(())
     }
 
+    /// Append all rows of `other`, taking the union of the columns: columns new
+    /// to `self` are added at the end (empty in earlier rows), and cells of
+    /// columns `other` lacks are left empty.
+    pub fn extend_union(&mut self, other: Table) {
+        if self.columns.is_empty() && self.rows.is_empty() {
+            *self = other;
+            return;
+        }
+        for c in &other.columns {
+            if !self.columns.contains(c) {
+                self.columns.push(c.clone());
+                for r in &mut self.rows {
+                    r.push(Cell::Empty);
+                }
+            }
+        }
+        let map: Vec<usize> = other.columns.iter().filter_map(|c| self.column_index(c)).collect();
+        for r in other.rows {
+            let mut row = vec![Cell::Empty; self.columns.len()];
+            for (cell, &j) in r.into_iter().zip(&map) {
+                row[j] = cell;
+            }
+            self.rows.push(row);
+        }
+    }
+
     /// Return a copy with `prefix` columns (name, value) put in front of every row.
     pub fn with_prefix(&self, prefix: &[(&str, Cell)]) -> Table {
         let mut columns: Vec<String> = prefix.iter().map(|(n, _)| n.to_string()).collect();
@@ -151,6 +177,16 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn union_of_columns() {
+        let mut a = Table::new(&["agent", "delta"]);
+        a.push(vec!["vi".into(), 0.5.into()]);
+        let mut b = Table::new(&["agent", "estimate"]);
+        b.push(vec!["rm".into(), 2.0.into()]);
+        a.extend_union(b);
+        assert_eq!(a.to_csv_string(), "agent,delta,estimate\nvi,0.5,\nrm,,2\n");
+    }
 
     #[test]
     fn csv_quotes_and_prefix() {

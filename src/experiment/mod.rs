@@ -26,30 +26,53 @@ use crate::Result;
 
 /// Agent kinds handled by families other than dynamic programming.
 pub fn extra_kinds() -> Vec<String> {
-    Vec::new()
+    crate::agents::sa::KINDS.iter().map(|k| k.to_string()).collect()
 }
 
 /// Validate an agent of another family; `Ok(None)` if no family knows `kind`.
-/// Returns its hyperparameters with defaults filled in.
+/// Returns its hyperparameters as resolved (for `config.resolved.toml`).
 pub fn resolve_extra(
-    _doc: &Doc,
-    _prefix: &[Seg],
-    _kind: &str,
-    _params: &toml::Table,
+    doc: &Doc,
+    prefix: &[Seg],
+    kind: &str,
+    params: &toml::Table,
     _world: Option<&World>,
 ) -> Result<Option<toml::Table>> {
+    if crate::agents::sa::KINDS.contains(&kind) {
+        crate::agents::sa::validate(kind, params).map_err(|e| doc.error_at(prefix, &e.to_string()))?;
+        return Ok(Some(params.clone()));
+    }
     Ok(None)
 }
 
 /// Run an agent of another family over the experiment's seeds.
 pub fn run_extra(
-    _exp: &Experiment,
+    exp: &Experiment,
     _v: &Variant,
     agent: &agents::ResolvedAgent,
-    _params: &toml::Table,
+    params: &toml::Table,
     _dir: &Path,
-    _out: &mut Outputs,
-    _progress: &Progress,
+    out: &mut Outputs,
+    progress: &Progress,
 ) -> Result<()> {
+    use crate::data::table::Cell;
+    if crate::agents::sa::KINDS.contains(&agent.kind.as_str()) {
+        for &id in &exp.seeds {
+            let run = crate::agents::sa::run(&agent.kind, params, crate::util::derive_seed(exp.spec.seed, &[id]))?;
+            out.iterations.extend_union(
+                run.iterations.with_prefix(&[("agent", agent.name.as_str().into()), ("seed", Cell::from(id))]),
+            );
+            let mut s = run.summary.clone();
+            if let Some(o) = s.as_object_mut() {
+                o.insert("agent".into(), agent.name.clone().into());
+                o.insert("kind".into(), agent.kind.clone().into());
+                o.insert("seed".into(), id.into());
+            }
+            out.summaries.push(s);
+            out.sa_runs.push((agent.name.clone(), id, run));
+            progress.inc(1);
+        }
+        return Ok(());
+    }
     Err(crate::Error::internal(format!("no runner for agent kind `{}`", agent.kind)))
 }

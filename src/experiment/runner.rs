@@ -75,6 +75,8 @@ pub struct Outputs {
     pub summaries: Vec<serde_json::Value>,
     /// Extra files written by agent families.
     pub files: Vec<PathBuf>,
+    /// Stochastic-approximation runs, for their plots.
+    pub sa_runs: Vec<(String, u64, crate::agents::sa::SaRun)>,
 }
 
 /// Run `exp`, writing everything under its output directory.
@@ -130,13 +132,14 @@ fn pretty(v: &serde_json::Value) -> String {
 
 fn new_outputs() -> Outputs {
     Outputs {
-        iterations: Table::new(&["agent", "seed", "iteration", "delta", "error", "sweeps"]),
+        iterations: Table::default(),
         values: Table::new(&["agent", "seed", "state", "row", "col", "value"]),
         policy: Table::new(&["agent", "seed", "state", "row", "col", "action"]),
         timings: Table::new(&["agent", "seed", "iteration", "seconds"]),
         episodes: Table::new(&["agent", "seed", "episode", "return", "length", "steps"]),
         summaries: vec![],
         files: vec![],
+        sa_runs: vec![],
     }
 }
 
@@ -165,17 +168,12 @@ pub fn push_values_policy(
 }
 
 fn push_iterations(out: &mut Outputs, agent: &str, seed: u64, recs: &[IterRecord]) {
+    let mut t = Table::new(&["agent", "seed", "iteration", "delta", "error", "sweeps"]);
     for r in recs {
-        out.iterations.push(vec![
-            agent.into(),
-            seed.into(),
-            r.iteration.into(),
-            r.delta.into(),
-            r.error.into(),
-            r.sweeps.into(),
-        ]);
+        t.push(vec![agent.into(), seed.into(), r.iteration.into(), r.delta.into(), r.error.into(), r.sweeps.into()]);
         out.timings.push(vec![agent.into(), seed.into(), r.iteration.into(), r.seconds.into()]);
     }
+    out.iterations.extend_union(t);
 }
 
 fn run_dp(world: &World, job: &DpJob, v_star: Option<&[f64]>) -> Result<(DpSolution, Option<Vec<usize>>)> {
@@ -337,6 +335,10 @@ fn run_variant(
                 files.push(p);
             }
         }
+    }
+    if want("sa") && !out.sa_runs.is_empty() {
+        ensure_writable_dir(&plots_dir)?;
+        files.extend(crate::agents::sa::plot(&plots_dir, &out.sa_runs)?);
     }
     // Config and summary.
     let cfg_path = dir.join("config.resolved.toml");

@@ -68,19 +68,11 @@ pub fn bootstrap_band(curves: &[Vec<f64>], resamples: usize, seed: u64) -> Resul
     }
     let len = curves[0].len();
     if curves.iter().any(|c| c.len() != len) {
-        return Err(Error::internal(
-            "bootstrap_band: curves of different lengths",
-        ));
+        return Err(Error::internal("bootstrap_band: curves of different lengths"));
     }
     let mut rng = crate::util::rng_for(seed, &[]);
-    let draws: Vec<Vec<usize>> = (0..resamples)
-        .map(|_| (0..s).map(|_| rng.random_range(0..s)).collect())
-        .collect();
-    let mut band = Band {
-        mean: Vec::with_capacity(len),
-        lo: Vec::with_capacity(len),
-        hi: Vec::with_capacity(len),
-    };
+    let draws: Vec<Vec<usize>> = (0..resamples).map(|_| (0..s).map(|_| rng.random_range(0..s)).collect()).collect();
+    let mut band = Band { mean: Vec::with_capacity(len), lo: Vec::with_capacity(len), hi: Vec::with_capacity(len) };
     let mut means = vec![0.0; resamples];
     for x in 0..len {
         let col: Vec<f64> = curves.iter().map(|c| c[x]).collect();
@@ -131,18 +123,12 @@ mod tests {
         use rand_distr::{Distribution, StandardNormal};
         let mut rng = crate::util::rng_for(3, &[]);
         let s = 400;
-        let curves: Vec<Vec<f64>> = (0..s)
-            .map(|_| vec![StandardNormal.sample(&mut rng)])
-            .collect();
+        let curves: Vec<Vec<f64>> = (0..s).map(|_| vec![StandardNormal.sample(&mut rng)]).collect();
         let b = bootstrap_band(&curves, 4000, 1).unwrap();
         let mean = b.mean[0];
-        let sd =
-            (curves.iter().map(|c| (c[0] - mean).powi(2)).sum::<f64>() / (s - 1) as f64).sqrt();
+        let sd = (curves.iter().map(|c| (c[0] - mean).powi(2)).sum::<f64>() / (s - 1) as f64).sqrt();
         let half = 1.96 * sd / (s as f64).sqrt();
-        assert!(
-            ((b.hi[0] - b.lo[0]) / 2.0 - half).abs() < 0.1 * half,
-            "{b:?} vs ±{half}"
-        );
+        assert!(((b.hi[0] - b.lo[0]) / 2.0 - half).abs() < 0.1 * half, "{b:?} vs ±{half}");
         assert!(b.lo[0] < mean && mean < b.hi[0]);
     }
 

@@ -59,17 +59,8 @@ impl Group<'_> {
     /// Mean and band of a per-iteration quantity over this group's seeds,
     /// truncated to the shortest run.
     fn band(&self, f: impl Fn(&SaRun, usize) -> f64) -> Result<Band> {
-        let len = self
-            .runs
-            .iter()
-            .map(|(_, r)| r.trajectory.len())
-            .min()
-            .unwrap_or(0);
-        let curves: Vec<Vec<f64>> = self
-            .runs
-            .iter()
-            .map(|(_, r)| (0..len).map(|i| f(r, i)).collect())
-            .collect();
+        let len = self.runs.iter().map(|(_, r)| r.trajectory.len()).min().unwrap_or(0);
+        let curves: Vec<Vec<f64>> = self.runs.iter().map(|(_, r)| (0..len).map(|i| f(r, i)).collect()).collect();
         bootstrap_band(&curves, DEFAULT_RESAMPLES, BAND_SEED)
     }
 }
@@ -81,11 +72,7 @@ fn group_runs(runs: &[(String, u64, SaRun)]) -> Vec<Group<'_>> {
             Some(g) => g.runs.push((*seed, run)),
             None => {
                 let color = PALETTE[groups.len() % PALETTE.len()];
-                groups.push(Group {
-                    label: label.clone(),
-                    color,
-                    runs: vec![(*seed, run)],
-                });
+                groups.push(Group { label: label.clone(), color, runs: vec![(*seed, run)] });
             }
         }
     }
@@ -122,10 +109,7 @@ pub fn plot(dir: &Path, runs: &[(String, u64, SaRun)]) -> Result<Vec<PathBuf>> {
     let path = dir.join("sa_error.png");
     plot_errors(&path, &all)?;
     written.push(path);
-    let planar: Vec<&Group> = groups
-        .iter()
-        .filter(|g| g.dim() == 2 && g.runs[0].1.samples.is_some())
-        .collect();
+    let planar: Vec<&Group> = groups.iter().filter(|g| g.dim() == 2 && g.runs[0].1.samples.is_some()).collect();
     if !planar.is_empty() {
         let path = dir.join("sa_trajectory.png");
         plot_trajectories(&path, &planar)?;
@@ -171,12 +155,10 @@ fn segments(points: impl Iterator<Item = (f64, f64)>) -> Vec<Vec<(f64, f64)>> {
 }
 
 fn range(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
-    values
-        .filter(|v| v.is_finite())
-        .fold(None, |acc, v| match acc {
-            None => Some((v, v)),
-            Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
-        })
+    values.filter(|v| v.is_finite()).fold(None, |acc, v| match acc {
+        None => Some((v, v)),
+        Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
+    })
 }
 
 fn padded(lo: f64, hi: f64, frac: f64) -> (f64, f64) {
@@ -207,9 +189,7 @@ fn plot_estimates(path: &Path, groups: &[&Group]) -> Result<()> {
     let len = curves.iter().map(|b| b.mean.len()).max().unwrap_or(1);
     let mut targets: Vec<(f64, Option<RGBColor>)> = Vec::new();
     let t0 = groups[0].runs[0].1.truth[0];
-    let shared = groups
-        .iter()
-        .all(|g| g.runs.iter().all(|(_, r)| (r.truth[0] - t0).abs() < 1e-12));
+    let shared = groups.iter().all(|g| g.runs.iter().all(|(_, r)| (r.truth[0] - t0).abs() < 1e-12));
     if shared {
         targets.push((t0, None));
     } else {
@@ -218,10 +198,7 @@ fn plot_estimates(path: &Path, groups: &[&Group]) -> Result<()> {
         }
     }
     let (ylo, yhi) = range(
-        curves
-            .iter()
-            .flat_map(|b| b.mean.iter().chain(&b.lo).chain(&b.hi).copied())
-            .chain(targets.iter().map(|t| t.0)),
+        curves.iter().flat_map(|b| b.mean.iter().chain(&b.lo).chain(&b.hi).copied()).chain(targets.iter().map(|t| t.0)),
     )
     .unwrap_or((-1.0, 1.0));
     let (ylo, yhi) = padded(ylo, yhi, 0.06);
@@ -253,27 +230,21 @@ fn plot_estimates(path: &Path, groups: &[&Group]) -> Result<()> {
                 let lo: Vec<f64> = idx.iter().map(|&i| b.lo[i]).collect();
                 let hi: Vec<f64> = idx.iter().map(|&i| b.hi[i]).collect();
                 let poly = band_polygon(&xs, &lo, &hi);
-                chart
-                    .draw_series(std::iter::once(Polygon::new(poly, g.color.mix(0.18))))
-                    .map_err(|e| e.to_string())?;
+                chart.draw_series(std::iter::once(Polygon::new(poly, g.color.mix(0.18)))).map_err(|e| e.to_string())?;
             }
         }
         // Lines in legend order, then again in reverse order without labels so
         // that the first agent ends up on top.
         for pass in 0..2 {
-            let order: Vec<usize> = if pass == 0 {
-                (0..groups.len()).collect()
-            } else {
-                (0..groups.len()).rev().collect()
-            };
+            let order: Vec<usize> =
+                if pass == 0 { (0..groups.len()).collect() } else { (0..groups.len()).rev().collect() };
             for gi in order {
                 let (g, b) = (groups[gi], &curves[gi]);
                 let idx = thin(b.mean.len(), false);
                 let segs = segments(idx.iter().map(|&i| (i as f64 + 1.0, b.mean[i])));
                 for (j, seg) in segs.into_iter().enumerate() {
-                    let s = chart
-                        .draw_series(LineSeries::new(seg, g.color.stroke_width(2)))
-                        .map_err(|e| e.to_string())?;
+                    let s =
+                        chart.draw_series(LineSeries::new(seg, g.color.stroke_width(2))).map_err(|e| e.to_string())?;
                     if j == 0 && pass == 0 {
                         s.label(g.label.clone()).legend(legend_line(g.color));
                     }
@@ -283,21 +254,14 @@ fn plot_estimates(path: &Path, groups: &[&Group]) -> Result<()> {
         for (t, color) in &targets {
             let style = color.unwrap_or(BLACK).stroke_width(2);
             let s = chart
-                .draw_series(DashedLineSeries::new(
-                    vec![(1.0, *t), (xmax, *t)],
-                    10,
-                    6,
-                    style,
-                ))
+                .draw_series(DashedLineSeries::new(vec![(1.0, *t), (xmax, *t)], 10, 6, style))
                 .map_err(|e| e.to_string())?;
             let label = match color {
                 None => format!("target w* = {}", short(*t)),
                 Some(_) => format!("target w* = {} (dashed)", short(*t)),
             };
             let c = color.unwrap_or(BLACK);
-            s.label(label).legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 8, y)], c.stroke_width(2))
-            });
+            s.label(label).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 8, y)], c.stroke_width(2)));
         }
         chart
             .configure_series_labels()
@@ -343,35 +307,18 @@ fn plot_errors(path: &Path, groups: &[&Group]) -> Result<()> {
     for g in groups {
         curves.push(g.band(|r, i| r.error_at(i))?);
     }
-    let len = curves
-        .iter()
-        .map(|b| b.mean.len())
-        .max()
-        .unwrap_or(1)
-        .max(2);
+    let len = curves.iter().map(|b| b.mean.len()).max().unwrap_or(1).max(2);
     let positive = |v: &f64| v.is_finite() && *v > 0.0;
-    let ymax = curves
-        .iter()
-        .flat_map(|b| b.mean.iter().chain(&b.hi))
-        .copied()
-        .filter(positive)
-        .fold(f64::NAN, f64::max);
+    let ymax =
+        curves.iter().flat_map(|b| b.mean.iter().chain(&b.hi)).copied().filter(positive).fold(f64::NAN, f64::max);
     let ymax = if ymax.is_finite() { ymax } else { 1.0 };
-    let ymin_data = curves
-        .iter()
-        .flat_map(|b| b.mean.iter().chain(&b.lo))
-        .copied()
-        .filter(positive)
-        .fold(f64::NAN, f64::min);
+    let ymin_data =
+        curves.iter().flat_map(|b| b.mean.iter().chain(&b.lo)).copied().filter(positive).fold(f64::NAN, f64::min);
     // Errors that are 0 up to rounding (BGD) would stretch the axis to 1e-16:
     // floor the axis at 1e-4 of the largest error and draw them on the floor
     // (their legend entry says so).
     let floor = ymax * 1e-4;
-    let ymin = if ymin_data.is_finite() {
-        ymin_data.max(floor)
-    } else {
-        floor
-    };
+    let ymin = if ymin_data.is_finite() { ymin_data.max(floor) } else { floor };
     let (ymin, ymax) = (ymin / 2.0, ymax * 2.0);
     let xmax = len as f64;
     // Reference c/√k: fitted to the curve whose log-log slope over the last
@@ -395,25 +342,16 @@ fn plot_errors(path: &Path, groups: &[&Group]) -> Result<()> {
             return None;
         }
         let m = pts.len() as f64;
-        let (mx, my) = (
-            pts.iter().map(|p| p.0).sum::<f64>() / m,
-            pts.iter().map(|p| p.1).sum::<f64>() / m,
-        );
+        let (mx, my) = (pts.iter().map(|p| p.0).sum::<f64>() / m, pts.iter().map(|p| p.1).sum::<f64>() / m);
         let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
         let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
         let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
         let log_c = pts.iter().map(|p| p.1 + 0.5 * p.0).sum::<f64>() / m;
         Some((slope, log_c.exp()))
     };
-    let reference = curves
-        .iter()
-        .filter_map(fit)
-        .min_by(|a, b| (a.0 + 0.5).abs().total_cmp(&(b.0 + 0.5).abs()))
-        .map(|(_, c)| c);
-    let below: Vec<bool> = curves
-        .iter()
-        .map(|b| b.mean.iter().any(|v| v.is_finite() && *v < floor))
-        .collect();
+    let reference =
+        curves.iter().filter_map(fit).min_by(|a, b| (a.0 + 0.5).abs().total_cmp(&(b.0 + 0.5).abs())).map(|(_, c)| c);
+    let below: Vec<bool> = curves.iter().map(|b| b.mean.iter().any(|v| v.is_finite() && *v < floor)).collect();
     let title = caption("Error |w_k - w*| vs iteration (log-log)", groups);
     // Values at or below 0 (exact hits) and below the floor go on the axis.
     let clamp = move |v: f64| if v.is_finite() { v.max(ymin) } else { f64::NAN };
@@ -443,24 +381,16 @@ fn plot_errors(path: &Path, groups: &[&Group]) -> Result<()> {
                 let lo: Vec<f64> = idx.iter().map(|&i| clamp(b.lo[i])).collect();
                 let hi: Vec<f64> = idx.iter().map(|&i| clamp(b.hi[i])).collect();
                 let poly = band_polygon(&xs, &lo, &hi);
-                chart
-                    .draw_series(std::iter::once(Polygon::new(poly, g.color.mix(0.2))))
-                    .map_err(|e| e.to_string())?;
+                chart.draw_series(std::iter::once(Polygon::new(poly, g.color.mix(0.2)))).map_err(|e| e.to_string())?;
             }
             let segs = segments(idx.iter().map(|&i| (i as f64 + 1.0, clamp(b.mean[i]))));
             let label = if *low {
-                format!(
-                    "{} (error < {}: drawn on the x axis)",
-                    g.label,
-                    short(floor)
-                )
+                format!("{} (error < {}: drawn on the x axis)", g.label, short(floor))
             } else {
                 g.label.clone()
             };
             for (j, seg) in segs.into_iter().enumerate() {
-                let s = chart
-                    .draw_series(LineSeries::new(seg, g.color.stroke_width(2)))
-                    .map_err(|e| e.to_string())?;
+                let s = chart.draw_series(LineSeries::new(seg, g.color.stroke_width(2))).map_err(|e| e.to_string())?;
                 if j == 0 {
                     s.label(label.clone()).legend(legend_line(g.color));
                 }
@@ -477,9 +407,7 @@ fn plot_errors(path: &Path, groups: &[&Group]) -> Result<()> {
                     .draw_series(DashedLineSeries::new(pts, 4, 5, BLACK.stroke_width(2)))
                     .map_err(|e| e.to_string())?
                     .label("O(1/sqrt(k)) reference")
-                    .legend(|(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 8, y)], BLACK.stroke_width(2))
-                    });
+                    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 8, y)], BLACK.stroke_width(2)));
             }
         }
         chart
@@ -498,21 +426,13 @@ fn plot_trajectories<'a>(path: &Path, groups: &[&Group<'a>]) -> Result<()> {
     // The runs of the smallest seed of the first group, in every group (or
     // each group's first run): their sample sets coincide when the configs agree.
     let seed = groups[0].runs[0].0;
-    let pick = |g: &&Group<'a>| -> (u64, &'a SaRun) {
-        g.runs
-            .iter()
-            .find(|(s, _)| *s == seed)
-            .copied()
-            .unwrap_or(g.runs[0])
-    };
+    let pick =
+        |g: &&Group<'a>| -> (u64, &'a SaRun) { g.runs.iter().find(|(s, _)| *s == seed).copied().unwrap_or(g.runs[0]) };
     let chosen: Vec<(u64, &SaRun)> = groups.iter().map(pick).collect();
     let samples = chosen[0].1.samples.clone().unwrap_or_default();
     let xbar = crate::agents::sa::sgd_mean::sample_mean(&samples);
-    let true_mean = chosen[0]
-        .1
-        .summary
-        .get("true_mean")
-        .and_then(|v| serde_json::from_value::<[f64; 2]>(v.clone()).ok());
+    let true_mean =
+        chosen[0].1.summary.get("true_mean").and_then(|v| serde_json::from_value::<[f64; 2]>(v.clone()).ok());
     let mut xs_all: Vec<f64> = samples.iter().map(|p| p[0]).collect();
     let mut ys_all: Vec<f64> = samples.iter().map(|p| p[1]).collect();
     for (_, r) in &chosen {
@@ -522,18 +442,10 @@ fn plot_trajectories<'a>(path: &Path, groups: &[&Group<'a>]) -> Result<()> {
     let (x0, x1) = range(xs_all.into_iter()).unwrap_or((-1.0, 1.0));
     let (y0, y1) = range(ys_all.into_iter()).unwrap_or((-1.0, 1.0));
     // Equal scales: a square box around everything ...
-    let full = (
-        0.5 * (x0 + x1),
-        0.5 * (y0 + y1),
-        0.5 * (x1 - x0).max(y1 - y0).max(1e-9) * 1.08,
-    );
+    let full = (0.5 * (x0 + x1), 0.5 * (y0 + y1), 0.5 * (x1 - x0).max(y1 - y0).max(1e-9) * 1.08);
     // ... and a zoom on the sample mean that holds the last 80% of the
     // estimates (from w_{k0} on).
-    let len = chosen
-        .iter()
-        .map(|(_, r)| r.trajectory.len())
-        .max()
-        .unwrap_or(1);
+    let len = chosen.iter().map(|(_, r)| r.trajectory.len()).max().unwrap_or(1);
     let k0 = (len / 5).max(3);
     let reach = chosen
         .iter()
@@ -542,10 +454,7 @@ fn plot_trajectories<'a>(path: &Path, groups: &[&Group<'a>]) -> Result<()> {
         .filter(|d| d.is_finite())
         .fold(0.0, f64::max);
     let zoom = (xbar[0], xbar[1], (reach * 1.15).max(full.2 * 1e-3));
-    let title = format!(
-        "SGD / MBGD / BGD on the same {} samples (seed {seed})",
-        samples.len()
-    );
+    let title = format!("SGD / MBGD / BGD on the same {} samples (seed {seed})", samples.len());
     let grey = RGBColor(160, 160, 160);
     let red = RGBColor(200, 0, 0);
     let panel = |area: &Root,
@@ -573,13 +482,7 @@ fn plot_trajectories<'a>(path: &Path, groups: &[&Group<'a>]) -> Result<()> {
             .map_err(|e| e.to_string())?;
         let inside = |p: &(f64, f64)| (p.0 - cx).abs() <= half && (p.1 - cy).abs() <= half;
         chart
-            .draw_series(
-                samples
-                    .iter()
-                    .map(|p| (p[0], p[1]))
-                    .filter(inside)
-                    .map(|p| Circle::new(p, 3, grey.filled())),
-            )
+            .draw_series(samples.iter().map(|p| (p[0], p[1])).filter(inside).map(|p| Circle::new(p, 3, grey.filled())))
             .map_err(|e| e.to_string())?
             .label("samples x_i")
             .legend(move |(x, y)| Circle::new((x + 10, y), 4, grey.filled()));
@@ -587,9 +490,7 @@ fn plot_trajectories<'a>(path: &Path, groups: &[&Group<'a>]) -> Result<()> {
             let pts: Vec<(f64, f64)> = r.trajectory.iter().map(|w| (w[0], w[1])).collect();
             let color = g.color;
             for seg in segments(pts.iter().copied()) {
-                chart
-                    .draw_series(LineSeries::new(seg, color.stroke_width(2)))
-                    .map_err(|e| e.to_string())?;
+                chart.draw_series(LineSeries::new(seg, color.stroke_width(2))).map_err(|e| e.to_string())?;
             }
             chart
                 .draw_series(
@@ -601,49 +502,24 @@ fn plot_trajectories<'a>(path: &Path, groups: &[&Group<'a>]) -> Result<()> {
                 .label(g.label.clone())
                 .legend(legend_line(color));
         }
-        if let Some(w) = chosen[0]
-            .1
-            .trajectory
-            .first()
-            .filter(|w| inside(&(w[0], w[1])))
-        {
+        if let Some(w) = chosen[0].1.trajectory.first().filter(|w| inside(&(w[0], w[1]))) {
             chart
-                .draw_series(std::iter::once(TriangleMarker::new(
-                    (w[0], w[1]),
-                    9,
-                    BLACK.filled(),
-                )))
+                .draw_series(std::iter::once(TriangleMarker::new((w[0], w[1]), 9, BLACK.filled())))
                 .map_err(|e| e.to_string())?
                 .label("initial guess w_1")
                 .legend(|(x, y)| TriangleMarker::new((x + 10, y), 6, BLACK.filled()));
         }
         if let Some(m) = true_mean.filter(|m| inside(&(m[0], m[1]))) {
             chart
-                .draw_series(std::iter::once(Cross::new(
-                    (m[0], m[1]),
-                    9,
-                    BLACK.stroke_width(3),
-                )))
+                .draw_series(std::iter::once(Cross::new((m[0], m[1]), 9, BLACK.stroke_width(3))))
                 .map_err(|e| e.to_string())?
-                .label(format!(
-                    "true mean E[X] = ({}, {})",
-                    short(m[0]),
-                    short(m[1])
-                ))
+                .label(format!("true mean E[X] = ({}, {})", short(m[0]), short(m[1])))
                 .legend(|(x, y)| Cross::new((x + 10, y), 6, BLACK.stroke_width(3)));
         }
         chart
-            .draw_series(std::iter::once(Circle::new(
-                (xbar[0], xbar[1]),
-                8,
-                red.stroke_width(3),
-            )))
+            .draw_series(std::iter::once(Circle::new((xbar[0], xbar[1]), 8, red.stroke_width(3))))
             .map_err(|e| e.to_string())?
-            .label(format!(
-                "sample mean = ({}, {})",
-                short(xbar[0]),
-                short(xbar[1])
-            ))
+            .label(format!("sample mean = ({}, {})", short(xbar[0]), short(xbar[1])))
             .legend(move |(x, y)| Circle::new((x + 10, y), 6, red.stroke_width(3)));
         if legend {
             chart
@@ -661,12 +537,7 @@ fn plot_trajectories<'a>(path: &Path, groups: &[&Group<'a>]) -> Result<()> {
         let root = root.titled(&title, (FONT, 24)).map_err(|e| e.to_string())?;
         let (left, right) = root.split_horizontally(780);
         panel(&left, full, "all estimates w_1, w_2, ...".to_string(), true)?;
-        panel(
-            &right,
-            zoom,
-            format!("zoom on the sample mean: w_{k0} .. w_{len}"),
-            false,
-        )?;
+        panel(&right, zoom, format!("zoom on the sample mean: w_{k0} .. w_{len}"), false)?;
         Ok(())
     })
 }

@@ -201,9 +201,8 @@ impl Dist {
     /// Validate the parameters and build a [`Sampler`]. `key` is the TOML key
     /// path of this table (e.g. `"noise"`), used in error messages.
     pub fn sampler(&self, key: &str) -> Result<Sampler> {
-        let bad = |field: &str, what: &str, got: String| {
-            Error::input(format!("{key}.{field}: must be {what}, got {got}"))
-        };
+        let bad =
+            |field: &str, what: &str, got: String| Error::input(format!("{key}.{field}: must be {what}, got {got}"));
         let finite = |field: &str, v: f64| -> Result<f64> {
             if v.is_finite() {
                 Ok(v)
@@ -232,18 +231,13 @@ impl Dist {
             Dist::None => Inner::Const(0.0),
             Dist::Constant { value } => Inner::Const(finite("value", *value)?),
             Dist::Normal { mean, std } => Inner::Normal(
-                Normal::new(finite("mean", *mean)?, nonneg("std", *std)?)
-                    .map_err(|e| lib(e.to_string()))?,
+                Normal::new(finite("mean", *mean)?, nonneg("std", *std)?).map_err(|e| lib(e.to_string()))?,
             ),
             Dist::Uniform { low, high } => {
                 finite("low", *low)?;
                 finite("high", *high)?;
                 if low >= high {
-                    return Err(bad(
-                        "high",
-                        "greater than low",
-                        format!("low={low}, high={high}"),
-                    ));
+                    return Err(bad("high", "greater than low", format!("low={low}, high={high}")));
                 }
                 Inner::Uniform(Uniform::new(*low, *high).map_err(|e| lib(e.to_string()))?)
             }
@@ -266,11 +260,7 @@ impl Dist {
                 }
                 let total: f64 = probs.iter().sum();
                 if (total - 1.0).abs() > 1e-9 {
-                    return Err(bad(
-                        "probs",
-                        "probabilities summing to 1",
-                        format!("sum {total}"),
-                    ));
+                    return Err(bad("probs", "probabilities summing to 1", format!("sum {total}")));
                 }
                 Inner::Discrete(
                     WeightedIndex::new(probs.iter().copied()).map_err(|e| lib(e.to_string()))?,
@@ -283,20 +273,17 @@ impl Dist {
                 }
                 Inner::Bernoulli(Bernoulli::new(*p).map_err(|e| lib(e.to_string()))?)
             }
-            Dist::Poisson { lambda } => Inner::Poisson(
-                Poisson::new(positive("lambda", *lambda)?).map_err(|e| lib(e.to_string()))?,
-            ),
+            Dist::Poisson { lambda } => {
+                Inner::Poisson(Poisson::new(positive("lambda", *lambda)?).map_err(|e| lib(e.to_string()))?)
+            }
             Dist::Gamma { shape, scale } => Inner::Gamma(
-                Gamma::new(positive("shape", *shape)?, positive("scale", *scale)?)
-                    .map_err(|e| lib(e.to_string()))?,
+                Gamma::new(positive("shape", *shape)?, positive("scale", *scale)?).map_err(|e| lib(e.to_string()))?,
             ),
             Dist::Beta { alpha, beta } => Inner::Beta(
-                Beta::new(positive("alpha", *alpha)?, positive("beta", *beta)?)
-                    .map_err(|e| lib(e.to_string()))?,
+                Beta::new(positive("alpha", *alpha)?, positive("beta", *beta)?).map_err(|e| lib(e.to_string()))?,
             ),
             Dist::Lognormal { mu, sigma } => Inner::LogNormal(
-                LogNormal::new(finite("mu", *mu)?, nonneg("sigma", *sigma)?)
-                    .map_err(|e| lib(e.to_string()))?,
+                LogNormal::new(finite("mu", *mu)?, nonneg("sigma", *sigma)?).map_err(|e| lib(e.to_string()))?,
             ),
         };
         Ok(Sampler(inner))
@@ -317,15 +304,9 @@ mod tests {
     fn empirical_means_match_analytic_means() {
         let cases = [
             ("dist = \"normal\"\nmean = 3.0\nstd = 2.0", 2.0),
-            (
-                "dist = \"uniform\"\nlow = -1.0\nhigh = 5.0",
-                6.0 / 12f64.sqrt(),
-            ),
+            ("dist = \"uniform\"\nlow = -1.0\nhigh = 5.0", 6.0 / 12f64.sqrt()),
             ("dist = \"exponential\"\nrate = 0.5", 2.0),
-            (
-                "dist = \"discrete\"\nvalues = [1.0, 2.0, 10.0]\nprobs = [0.5, 0.3, 0.2]",
-                3.4,
-            ),
+            ("dist = \"discrete\"\nvalues = [1.0, 2.0, 10.0]\nprobs = [0.5, 0.3, 0.2]", 3.4),
             ("dist = \"bernoulli\"\np = 0.3", 0.46),
             ("dist = \"poisson\"\nlambda = 4.0", 2.0),
             ("dist = \"gamma\"\nshape = 2.0\nscale = 3.0", 4.3),
@@ -340,27 +321,17 @@ mod tests {
             let mut rng = crate::util::rng_for(11, &[i as u64]);
             let m: f64 = (0..n).map(|_| s.sample(&mut rng)).sum::<f64>() / n as f64;
             let tol = 5.0 * sd / (n as f64).sqrt() + 1e-12;
-            assert!(
-                (m - d.mean()).abs() <= tol,
-                "{src}: empirical {m} vs {}",
-                d.mean()
-            );
+            assert!((m - d.mean()).abs() <= tol, "{src}: empirical {m} vs {}", d.mean());
         }
     }
 
     #[test]
     fn bad_parameters_name_the_key() {
-        let e = parse("dist = \"normal\"\nstd = -1.0")
-            .sampler("noise")
-            .unwrap_err();
+        let e = parse("dist = \"normal\"\nstd = -1.0").sampler("noise").unwrap_err();
         assert!(e.to_string().starts_with("noise.std:"), "{e}");
-        let e = parse("dist = \"uniform\"\nlow = 2.0\nhigh = 1.0")
-            .sampler("samples")
-            .unwrap_err();
+        let e = parse("dist = \"uniform\"\nlow = 2.0\nhigh = 1.0").sampler("samples").unwrap_err();
         assert!(e.to_string().contains("samples.high"), "{e}");
-        let e = parse("dist = \"discrete\"\nvalues = [1.0]\nprobs = [0.5]")
-            .sampler("s")
-            .unwrap_err();
+        let e = parse("dist = \"discrete\"\nvalues = [1.0]\nprobs = [0.5]").sampler("s").unwrap_err();
         assert!(e.to_string().contains("summing to 1"), "{e}");
         assert!(toml::from_str::<Dist>("dist = \"normal\"\nsd = 1.0").is_err());
         assert!(toml::from_str::<Dist>("dist = \"cauchy\"").is_err());

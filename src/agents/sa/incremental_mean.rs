@@ -64,9 +64,7 @@ fn default_iterations() -> usize {
 pub fn draw_samples(cfg: &IncrementalMeanConfig, seed: u64) -> Result<Vec<f64>> {
     let mut sampler = cfg.samples.sampler("samples")?;
     let mut rng = crate::util::rng_for(seed, &[SAMPLE_STREAM]);
-    Ok((0..cfg.iterations)
-        .map(|_| sampler.sample(&mut rng))
-        .collect())
+    Ok((0..cfg.iterations).map(|_| sampler.sample(&mut rng)).collect())
 }
 
 /// The recursion itself: w_1 = `w1`, w_{k+1} = w_k − α_k (w_k − x_k).
@@ -87,10 +85,7 @@ pub fn iterate(w1: f64, xs: &[f64], schedule: &Schedule) -> Vec<f64> {
 pub fn run(cfg: &IncrementalMeanConfig, seed: u64) -> Result<SaRun> {
     check_iterations(cfg.iterations)?;
     if !cfg.w1.is_finite() {
-        return Err(crate::Error::input(format!(
-            "w1: must be a finite number, got {}",
-            cfg.w1
-        )));
+        return Err(crate::Error::input(format!("w1: must be a finite number, got {}", cfg.w1)));
     }
     cfg.schedule.validate("schedule", cfg.iterations)?;
     let xs = draw_samples(cfg, seed)?;
@@ -98,14 +93,8 @@ pub fn run(cfg: &IncrementalMeanConfig, seed: u64) -> Result<SaRun> {
     let ws = iterate(cfg.w1, &xs, &cfg.schedule);
     let trajectory: Vec<Vec<f64>> = ws.iter().map(|w| vec![*w]).collect();
     let sample_mean = xs.iter().sum::<f64>() / xs.len() as f64;
-    let mut summary = summary_common(
-        "incremental-mean",
-        &cfg.schedule,
-        cfg.iterations,
-        &trajectory,
-        &[truth],
-        Vec::new(),
-    );
+    let mut summary =
+        summary_common("incremental-mean", &cfg.schedule, cfg.iterations, &trajectory, &[truth], Vec::new());
     summary.insert("distribution".into(), cfg.samples.describe().into());
     summary.insert("sample_mean".into(), sample_mean.into());
     Ok(SaRun {

@@ -50,14 +50,7 @@ use crate::{Error, Result};
 /// Agent kinds handled by the SA lab: `"incremental-mean"`, `"robbins-monro"`,
 /// `"sgd-mean"` (with `batch_size` m), plus the convenience aliases `"sgd"`
 /// (m = 1), `"bgd"` (all n samples every step) and `"mbgd"` (m required).
-pub const KINDS: &[&str] = &[
-    "incremental-mean",
-    "robbins-monro",
-    "sgd-mean",
-    "sgd",
-    "bgd",
-    "mbgd",
-];
+pub const KINDS: &[&str] = &["incremental-mean", "robbins-monro", "sgd-mean", "sgd", "bgd", "mbgd"];
 
 /// Stream label of the sample stream: the i.i.d. samples of
 /// `incremental-mean` and the fixed sample set of `sgd-mean`
@@ -100,6 +93,16 @@ impl SaRun {
     }
 }
 
+/// Check an agent's parameters without running it.
+pub fn validate(kind: &str, params: &toml::Table) -> Result<()> {
+    match kind {
+        "incremental-mean" => parse::<incremental_mean::IncrementalMeanConfig>(params).map(|_| ()),
+        "robbins-monro" => parse::<robbins_monro::RobbinsMonroConfig>(params).map(|_| ()),
+        "sgd-mean" | "sgd" | "bgd" | "mbgd" => parse::<sgd_mean::SgdMeanConfig>(params)?.for_alias(kind).map(|_| ()),
+        other => Err(Error::input(format!("kind: unknown SA agent kind {other:?}; valid kinds: {}", KINDS.join(", ")))),
+    }
+}
+
 /// Run one SA agent.
 ///
 /// `kind` is one of [`KINDS`]; `params` is the agent's TOML table minus `kind`
@@ -115,10 +118,7 @@ pub fn run(kind: &str, params: &toml::Table, seed: u64) -> Result<SaRun> {
             let cfg: sgd_mean::SgdMeanConfig = parse(params)?;
             sgd_mean::run(&cfg.for_alias(kind)?, seed)
         }
-        other => Err(Error::input(format!(
-            "kind: unknown SA agent kind {other:?}; valid kinds: {}",
-            KINDS.join(", ")
-        ))),
+        other => Err(Error::input(format!("kind: unknown SA agent kind {other:?}; valid kinds: {}", KINDS.join(", ")))),
     }
 }
 
@@ -152,9 +152,7 @@ pub fn parse<T: DeserializeOwned>(params: &toml::Table) -> Result<T> {
 /// Check `iterations` is in 1..=[`MAX_ITERATIONS`].
 pub(crate) fn check_iterations(iterations: usize) -> Result<()> {
     if iterations == 0 || iterations > MAX_ITERATIONS {
-        return Err(Error::input(format!(
-            "iterations: must be between 1 and {MAX_ITERATIONS}, got {iterations}"
-        )));
+        return Err(Error::input(format!("iterations: must be between 1 and {MAX_ITERATIONS}, got {iterations}")));
     }
     Ok(())
 }
@@ -163,20 +161,14 @@ pub(crate) fn check_iterations(iterations: usize) -> Result<()> {
 pub(crate) fn scalar_table(ws: &[f64], truth: f64) -> Table {
     let mut t = Table::new(&["iteration", "estimate", "error"]);
     for (i, w) in ws.iter().enumerate() {
-        t.push(vec![
-            Cell::Int(i as i64 + 1),
-            Cell::Float(*w),
-            Cell::Float((w - truth).abs()),
-        ]);
+        t.push(vec![Cell::Int(i as i64 + 1), Cell::Float(*w), Cell::Float((w - truth).abs())]);
     }
     t
 }
 
 /// The first update k (1-based index of w_{k}) whose estimate is not finite.
 pub(crate) fn first_non_finite(ws: &[Vec<f64>]) -> Option<usize> {
-    ws.iter()
-        .position(|w| w.iter().any(|x| !x.is_finite()))
-        .map(|i| i + 1)
+    ws.iter().position(|w| w.iter().any(|x| !x.is_finite())).map(|i| i + 1)
 }
 
 /// Common summary fields.
@@ -217,11 +209,7 @@ pub(crate) fn summary_common(
 
 /// Euclidean distance ‖a − b‖₂.
 pub(crate) fn euclid(a: &[f64], b: &[f64]) -> f64 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y) * (x - y))
-        .sum::<f64>()
-        .sqrt()
+    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f64>().sqrt()
 }
 
 #[cfg(test)]

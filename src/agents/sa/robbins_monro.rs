@@ -100,9 +100,7 @@ impl Function {
     /// (a = 0) or a parameter is not finite.
     pub fn root(&self) -> Result<f64> {
         let bad = |field: &str, what: &str, got: f64| {
-            Err(Error::input(format!(
-                "function.{field}: must be {what}, got {got}"
-            )))
+            Err(Error::input(format!("function.{field}: must be {what}, got {got}")))
         };
         match self {
             Function::Tanh { center } if !center.is_finite() => bad("center", "finite", *center),
@@ -114,11 +112,7 @@ impl Function {
                     return bad("b", "finite", *b);
                 }
                 if !a.is_finite() || *a == 0.0 {
-                    return bad(
-                        "a",
-                        "finite and non-zero (a = 0 gives g(w) = b: no root, or every w a root)",
-                        *a,
-                    );
+                    return bad("a", "finite and non-zero (a = 0 gives g(w) = b: no root, or every w a root)", *a);
                 }
                 Ok(-b / a)
             }
@@ -173,13 +167,7 @@ fn default_iterations() -> usize {
 
 /// The recursion with given noise values: w_{k+1} = Π(w_k − a_k (g(w_k) + η_k)).
 /// Returns [w_1, ..., w_{K+1}] for K = `noise.len()`.
-pub fn iterate(
-    g: &Function,
-    w1: f64,
-    noise: &[f64],
-    schedule: &Schedule,
-    bounds: Option<[f64; 2]>,
-) -> Vec<f64> {
+pub fn iterate(g: &Function, w1: f64, noise: &[f64], schedule: &Schedule, bounds: Option<[f64; 2]>) -> Vec<f64> {
     let mut ws = Vec::with_capacity(noise.len() + 1);
     let mut w = w1;
     ws.push(w);
@@ -200,18 +188,13 @@ pub fn run(cfg: &RobbinsMonroConfig, seed: u64) -> Result<SaRun> {
     check_iterations(cfg.iterations)?;
     let root = cfg.function.root()?;
     if !cfg.w1.is_finite() {
-        return Err(Error::input(format!(
-            "w1: must be a finite number, got {}",
-            cfg.w1
-        )));
+        return Err(Error::input(format!("w1: must be a finite number, got {}", cfg.w1)));
     }
     cfg.schedule.validate("schedule", cfg.iterations)?;
     let mut warnings = Vec::new();
     if let Some([lo, hi]) = cfg.bounds {
         if !(lo.is_finite() && hi.is_finite() && lo < hi) {
-            return Err(Error::input(format!(
-                "bounds: must be [lo, hi] with finite lo < hi, got [{lo}, {hi}]"
-            )));
+            return Err(Error::input(format!("bounds: must be [lo, hi] with finite lo < hi, got [{lo}, {hi}]")));
         }
         if !(lo..=hi).contains(&root) {
             warnings.push(format!("the root {root} lies outside bounds [{lo}, {hi}]"));
@@ -219,33 +202,20 @@ pub fn run(cfg: &RobbinsMonroConfig, seed: u64) -> Result<SaRun> {
     }
     if let Function::Linear { a, .. } = cfg.function {
         if a < 0.0 {
-            warnings.push(
-                "g is decreasing (a < 0): w_{k+1} = w_k - a_k g(w_k) moves away from the root"
-                    .into(),
-            );
+            warnings.push("g is decreasing (a < 0): w_{k+1} = w_k - a_k g(w_k) moves away from the root".into());
         }
     }
     let mut sampler = cfg.noise.sampler("noise")?;
     let noise_mean = cfg.noise.mean();
     if noise_mean != 0.0 {
-        warnings.push(format!(
-            "the noise has mean {noise_mean}, not 0: the iterates seek the root of g(w) + {noise_mean}"
-        ));
+        warnings
+            .push(format!("the noise has mean {noise_mean}, not 0: the iterates seek the root of g(w) + {noise_mean}"));
     }
     let mut rng = crate::util::rng_for(seed, &[NOISE_STREAM]);
-    let eta: Vec<f64> = (0..cfg.iterations)
-        .map(|_| sampler.sample(&mut rng))
-        .collect();
+    let eta: Vec<f64> = (0..cfg.iterations).map(|_| sampler.sample(&mut rng)).collect();
     let ws = iterate(&cfg.function, cfg.w1, &eta, &cfg.schedule, cfg.bounds);
     let trajectory: Vec<Vec<f64>> = ws.iter().map(|w| vec![*w]).collect();
-    let mut summary = summary_common(
-        "robbins-monro",
-        &cfg.schedule,
-        cfg.iterations,
-        &trajectory,
-        &[root],
-        warnings,
-    );
+    let mut summary = summary_common("robbins-monro", &cfg.schedule, cfg.iterations, &trajectory, &[root], warnings);
     summary.insert("function".into(), cfg.function.describe().into());
     summary.insert("noise".into(), cfg.noise.describe().into());
     summary.insert("bounds".into(), serde_json::json!(cfg.bounds));
@@ -280,25 +250,13 @@ mod tests {
     /// iterates, by hand: 0, 5, 5 − 120/2 = −55, −55 + (166375 + 5)/3 = 55405.
     #[test]
     fn fig_6_3_literal_settings_diverge_without_projection() {
-        let ws = iterate(
-            &Function::Cubic { c: 5.0 },
-            0.0,
-            &[0.0; 3],
-            &Schedule::Inverse,
-            None,
-        );
+        let ws = iterate(&Function::Cubic { c: 5.0 }, 0.0, &[0.0; 3], &Schedule::Inverse, None);
         assert_eq!(ws, vec![0.0, 5.0, -55.0, 55405.0]);
     }
 
     #[test]
     fn projection_clamps() {
-        let ws = iterate(
-            &Function::Cubic { c: 5.0 },
-            0.0,
-            &[0.0; 2],
-            &Schedule::Inverse,
-            Some([0.0, 3.0]),
-        );
+        let ws = iterate(&Function::Cubic { c: 5.0 }, 0.0, &[0.0; 2], &Schedule::Inverse, Some([0.0, 3.0]));
         // w_2 = clamp(5) = 3; w_3 = clamp(3 − ½·22) = clamp(−8) = 0.
         assert_eq!(ws, vec![0.0, 3.0, 0.0]);
     }

@@ -103,9 +103,7 @@ impl Schedule {
     /// TOML key path of the schedule table, used in the error message.
     pub fn validate(&self, key: &str, iterations: usize) -> Result<()> {
         let bad = |field: &str, what: &str, got: String| {
-            Err(Error::input(format!(
-                "{key}.{field}: must be {what}, got {got}"
-            )))
+            Err(Error::input(format!("{key}.{field}: must be {what}, got {got}")))
         };
         match self {
             Schedule::Inverse => Ok(()),
@@ -114,18 +112,10 @@ impl Schedule {
                     return bad("a", "finite and > 0", a.to_string());
                 }
                 if !(b.is_finite() && *b > -1.0) {
-                    return bad(
-                        "b",
-                        "finite and > -1 (so that b + k > 0 for k >= 1)",
-                        b.to_string(),
-                    );
+                    return bad("b", "finite and > -1 (so that b + k > 0 for k >= 1)", b.to_string());
                 }
                 if !(p.is_finite() && *p > 0.0) {
-                    return bad(
-                        "p",
-                        "finite and > 0 (p <= 0 gives steps that do not decay)",
-                        p.to_string(),
-                    );
+                    return bad("p", "finite and > 0 (p <= 0 gives steps that do not decay)", p.to_string());
                 }
                 Ok(())
             }
@@ -171,11 +161,7 @@ impl Schedule {
         match self {
             Schedule::Inverse => "alpha_k = 1/k".into(),
             Schedule::Power { a, b, p } => {
-                let den = if *b == 0.0 {
-                    "k".to_string()
-                } else {
-                    format!("({b} + k)")
-                };
+                let den = if *b == 0.0 { "k".to_string() } else { format!("({b} + k)") };
                 format!("alpha_k = {a}/{den}^{p}")
             }
             Schedule::Constant { alpha } => format!("alpha_k = {alpha} (constant)"),
@@ -190,11 +176,7 @@ impl Schedule {
         match self {
             Schedule::Inverse => "1/k".into(),
             Schedule::Power { a, b, p } => {
-                let den = if *b == 0.0 {
-                    "k".to_string()
-                } else {
-                    format!("({b}+k)")
-                };
+                let den = if *b == 0.0 { "k".to_string() } else { format!("({b}+k)") };
                 format!("{a}/{den}^{p}")
             }
             Schedule::Constant { alpha } => format!("α={alpha}"),
@@ -268,16 +250,10 @@ mod tests {
     #[test]
     fn alpha_values_match_formulas() {
         assert_eq!(Schedule::Inverse.alpha(4), 0.25);
-        let p = Schedule::Power {
-            a: 3.0,
-            b: 2.0,
-            p: 0.5,
-        };
+        let p = Schedule::Power { a: 3.0, b: 2.0, p: 0.5 };
         assert!((p.alpha(2) - 3.0 / 2.0).abs() < 1e-15);
         assert_eq!(Schedule::Constant { alpha: 0.3 }.alpha(1000), 0.3);
-        let l = Schedule::List {
-            values: vec![0.5, 0.25],
-        };
+        let l = Schedule::List { values: vec![0.5, 0.25] };
         assert_eq!(l.alpha(2), 0.25);
         assert!(l.validate("schedule", 3).is_err());
         assert!(l.validate("schedule", 2).is_ok());

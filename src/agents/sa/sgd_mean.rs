@@ -163,9 +163,7 @@ impl SgdMeanConfig {
             ("sgd-mean", Some(b)) | ("mbgd", Some(b)) => b,
             ("bgd", None) | ("bgd", Some(BatchSize::All)) => BatchSize::All,
             ("mbgd", None) => {
-                return Err(Error::input(
-                    "batch_size: required for kind \"mbgd\": an integer m in 1..=n_samples",
-                ))
+                return Err(Error::input("batch_size: required for kind \"mbgd\": an integer m in 1..=n_samples"))
             }
             ("sgd", Some(_)) => {
                 return Err(Error::input(
@@ -207,10 +205,7 @@ impl SgdMeanConfig {
                 )));
             }
             if !self.w1[i].is_finite() {
-                return Err(Error::input(format!(
-                    "w1[{i}]: must be finite, got {}",
-                    self.w1[i]
-                )));
+                return Err(Error::input(format!("w1[{i}]: must be finite, got {}", self.w1[i])));
             }
         }
         if let Some(BatchSize::Size(m)) = self.batch_size {
@@ -229,22 +224,16 @@ impl SgdMeanConfig {
 /// `rng_for(seed, &[SAMPLE_STREAM])` (x then y for each point).
 pub fn draw_samples(cfg: &SgdMeanConfig, seed: u64) -> Result<Vec<[f64; 2]>> {
     cfg.validate()?;
-    let ux = Uniform::new(cfg.low[0], cfg.high[0])
-        .map_err(|e| Error::input(format!("low/high: {e}")))?;
-    let uy = Uniform::new(cfg.low[1], cfg.high[1])
-        .map_err(|e| Error::input(format!("low/high: {e}")))?;
+    let ux = Uniform::new(cfg.low[0], cfg.high[0]).map_err(|e| Error::input(format!("low/high: {e}")))?;
+    let uy = Uniform::new(cfg.low[1], cfg.high[1]).map_err(|e| Error::input(format!("low/high: {e}")))?;
     let mut rng = crate::util::rng_for(seed, &[SAMPLE_STREAM]);
-    Ok((0..cfg.n_samples)
-        .map(|_| [ux.sample(&mut rng), uy.sample(&mut rng)])
-        .collect())
+    Ok((0..cfg.n_samples).map(|_| [ux.sample(&mut rng), uy.sample(&mut rng)]).collect())
 }
 
 /// The sample mean x̄ = (1/n) Σ x_i of a non-empty set.
 pub fn sample_mean(xs: &[[f64; 2]]) -> [f64; 2] {
     let n = xs.len() as f64;
-    let s = xs
-        .iter()
-        .fold([0.0, 0.0], |a, x| [a[0] + x[0], a[1] + x[1]]);
+    let s = xs.iter().fold([0.0, 0.0], |a, x| [a[0] + x[0], a[1] + x[1]]);
     [s[0] / n, s[1] / n]
 }
 
@@ -303,17 +292,12 @@ pub fn run(cfg: &SgdMeanConfig, seed: u64) -> Result<SaRun> {
         BatchSize::Size(m) => {
             let mut rng = crate::util::rng_for(seed, &[BATCH_STREAM]);
             let n = xs.len();
-            (0..cfg.iterations)
-                .map(|_| (0..m).map(|_| rng.random_range(0..n)).collect())
-                .collect()
+            (0..cfg.iterations).map(|_| (0..m).map(|_| rng.random_range(0..n)).collect()).collect()
         }
     };
     let ws = iterate(cfg.w1, &xs, batch, &batches, &cfg.schedule, cfg.iterations);
     let xbar = sample_mean(&xs);
-    let true_mean = [
-        0.5 * (cfg.low[0] + cfg.high[0]),
-        0.5 * (cfg.low[1] + cfg.high[1]),
-    ];
+    let true_mean = [0.5 * (cfg.low[0] + cfg.high[0]), 0.5 * (cfg.low[1] + cfg.high[1])];
     let truth = match cfg.error_against {
         ErrorAgainst::SampleMean => xbar.to_vec(),
         ErrorAgainst::TrueMean => true_mean.to_vec(),
@@ -321,22 +305,10 @@ pub fn run(cfg: &SgdMeanConfig, seed: u64) -> Result<SaRun> {
     let trajectory: Vec<Vec<f64>> = ws.iter().map(|w| w.to_vec()).collect();
     let mut table = Table::new(&["iteration", "estimate_0", "estimate_1", "error"]);
     for (i, w) in trajectory.iter().enumerate() {
-        table.push(vec![
-            Cell::Int(i as i64 + 1),
-            Cell::Float(w[0]),
-            Cell::Float(w[1]),
-            Cell::Float(euclid(w, &truth)),
-        ]);
+        table.push(vec![Cell::Int(i as i64 + 1), Cell::Float(w[0]), Cell::Float(w[1]), Cell::Float(euclid(w, &truth))]);
     }
     let last = trajectory.last().cloned().unwrap_or_default();
-    let mut summary = summary_common(
-        "sgd-mean",
-        &cfg.schedule,
-        cfg.iterations,
-        &trajectory,
-        &truth,
-        Vec::new(),
-    );
+    let mut summary = summary_common("sgd-mean", &cfg.schedule, cfg.iterations, &trajectory, &truth, Vec::new());
     summary.insert("variant".into(), cfg.variant().into());
     summary.insert(
         "batch_size".into(),
@@ -356,21 +328,9 @@ pub fn run(cfg: &SgdMeanConfig, seed: u64) -> Result<SaRun> {
     );
     summary.insert("sample_mean".into(), serde_json::json!(xbar));
     summary.insert("true_mean".into(), serde_json::json!(true_mean));
-    summary.insert(
-        "final_error_to_sample_mean".into(),
-        euclid(&last, &xbar).into(),
-    );
-    summary.insert(
-        "final_error_to_true_mean".into(),
-        euclid(&last, &true_mean).into(),
-    );
-    Ok(SaRun {
-        iterations: table,
-        summary: serde_json::Value::Object(summary),
-        truth,
-        trajectory,
-        samples: Some(xs),
-    })
+    summary.insert("final_error_to_sample_mean".into(), euclid(&last, &xbar).into());
+    summary.insert("final_error_to_true_mean".into(), euclid(&last, &true_mean).into());
+    Ok(SaRun { iterations: table, summary: serde_json::Value::Object(summary), truth, trajectory, samples: Some(xs) })
 }
 
 #[cfg(test)]
@@ -383,36 +343,20 @@ mod tests {
     #[test]
     fn one_minibatch_step_by_hand() {
         let xs = [[3.0, 0.0], [0.0, 6.0]];
-        let ws = iterate(
-            [0.0, 0.0],
-            &xs,
-            BatchSize::Size(3),
-            &[vec![0, 0, 1]],
-            &Schedule::Constant { alpha: 0.5 },
-            1,
-        );
+        let ws = iterate([0.0, 0.0], &xs, BatchSize::Size(3), &[vec![0, 0, 1]], &Schedule::Constant { alpha: 0.5 }, 1);
         assert_eq!(ws[1], [1.0, 1.0]);
     }
 
     #[test]
     fn alias_resolution() {
         let base: SgdMeanConfig = toml::from_str("").unwrap();
-        assert_eq!(
-            base.for_alias("sgd").unwrap().batch_size,
-            Some(BatchSize::Size(1))
-        );
-        assert_eq!(
-            base.for_alias("bgd").unwrap().batch_size,
-            Some(BatchSize::All)
-        );
+        assert_eq!(base.for_alias("sgd").unwrap().batch_size, Some(BatchSize::Size(1)));
+        assert_eq!(base.for_alias("bgd").unwrap().batch_size, Some(BatchSize::All));
         assert!(base.for_alias("mbgd").is_err());
         let m5: SgdMeanConfig = toml::from_str("batch_size = 5").unwrap();
         assert!(m5.for_alias("sgd").is_err());
         assert!(m5.for_alias("bgd").is_err());
-        assert_eq!(
-            m5.for_alias("mbgd").unwrap().batch_size,
-            Some(BatchSize::Size(5))
-        );
+        assert_eq!(m5.for_alias("mbgd").unwrap().batch_size, Some(BatchSize::Size(5)));
         assert!(toml::from_str::<SgdMeanConfig>("batch_size = 0").is_err());
         assert!(toml::from_str::<SgdMeanConfig>("batch_size = \"most\"").is_err());
     }
