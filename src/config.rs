@@ -104,7 +104,7 @@ pub struct Override {
 ///
 /// ```
 /// use rlkit::config::Doc;
-/// #[derive(serde::Deserialize)]
+/// #[derive(serde::Deserialize, Debug)]
 /// #[serde(deny_unknown_fields)]
 /// struct Cfg { gamma: f64 }
 /// let mut doc = Doc::from_str("inline.toml", "gamma = 0.9\n").unwrap();
@@ -424,7 +424,7 @@ fn locate(text: &str, path: &[Seg]) -> Option<(usize, usize, usize)> {
                 value
             }
             (Seg::Index(i), Some(a)) => {
-                let v = a.iter().nth(*i)?;
+                let v = a.get(*i)?;
                 found = (depth + 1, v.span().start, v.span().start);
                 v
             }

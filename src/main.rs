@@ -233,7 +233,7 @@ fn solve(
     format: Format,
 ) -> Result<()> {
     let w = load_env(env, sets, gamma)?;
-    if !(tol > 0.0) {
+    if tol.is_nan() || tol <= 0.0 {
         return Err(Error::input(format!("--tol {tol}: must be > 0")));
     }
     let m = w.model();
@@ -273,9 +273,9 @@ fn solve(
     match (format, w.grid()) {
         (Format::Csv, Some(g)) => {
             println!("row,col,value");
-            for s in 0..g.n_states() {
+            for (s, v) in values.iter().enumerate() {
                 let (r, c) = g.coords(s);
-                println!("{r},{c},{}", values[s]);
+                println!("{r},{c},{v}");
             }
         }
         (Format::Csv, None) => {

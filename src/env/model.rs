@@ -18,6 +18,9 @@ pub struct Transition {
     pub done: bool,
 }
 
+/// Flat CSR views of a model: (offsets, prob, next, reward, done).
+pub type RawModel<'a> = (&'a [usize], &'a [f64], &'a [u32], &'a [f64], &'a [bool]);
+
 /// The full model of a finite MDP, stored compactly (CSR): for every
 /// state–action pair, a list of [`Transition`]s whose probabilities sum to 1.
 ///
@@ -143,7 +146,7 @@ impl TabularModel {
     }
 
     /// Flat CSR views for fast kernels: (offsets, prob, next, reward, done).
-    pub fn raw(&self) -> (&[usize], &[f64], &[u32], &[f64], &[bool]) {
+    pub fn raw(&self) -> RawModel<'_> {
         (&self.offsets, &self.prob, &self.next, &self.reward, &self.done)
     }
 
@@ -245,7 +248,7 @@ impl ModelBuilder {
         }
         let mut sum = 0.0;
         for t in list {
-            if !(t.prob >= 0.0) || t.next >= m.n_states || !t.reward.is_finite() {
+            if t.prob.is_nan() || t.prob < 0.0 || t.next >= m.n_states || !t.reward.is_finite() {
                 return Err(Error::input(format!(
                     "state {} action {}: invalid transition {t:?} (probabilities must be >= 0, next states in range, rewards finite)",
                     i / m.n_actions,

@@ -145,7 +145,7 @@ fn stochastic_wind_and_success_prob() {
     let g = w.grid().unwrap();
     // From (3,1) moving right (1): lands col 2, wind of col 1 is 0, 1 or 2 rows.
     let mut t: Vec<_> = w.model().transitions(g.state(3, 1), 1).map(|t| (g.coords(t.next), t.prob)).collect();
-    t.sort_by(|a, b| a.0.cmp(&b.0));
+    t.sort_by_key(|a| a.0);
     assert_eq!(t.iter().map(|x| x.0).collect::<Vec<_>>(), vec![(1, 2), (2, 2), (3, 2)]);
     let w = world(&text.replace("stochastic_wind = true", "slippery = true\nsuccess_prob = 0.8")).unwrap();
     let g = w.grid().unwrap();

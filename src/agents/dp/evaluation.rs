@@ -104,7 +104,7 @@ pub fn backup(model: &TabularModel, policy: &Policy, v: &[f64], s: usize) -> f64
 /// ```
 pub fn evaluate(model: &TabularModel, policy: &Policy, cfg: &EvalConfig, v0: Option<&[f64]>) -> Result<Evaluation> {
     check_proper(model, policy, |s| format!("state {s}"))?;
-    if !(cfg.tol > 0.0) {
+    if cfg.tol.is_nan() || cfg.tol <= 0.0 {
         return Err(Error::input(format!("tol = {} must be > 0", cfg.tol)));
     }
     let ns = model.n_states();

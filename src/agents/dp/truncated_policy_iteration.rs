@@ -84,7 +84,7 @@ pub fn truncated_policy_iteration(model: &TabularModel, cfg: &TpiConfig, v_star:
             "sweeps = 0: truncated policy iteration needs j >= 1 evaluation sweeps (omit it for j = infinity)",
         ));
     }
-    if !(cfg.tol > 0.0 && cfg.eval_tol > 0.0) {
+    if cfg.tol.is_nan() || cfg.eval_tol.is_nan() || cfg.tol <= 0.0 || cfg.eval_tol <= 0.0 {
         return Err(Error::input("tol and eval_tol must be > 0"));
     }
     let start = Instant::now();

@@ -49,8 +49,35 @@ pub fn optimality_sweep(model: &TabularModel, v: &[f64], out: &mut [f64]) -> f64
     let na = model.n_actions();
     let gamma = model.gamma;
     let fixed = model.fixed();
+    let deterministic = model.is_deterministic();
     let chunk = |start: usize, out: &mut [f64]| -> f64 {
         let mut delta: f64 = 0.0;
+        if deterministic {
+            // One outcome per (s, a), stored at index s·|A| + a: no offsets, no probabilities.
+            for (i, o) in out.iter_mut().enumerate() {
+                let s = start + i;
+                if fixed[s] {
+                    *o = 0.0;
+                    continue;
+                }
+                let base = s * na;
+                let (nx, rw, dn) = (&next[base..base + na], &reward[base..base + na], &done[base..base + na]);
+                let mut best = f64::NEG_INFINITY;
+                for k in 0..na {
+                    let boot = if dn[k] { 0.0 } else { v[nx[k] as usize] };
+                    let q = rw[k] + gamma * boot;
+                    if q > best {
+                        best = q;
+                    }
+                }
+                let d = (best - v[s]).abs();
+                if d > delta {
+                    delta = d;
+                }
+                *o = best;
+            }
+            return delta;
+        }
         for (i, o) in out.iter_mut().enumerate() {
             let s = start + i;
             if fixed[s] {
@@ -89,7 +116,7 @@ pub fn optimality_sweep(model: &TabularModel, v: &[f64], out: &mut [f64]) -> f64
 /// assert!((sol.values[17] - 10.0).abs() < 1e-8); // the target (4,3), 1-indexed
 /// ```
 pub fn value_iteration(model: &TabularModel, cfg: &ViConfig, v_star: Option<&[f64]>) -> Result<DpSolution> {
-    if !(cfg.tol > 0.0) {
+    if cfg.tol.is_nan() || cfg.tol <= 0.0 {
         return Err(Error::input(format!("tol = {} must be > 0", cfg.tol)));
     }
     let start = Instant::now();
