@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use plotters::coord::ranged1d::{Ranged, ValueFormatter};
 use plotters::prelude::*;
 
 use super::{render_png, FONT};
@@ -70,6 +71,32 @@ pub struct LineChart {
     pub size: Option<(u32, u32)>,
 }
 
+/// Draw the grid, tick labels and axis descriptions in rlkit's style.
+pub fn draw_mesh<DB, X, Y>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
+    x_desc: &str,
+    y_desc: &str,
+    x_fmt: &dyn Fn(&f64) -> String,
+    y_fmt: &dyn Fn(&f64) -> String,
+) -> std::result::Result<(), String>
+where
+    DB: DrawingBackend,
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .label_style((FONT, 15))
+        .axis_desc_style((FONT, 17))
+        .x_label_formatter(x_fmt)
+        .y_label_formatter(y_fmt)
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(|e| e.to_string())
+}
+
 /// A compact tick label: `12`, `0.25`, `1e-6`.
 pub fn fmt_tick(x: f64) -> String {
     if x == 0.0 {
@@ -133,17 +160,7 @@ impl LineChart {
         macro_rules! finish {
             ($chart:expr) => {{
                 let mut chart = $chart;
-                chart
-                    .configure_mesh()
-                    .x_desc(self.x_label.as_str())
-                    .y_desc(self.y_label.as_str())
-                    .label_style((FONT, 15))
-                    .x_label_formatter(&|x| fmt_tick(*x))
-                    .y_label_formatter(&|y| fmt_tick(*y))
-                    .axis_desc_style((FONT, 17))
-                    .light_line_style(RGBColor(235, 235, 235))
-                    .draw()
-                    .map_err(|x| e(&x))?;
+                draw_mesh(&mut chart, &self.x_label, &self.y_label, &|x| fmt_tick(*x), &|y| fmt_tick(*y))?;
                 for (i, s) in self.series.iter().enumerate() {
                     let color = PALETTE[i % PALETTE.len()];
                     let band: Vec<(f64, f64, f64)> =

@@ -31,16 +31,7 @@ const MAX_POINTS: usize = 2000;
 /// Seed of the bootstrap stream of the bands.
 const BAND_SEED: u64 = 0xBA5D;
 
-const PALETTE: [RGBColor; 8] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(23, 190, 207),
-];
+use super::lines::{draw_mesh, fmt_tick as short, PALETTE};
 
 /// The runs of one agent label, in seed order.
 struct Group<'a> {
@@ -212,17 +203,7 @@ fn plot_estimates(path: &Path, groups: &[&Group]) -> Result<()> {
             .y_label_area_size(80)
             .build_cartesian_2d(1.0..xmax, ylo..yhi)
             .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .x_desc("iteration k")
-            .y_desc("estimate w_k")
-            .x_label_formatter(&|v| short(*v))
-            .y_label_formatter(&|v| short(*v))
-            .label_style((FONT, 16))
-            .axis_desc_style((FONT, 18))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(|e| e.to_string())?;
+        draw_mesh(&mut chart, "iteration k", "estimate w_k", &|v| short(*v), &|v| short(*v))?;
         for (g, b) in groups.iter().zip(&curves) {
             if g.seeds() > 1 {
                 let idx = thin(b.mean.len(), false);
@@ -289,18 +270,6 @@ fn log_tick(v: f64) -> String {
 }
 
 /// A number with at most 4 decimals and no trailing zeros (`5`, `0.25`, `1.71`).
-fn short(v: f64) -> String {
-    if v.abs() >= 1e5 || (v != 0.0 && v.abs() < 1e-4) {
-        return format!("{v:.1e}");
-    }
-    let s = format!("{v:.4}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" {
-        "0".to_string()
-    } else {
-        s.to_string()
-    }
-}
 
 fn plot_errors(path: &Path, groups: &[&Group]) -> Result<()> {
     let mut curves = Vec::new();
@@ -363,17 +332,7 @@ fn plot_errors(path: &Path, groups: &[&Group]) -> Result<()> {
             .y_label_area_size(90)
             .build_cartesian_2d((1.0..xmax).log_scale(), (ymin..ymax).log_scale())
             .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .x_desc("iteration k")
-            .y_desc("error |w_k - w*|")
-            .x_label_formatter(&|v| log_tick(*v))
-            .label_style((FONT, 16))
-            .axis_desc_style((FONT, 18))
-            .y_label_formatter(&|v| format!("{v:.0e}"))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(|e| e.to_string())?;
+        draw_mesh(&mut chart, "iteration k", "error |w_k - w*|", &|v| log_tick(*v), &|v| format!("{v:.0e}"))?;
         for ((g, b), low) in groups.iter().zip(&curves).zip(&below) {
             let idx = thin(b.mean.len(), true);
             let xs: Vec<f64> = idx.iter().map(|&i| i as f64 + 1.0).collect();
@@ -469,17 +428,7 @@ fn plot_trajectories<'a>(path: &Path, groups: &[&Group<'a>]) -> Result<()> {
             .y_label_area_size(60)
             .build_cartesian_2d((cx - half)..(cx + half), (cy - half)..(cy + half))
             .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .x_desc("x")
-            .y_desc("y")
-            .x_label_formatter(&|v| short(*v))
-            .y_label_formatter(&|v| short(*v))
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 17))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(|e| e.to_string())?;
+        draw_mesh(&mut chart, "x", "y", &|v| short(*v), &|v| short(*v))?;
         let inside = |p: &(f64, f64)| (p.0 - cx).abs() <= half && (p.1 - cy).abs() <= half;
         chart
             .draw_series(samples.iter().map(|p| (p[0], p[1])).filter(inside).map(|p| Circle::new(p, 3, grey.filled())))
