@@ -269,7 +269,6 @@ fn log_tick(v: f64) -> String {
     }
 }
 
-/// A number with at most 4 decimals and no trailing zeros (`5`, `0.25`, `1.71`).
 
 fn plot_errors(path: &Path, groups: &[&Group]) -> Result<()> {
     let mut curves = Vec::new();
