@@ -268,6 +268,7 @@ fn flash_accepts_strided_views() {
 // ---------------------------------------------------------------------------
 
 /// Plain-loop f64 attention: returns (O [bh·n·d], L [bh·n]).
+#[allow(clippy::too_many_arguments)]
 fn attention_f64(
     q: &[f64],
     k: &[f64],
