@@ -1,0 +1,147 @@
+//! Attention forward + backward, naive vs flash (FlashAttention-2 tiling):
+//! wall time and peak extra heap memory, BH = 1, d_head = 64.
+//!
+//! Run: `cargo bench --bench attention`.
+//!
+//! Memory is measured with a counting global allocator: the peak of live
+//! heap bytes during forward + backward, minus the live bytes before (the
+//! inputs Q, K, V, dO). It therefore includes the outputs O, L, dQ, dK, dV.
+//! Naive is skipped where its two N×N matrices would exceed 3 GiB.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use ndarray::Array3;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rlkit::nn::attention::{
+    flash_attention_backward, flash_attention_forward, naive_attention_backward,
+    naive_attention_forward, FlashConfig,
+};
+
+struct Counting;
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards every call to the system allocator unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            let now = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+type Grads = (Array3<f32>, Array3<f32>, Array3<f32>);
+
+/// Runs `f` `reps` times; returns (best seconds, peak extra bytes, last result).
+fn measure(reps: usize, mut f: impl FnMut() -> Grads) -> (f64, usize, Grads) {
+    let mut best = f64::INFINITY;
+    let mut peak = 0;
+    let mut out = None;
+    for _ in 0..reps {
+        drop(out.take());
+        let base = LIVE.load(Ordering::Relaxed);
+        PEAK.store(base, Ordering::Relaxed);
+        let t = Instant::now();
+        let r = f();
+        best = best.min(t.elapsed().as_secs_f64());
+        peak = peak.max(PEAK.load(Ordering::Relaxed) - base);
+        out = Some(r);
+    }
+    (best, peak, out.expect("reps ≥ 1"))
+}
+
+fn mib(b: usize) -> f64 {
+    b as f64 / (1024.0 * 1024.0)
+}
+
+fn main() {
+    let d = 64;
+    let scale = 1.0 / (d as f32).sqrt();
+    let cfg = FlashConfig::default();
+    println!(
+        "attention fwd+bwd, BH = 1, d_head = {d}, flash tiles {}x{}, not causal, rayon threads = {}",
+        cfg.block_q,
+        cfg.block_k,
+        rayon::current_num_threads()
+    );
+    println!(
+        "{:>6} | {:>12} | {:>12} | {:>7} | {:>14} | {:>14} | {:>10}",
+        "N", "naive ms", "flash ms", "speedup", "naive peak MiB", "flash peak MiB", "max |dq-dq|"
+    );
+    for &n in &[256usize, 1024, 4096, 16384] {
+        let mut rng = ChaCha8Rng::seed_from_u64(n as u64);
+        let mut r = |_| rng.random_range(-1.0f32..1.0);
+        let q = Array3::from_shape_fn((1, n, d), &mut r);
+        let k = Array3::from_shape_fn((1, n, d), &mut r);
+        let v = Array3::from_shape_fn((1, n, d), &mut r);
+        let d_o = Array3::from_shape_fn((1, n, d), &mut r);
+        let reps = match n {
+            0..=256 => 20,
+            257..=1024 => 5,
+            1025..=4096 => 2,
+            _ => 1,
+        };
+        let (tf, mf, gf) = measure(reps, || {
+            let (o, l) = flash_attention_forward(q.view(), k.view(), v.view(), scale, &cfg);
+            flash_attention_backward(
+                q.view(),
+                k.view(),
+                v.view(),
+                o.view(),
+                l.view(),
+                d_o.view(),
+                scale,
+                &cfg,
+            )
+        });
+        let naive_bytes = 2 * n * n * 4;
+        if naive_bytes > 3 << 30 {
+            println!(
+                "{n:>6} | {:>12} | {:>12.2} | {:>7} | {:>14} | {:>14.2} | {:>10}",
+                "skipped",
+                tf * 1e3,
+                "-",
+                "skipped",
+                mib(mf),
+                "-"
+            );
+            continue;
+        }
+        let (tn, mn, gn) = measure(reps, || {
+            let (o, l) = naive_attention_forward(q.view(), k.view(), v.view(), scale, &cfg);
+            naive_attention_backward(
+                q.view(),
+                k.view(),
+                v.view(),
+                o.view(),
+                l.view(),
+                d_o.view(),
+                scale,
+                &cfg,
+            )
+        });
+        let diff = (&gf.0 - &gn.0).iter().fold(0.0f32, |m, e| m.max(e.abs()));
+        println!(
+            "{n:>6} | {:>12.2} | {:>12.2} | {:>6.2}x | {:>14.2} | {:>14.2} | {:>10.2e}",
+            tn * 1e3,
+            tf * 1e3,
+            tn / tf,
+            mib(mn),
+            mib(mf),
+            diff
+        );
+    }
+}
