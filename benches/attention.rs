@@ -16,8 +16,7 @@ use ndarray::Array3;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rlkit::nn::attention::{
-    flash_attention_backward, flash_attention_forward, naive_attention_backward,
-    naive_attention_forward, FlashConfig,
+    flash_attention_backward, flash_attention_forward, naive_attention_backward, naive_attention_forward, FlashConfig,
 };
 
 struct Counting;
@@ -96,16 +95,7 @@ fn main() {
         };
         let (tf, mf, gf) = measure(reps, || {
             let (o, l) = flash_attention_forward(q.view(), k.view(), v.view(), scale, &cfg);
-            flash_attention_backward(
-                q.view(),
-                k.view(),
-                v.view(),
-                o.view(),
-                l.view(),
-                d_o.view(),
-                scale,
-                &cfg,
-            )
+            flash_attention_backward(q.view(), k.view(), v.view(), o.view(), l.view(), d_o.view(), scale, &cfg)
         });
         let naive_bytes = 2 * n * n * 4;
         if naive_bytes > 3 << 30 {
@@ -122,16 +112,7 @@ fn main() {
         }
         let (tn, mn, gn) = measure(reps, || {
             let (o, l) = naive_attention_forward(q.view(), k.view(), v.view(), scale, &cfg);
-            naive_attention_backward(
-                q.view(),
-                k.view(),
-                v.view(),
-                o.view(),
-                l.view(),
-                d_o.view(),
-                scale,
-                &cfg,
-            )
+            naive_attention_backward(q.view(), k.view(), v.view(), o.view(), l.view(), d_o.view(), scale, &cfg)
         });
         let diff = (&gf.0 - &gn.0).iter().fold(0.0f32, |m, e| m.max(e.abs()));
         println!(

@@ -10,8 +10,7 @@ use ndarray::{Array3, ArrayView3};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rlkit::nn::attention::{
-    flash_attention_backward, flash_attention_forward, naive_attention_backward,
-    naive_attention_forward, FlashConfig,
+    flash_attention_backward, flash_attention_forward, naive_attention_backward, naive_attention_forward, FlashConfig,
 };
 
 fn rand3(rng: &mut ChaCha8Rng, shape: (usize, usize, usize), amp: f32) -> Array3<f32> {
@@ -40,10 +39,7 @@ fn worst(a: &[f32], b: &[f32], atol: f64, rtol: f64) -> f64 {
 
 fn assert_close(what: &str, a: &[f32], b: &[f32], atol: f64, rtol: f64) {
     let w = worst(a, b, atol, rtol);
-    assert!(
-        w <= 0.0,
-        "{what}: exceeds atol {atol} + rtol {rtol}·|b| by {w:e}"
-    );
+    assert!(w <= 0.0, "{what}: exceeds atol {atol} + rtol {rtol}·|b| by {w:e}");
 }
 
 struct Inputs {
@@ -68,34 +64,12 @@ fn check_flash_vs_naive(x: &Inputs, scale: f32, cfg: &FlashConfig, label: &str) 
     let (o, l) = flash_attention_forward(q, k, v, scale, cfg);
     let (o_r, l_r) = naive_attention_forward(q, k, v, scale, cfg);
     let (atol, rtol) = (1e-5, 1e-5);
-    assert_close(
-        &format!("{label} O"),
-        o.as_slice().unwrap(),
-        o_r.as_slice().unwrap(),
-        atol,
-        rtol,
-    );
-    assert_close(
-        &format!("{label} L"),
-        l.as_slice().unwrap(),
-        l_r.as_slice().unwrap(),
-        atol,
-        rtol,
-    );
+    assert_close(&format!("{label} O"), o.as_slice().unwrap(), o_r.as_slice().unwrap(), atol, rtol);
+    assert_close(&format!("{label} L"), l.as_slice().unwrap(), l_r.as_slice().unwrap(), atol, rtol);
     let g = flash_attention_backward(q, k, v, o.view(), l.view(), x.d_o.view(), scale, cfg);
     let g_r = naive_attention_backward(q, k, v, o_r.view(), l_r.view(), x.d_o.view(), scale, cfg);
-    for (name, a, b) in [
-        ("dQ", &g.0, &g_r.0),
-        ("dK", &g.1, &g_r.1),
-        ("dV", &g.2, &g_r.2),
-    ] {
-        assert_close(
-            &format!("{label} {name}"),
-            a.as_slice().unwrap(),
-            b.as_slice().unwrap(),
-            atol,
-            rtol,
-        );
+    for (name, a, b) in [("dQ", &g.0, &g_r.0), ("dK", &g.1, &g_r.1), ("dV", &g.2, &g_r.2)] {
+        assert_close(&format!("{label} {name}"), a.as_slice().unwrap(), b.as_slice().unwrap(), atol, rtol);
     }
 }
 
@@ -107,15 +81,7 @@ fn flash_matches_naive() {
     let mut seed = 0;
     for &n in &[1usize, 7, 64, 513] {
         let bh = if n > 100 { 1 } else { 3 };
-        let mut tiles = vec![
-            (1, 64),
-            (16, 16),
-            (64, 64),
-            (100, 100),
-            (64, 16),
-            (16, 100),
-            (100, 7),
-        ];
+        let mut tiles = vec![(1, 64), (16, 16), (64, 64), (100, 100), (64, 16), (16, 100), (100, 7)];
         if n <= 64 {
             tiles.push((1, 1));
         }
@@ -125,11 +91,7 @@ fn flash_matches_naive() {
             let scale = 1.0 / (d as f32).sqrt();
             for causal in [false, true] {
                 for &(block_q, block_k) in &tiles {
-                    let cfg = FlashConfig {
-                        block_q,
-                        block_k,
-                        causal,
-                    };
+                    let cfg = FlashConfig { block_q, block_k, causal };
                     check_flash_vs_naive(&x, scale, &cfg, &format!("N={n} D={d} {cfg:?}"));
                 }
             }
@@ -153,32 +115,13 @@ fn flash_handles_huge_scores() {
         let mut x = inputs(99, 2, 70, 6);
         x.q.mapv_inplace(|e| e * amp);
         for causal in [false, true] {
-            let cfg = FlashConfig {
-                block_q: 16,
-                block_k: 24,
-                causal,
-            };
+            let cfg = FlashConfig { block_q: 16, block_k: 24, causal };
             let (o, l) = flash_attention_forward(x.q.view(), x.k.view(), x.v.view(), 1.0, &cfg);
             let max_l = l.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            assert!(
-                max_l > 88.8,
-                "the test must reach huge scores (max L {max_l})"
-            );
+            assert!(max_l > 88.8, "the test must reach huge scores (max L {max_l})");
             let (o_r, l_r) = naive_attention_forward(x.q.view(), x.k.view(), x.v.view(), 1.0, &cfg);
-            assert_close(
-                "huge O",
-                o.as_slice().unwrap(),
-                o_r.as_slice().unwrap(),
-                1e-5,
-                1e-5,
-            );
-            assert_close(
-                "huge L",
-                l.as_slice().unwrap(),
-                l_r.as_slice().unwrap(),
-                1e-5,
-                1e-5,
-            );
+            assert_close("huge O", o.as_slice().unwrap(), o_r.as_slice().unwrap(), 1e-5, 1e-5);
+            assert_close("huge L", l.as_slice().unwrap(), l_r.as_slice().unwrap(), 1e-5, 1e-5);
             let g = flash_attention_backward(
                 x.q.view(),
                 x.k.view(),
@@ -189,12 +132,7 @@ fn flash_handles_huge_scores() {
                 1.0,
                 &cfg,
             );
-            assert!(g
-                .0
-                .iter()
-                .chain(g.1.iter())
-                .chain(g.2.iter())
-                .all(|e| e.is_finite()));
+            assert!(g.0.iter().chain(g.1.iter()).chain(g.2.iter()).all(|e| e.is_finite()));
             if full_check {
                 check_flash_vs_naive(&x, 1.0, &cfg, &format!("large {cfg:?}"));
             }
@@ -207,16 +145,9 @@ fn flash_handles_huge_scores() {
 #[test]
 fn flash_is_thread_count_independent() {
     let x = inputs(7, 2, 150, 9);
-    let cfg = FlashConfig {
-        block_q: 32,
-        block_k: 48,
-        causal: true,
-    };
+    let cfg = FlashConfig { block_q: 32, block_k: 48, causal: true };
     let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         pool.install(|| {
             let (o, l) = flash_attention_forward(x.q.view(), x.k.view(), x.v.view(), 0.3, &cfg);
             let g = flash_attention_backward(
@@ -245,17 +176,9 @@ fn flash_is_thread_count_independent() {
 #[test]
 fn flash_accepts_strided_views() {
     let x = inputs(11, 2, 19, 4);
-    let cfg = FlashConfig {
-        block_q: 8,
-        block_k: 5,
-        causal: false,
-    };
+    let cfg = FlashConfig { block_q: 8, block_k: 5, causal: false };
     // q stored as [BH, D, N] and viewed through a permutation.
-    let q_t =
-        x.q.clone()
-            .permuted_axes([0, 2, 1])
-            .as_standard_layout()
-            .to_owned();
+    let q_t = x.q.clone().permuted_axes([0, 2, 1]).as_standard_layout().to_owned();
     let q_view: ArrayView3<f32> = q_t.view().permuted_axes([0, 2, 1]);
     assert!(!q_view.is_standard_layout());
     let a = flash_attention_forward(q_view, x.k.view(), x.v.view(), 0.5, &cfg);
@@ -285,12 +208,7 @@ fn attention_f64(
         for i in 0..n {
             let last = if causal { i } else { n - 1 };
             let s: Vec<f64> = (0..=last)
-                .map(|j| {
-                    scale
-                        * (0..d)
-                            .map(|c| q[(h * n + i) * d + c] * k[(h * n + j) * d + c])
-                            .sum::<f64>()
-                })
+                .map(|j| scale * (0..d).map(|c| q[(h * n + i) * d + c] * k[(h * n + j) * d + c]).sum::<f64>())
                 .collect();
             let mx = s.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             let z: f64 = s.iter().map(|x| (x - mx).exp()).sum();
@@ -314,20 +232,11 @@ fn to_f64(a: &Array3<f32>) -> Vec<f64> {
 /// central differences of ℓ = Σ dO ∘ O (step 1e-5), on small odd shapes.
 #[test]
 fn naive_matches_f64_and_finite_differences() {
-    for (seed, bh, n, d, causal) in [
-        (1, 2, 5, 3, false),
-        (2, 2, 5, 3, true),
-        (3, 1, 6, 4, true),
-        (4, 1, 1, 2, false),
-    ] {
+    for (seed, bh, n, d, causal) in [(1, 2, 5, 3, false), (2, 2, 5, 3, true), (3, 1, 6, 4, true), (4, 1, 1, 2, false)] {
         let x = inputs(seed, bh, n, d);
         let scale = 1.0 / (d as f64).sqrt();
-        let cfg = FlashConfig {
-            causal,
-            ..FlashConfig::default()
-        };
-        let (o, l) =
-            naive_attention_forward(x.q.view(), x.k.view(), x.v.view(), scale as f32, &cfg);
+        let cfg = FlashConfig { causal, ..FlashConfig::default() };
+        let (o, l) = naive_attention_forward(x.q.view(), x.k.view(), x.v.view(), scale as f32, &cfg);
         let (qf, kf, vf, gf) = (to_f64(&x.q), to_f64(&x.k), to_f64(&x.v), to_f64(&x.d_o));
         let (o64, l64) = attention_f64(&qf, &kf, &vf, bh, n, d, scale, causal);
         let o64: Vec<f32> = o64.iter().map(|&e| e as f32).collect();
@@ -360,13 +269,7 @@ fn naive_matches_f64_and_finite_differences() {
                 let minus = loss(&bufs[0], &bufs[1], &bufs[2]);
                 *slot = ((plus - minus) / (2.0 * h)) as f32;
             }
-            assert_close(
-                &format!("naive grad {which} vs FD (seed {seed})"),
-                grad.as_slice().unwrap(),
-                &fd,
-                1e-5,
-                1e-4,
-            );
+            assert_close(&format!("naive grad {which} vs FD (seed {seed})"), grad.as_slice().unwrap(), &fd, 1e-5, 1e-4);
         }
     }
 }

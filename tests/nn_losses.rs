@@ -103,10 +103,7 @@ fn mse_forward_backward() {
     // hand case: residuals (1, −2) → (1 + 4)/2 = 2.5, gradient (2·1/2, 2·(−2)/2)
     let (a, b) = (array![1.0f32, -1.0], array![0.0f32, 1.0]);
     assert_eq!(mse_forward(a.view(), b.view()).unwrap(), 2.5);
-    assert_eq!(
-        mse_backward(a.view(), b.view()).unwrap(),
-        array![1.0f32, -2.0]
-    );
+    assert_eq!(mse_backward(a.view(), b.view()).unwrap(), array![1.0f32, -2.0]);
     assert!(mse_forward(a.view(), array![1.0f32].view()).is_err());
 }
 
@@ -178,26 +175,10 @@ fn cross_entropy_ten_thousand_classes_huge_logits() {
                 g_ref[n * c + j] = ((row[j] - m).exp() / s - f64::from(j == y)) / 3.0;
             }
         }
-        assert_close(
-            &format!("ce 1e4 classes amp {amp}"),
-            &[l],
-            &[loss / 3.0],
-            1e-6,
-            1e-5,
-        );
-        assert_close(
-            &format!("ce grad amp {amp}"),
-            g.as_slice().unwrap(),
-            &g_ref,
-            1e-7,
-            1e-5,
-        );
-        let eq_row =
-            cross_entropy_forward(z.slice_axis(ndarray::Axis(0), (2..3).into()), &[4_242]).unwrap();
-        assert!(
-            (eq_row as f64 - (c as f64).ln()).abs() < 1e-5,
-            "amp {amp}: {eq_row}"
-        );
+        assert_close(&format!("ce 1e4 classes amp {amp}"), &[l], &[loss / 3.0], 1e-6, 1e-5);
+        assert_close(&format!("ce grad amp {amp}"), g.as_slice().unwrap(), &g_ref, 1e-7, 1e-5);
+        let eq_row = cross_entropy_forward(z.slice_axis(ndarray::Axis(0), (2..3).into()), &[4_242]).unwrap();
+        assert!((eq_row as f64 - (c as f64).ln()).abs() < 1e-5, "amp {amp}: {eq_row}");
     }
 }
 
@@ -233,15 +214,7 @@ fn psi64(m: u32, theta: f64) -> f64 {
 }
 
 /// f64 reference logits [n·c] by the published formulas, in plain loops.
-fn logits64(
-    head: Head,
-    x: &[f64],
-    w: &[f64],
-    labels: &[usize],
-    n: usize,
-    c: usize,
-    d: usize,
-) -> Vec<f64> {
+fn logits64(head: Head, x: &[f64], w: &[f64], labels: &[usize], n: usize, c: usize, d: usize) -> Vec<f64> {
     let norm = |v: &[f64]| v.iter().map(|e| e * e).sum::<f64>().sqrt();
     let mut z = vec![0.0; n * c];
     for i in 0..n {
@@ -275,20 +248,11 @@ fn logits64(
                 }
                 Head::Sphere(h) => {
                     let lam = h.lambda() as f64;
-                    xn * if t {
-                        (lam * cos + psi64(h.m, theta)) / (1.0 + lam)
-                    } else {
-                        cos
-                    }
+                    xn * if t { (lam * cos + psi64(h.m, theta)) / (1.0 + lam) } else { cos }
                 }
                 Head::L(h) => {
                     let lam = h.schedule.lambda(h.iter) as f64;
-                    wn * xn
-                        * if t {
-                            (lam * cos + psi64(h.m, theta)) / (1.0 + lam)
-                        } else {
-                            cos
-                        }
+                    wn * xn * if t { (lam * cos + psi64(h.m, theta)) / (1.0 + lam) } else { cos }
                 }
             };
         }
@@ -314,23 +278,12 @@ fn margin_heads_hand_computed_2d() {
     // ArcFace s = 10, m = 0.5: cos(θ + m) = 0.6·cos 0.5 − 0.8·sin 0.5
     //   = 0.6·0.8775825619 − 0.8·0.4794255386 = 0.5265495371 − 0.3835404309
     //   = 0.1430091062 → 1.430091062
-    check(
-        "arcface",
-        z(&ArcFace {
-            s: 10.0,
-            m: 0.5,
-            easy_margin: false,
-        }),
-        [1.430091062, 8.0],
-    );
+    check("arcface", z(&ArcFace { s: 10.0, m: 0.5, easy_margin: false }), [1.430091062, 8.0]);
     // SphereFace m = 4 with λ = 5 (iter large): θ₀ = acos 0.6 = 0.9273 rad,
     //   4θ₀/π = 1.18 → k = 1; cos 4θ₀ = T₄(0.6) = 8·0.1296 − 8·0.36 + 1 = −0.8432;
     //   ψ = −(−0.8432) − 2 = −1.1568; f = (5·0.6 − 1.1568)/6 = 0.3072;
     //   target = ‖x‖·f = 1.536; other = ‖x‖·0.8 = 4
-    let sphere = SphereFace {
-        iter: 1_000_000,
-        ..SphereFace::default()
-    };
+    let sphere = SphereFace { iter: 1_000_000, ..SphereFace::default() };
     assert_eq!(sphere.lambda(), 5.0);
     check("sphereface", z(&sphere), [1.536, 4.0]);
     // L-Softmax m = 4, λ = 0: target = ‖W₀‖‖x‖ψ = 1·5·(−1.1568) = −5.784;
@@ -342,32 +295,13 @@ fn margin_heads_hand_computed_2d() {
     //   10·(−0.96 − 0.5·sin 0.5) = 10·(−0.96 − 0.2397127693) = −11.997127693;
     //   other = 10·(−0.28) = −2.8. (θ₁ + m = 3.358 > π.)
     let xf = array![[-0.28f32, -0.96]];
-    let arc = ArcFace {
-        s: 10.0,
-        m: 0.5,
-        easy_margin: false,
-    };
-    check(
-        "arcface fallback",
-        arc.forward(xf.view(), w.view(), &[1]).unwrap(),
-        [-2.8, -11.997127693],
-    );
+    let arc = ArcFace { s: 10.0, m: 0.5, easy_margin: false };
+    check("arcface fallback", arc.forward(xf.view(), w.view(), &[1]).unwrap(), [-2.8, -11.997127693]);
     // easy margin with cos θ₁ = −0.96 ≤ 0: the target is plain 10·cos θ₁ = −9.6
-    let easy = ArcFace {
-        easy_margin: true,
-        ..arc
-    };
-    check(
-        "arcface easy",
-        easy.forward(xf.view(), w.view(), &[1]).unwrap(),
-        [-2.8, -9.6],
-    );
+    let easy = ArcFace { easy_margin: true, ..arc };
+    check("arcface easy", easy.forward(xf.view(), w.view(), &[1]).unwrap(), [-2.8, -9.6]);
     // easy margin with cos θ₀ = 0.6 > 0 applies the margin as before
-    check(
-        "arcface easy +",
-        easy.forward(x.view(), w.view(), &[0]).unwrap(),
-        [1.430091062, 8.0],
-    );
+    check("arcface easy +", easy.forward(x.view(), w.view(), &[0]).unwrap(), [1.430091062, 8.0]);
 }
 
 /// ψ at specific θ (m = 4), and its derivative against the f64 closed form
@@ -388,19 +322,13 @@ fn sphereface_psi_piecewise_values() {
         (PI, -7.0),
     ] {
         let (psi, _) = sphereface_psi(4, theta.cos() as f32);
-        assert!(
-            (psi as f64 - want).abs() <= 1e-5,
-            "θ = {theta}: ψ = {psi}, want {want}"
-        );
+        assert!((psi as f64 - want).abs() <= 1e-5, "θ = {theta}: ψ = {psi}, want {want}");
     }
     for theta in [0.3f64, 1.0, 1.7, 2.2, 2.9] {
         let (_, d) = sphereface_psi(4, theta.cos() as f32);
         let k = (4.0 * theta / PI).floor();
         let want = (-1f64).powf(k) * 4.0 * (4.0 * theta).sin() / theta.sin();
-        assert!(
-            (d as f64 - want).abs() <= 1e-4 + 1e-4 * want.abs(),
-            "θ = {theta}: {d} vs {want}"
-        );
+        assert!((d as f64 - want).abs() <= 1e-4 + 1e-4 * want.abs(), "θ = {theta}: {d} vs {want}");
     }
     // m = 1 is plain cos θ
     assert_eq!(sphereface_psi(1, 0.3).0, 0.3);
@@ -431,16 +359,7 @@ fn margin_defaults() {
     let s = SphereFace::default();
     assert_eq!(
         (s.m, s.iter, s.schedule),
-        (
-            4,
-            0,
-            LambdaSchedule {
-                base: 1000.0,
-                gamma: 0.12,
-                power: 1.0,
-                lambda_min: 5.0
-            }
-        )
+        (4, 0, LambdaSchedule { base: 1000.0, gamma: 0.12, power: 1.0, lambda_min: 5.0 })
     );
     assert_eq!(LSoftmax::default().m, 4);
 }
@@ -479,25 +398,12 @@ fn all_heads() -> Vec<Head> {
         Head::Norm(NormFace::default()),
         Head::Cos(CosFace::default()),
         Head::Arc(ArcFace::default()),
-        Head::Arc(ArcFace {
-            easy_margin: true,
-            ..ArcFace::default()
-        }),
+        Head::Arc(ArcFace { easy_margin: true, ..ArcFace::default() }),
         Head::Sphere(SphereFace::default()),
-        Head::Sphere(SphereFace {
-            iter: 10,
-            ..SphereFace::default()
-        }),
-        Head::Sphere(SphereFace {
-            iter: 100_000,
-            ..SphereFace::default()
-        }),
+        Head::Sphere(SphereFace { iter: 10, ..SphereFace::default() }),
+        Head::Sphere(SphereFace { iter: 100_000, ..SphereFace::default() }),
         Head::L(LSoftmax::default()),
-        Head::L(LSoftmax {
-            m: 3,
-            schedule: LambdaSchedule::default(),
-            iter: 50,
-        }),
+        Head::L(LSoftmax { m: 3, schedule: LambdaSchedule::default(), iter: 50 }),
     ]
 }
 
@@ -512,16 +418,9 @@ fn margin_heads_forward_and_backward() {
         // Away from the non-differentiable points: ArcFace's switch at
         // cos(π − 0.5) = −0.8776 and easy margin's at 0, and |cos| = 1.
         for &t in tc.iter() {
-            assert!(
-                (t + 0.8776).abs() > 1e-2 && t.abs() > 1e-2 && t.abs() < 0.999,
-                "target cos {t}"
-            );
+            assert!((t + 0.8776).abs() > 1e-2 && t.abs() > 1e-2 && t.abs() < 0.999, "target cos {t}");
         }
-        assert!(
-            tc[0] < -0.88,
-            "sample 0 must take ArcFace's fallback (cos {})",
-            tc[0]
-        );
+        assert!(tc[0] < -0.88, "sample 0 must take ArcFace's fallback (cos {})", tc[0]);
         let mut rng = ChaCha8Rng::seed_from_u64(seed + 100);
         let g = rand2(&mut rng, (n, c), 1.0);
         let g64 = f64s(&g);
@@ -530,30 +429,14 @@ fn margin_heads_forward_and_backward() {
             let h = head.dyn_head();
             let z = h.forward(b.x.view(), b.w.view(), &b.labels).unwrap();
             let z_ref = logits64(head, &x64, &w64, &b.labels, n, c, d);
-            assert_close(
-                &format!("{head:?} logits"),
-                z.as_slice().unwrap(),
-                &z_ref,
-                1e-5,
-                1e-5,
-            );
-            let (dx, dw) = h
-                .backward(b.x.view(), b.w.view(), &b.labels, g.view())
-                .unwrap();
+            assert_close(&format!("{head:?} logits"), z.as_slice().unwrap(), &z_ref, 1e-5, 1e-5);
+            let (dx, dw) = h.backward(b.x.view(), b.w.view(), &b.labels, g.view()).unwrap();
             let loss = |x: &[f64], w: &[f64]| -> f64 {
-                logits64(head, x, w, &b.labels, n, c, d)
-                    .iter()
-                    .zip(&g64)
-                    .map(|(a, b)| a * b)
-                    .sum()
+                logits64(head, x, w, &b.labels, n, c, d).iter().zip(&g64).map(|(a, b)| a * b).sum()
             };
             let fd_x = fd_grad(&x64, 1e-5, |x| loss(x, &w64));
             let fd_w = fd_grad(&w64, 1e-5, |w| loss(&x64, w));
-            assert_grad(
-                &format!("{head:?} d features"),
-                dx.as_slice().unwrap(),
-                &fd_x,
-            );
+            assert_grad(&format!("{head:?} d features"), dx.as_slice().unwrap(), &fd_x);
             assert_grad(&format!("{head:?} d weight"), dw.as_slice().unwrap(), &fd_w);
         }
     }
@@ -567,26 +450,13 @@ fn margin_cross_entropy_matches_f64() {
     let (n, c, d) = (5, 4, 3);
     let (x64, w64) = (f64s(&b.x), f64s(&b.w));
     for head in [
-        Head::Arc(ArcFace {
-            s: 8.0,
-            ..ArcFace::default()
-        }),
-        Head::Sphere(SphereFace {
-            iter: 3000,
-            ..SphereFace::default()
-        }),
+        Head::Arc(ArcFace { s: 8.0, ..ArcFace::default() }),
+        Head::Sphere(SphereFace { iter: 3000, ..SphereFace::default() }),
         Head::Cos(CosFace { s: 8.0, m: 0.35 }),
     ] {
         let out = margin_cross_entropy(head.dyn_head(), b.x.view(), b.w.view(), &b.labels).unwrap();
-        let loss =
-            |x: &[f64], w: &[f64]| ce64(&logits64(head, x, w, &b.labels, n, c, d), &b.labels, c);
-        assert_close(
-            &format!("{head:?} loss"),
-            &[out.loss],
-            &[loss(&x64, &w64)],
-            1e-5,
-            1e-5,
-        );
+        let loss = |x: &[f64], w: &[f64]| ce64(&logits64(head, x, w, &b.labels, n, c, d), &b.labels, c);
+        assert_close(&format!("{head:?} loss"), &[out.loss], &[loss(&x64, &w64)], 1e-5, 1e-5);
         assert_grad(
             &format!("{head:?} ce d features"),
             out.d_features.as_slice().unwrap(),
@@ -608,12 +478,5 @@ fn margin_input_errors() {
     assert!(h.forward(b.x.view(), b.w.view(), &[0, 1, 2, 3, 4]).is_err());
     let w_bad: ArrayView2<f32> = b.w.slice_axis(ndarray::Axis(1), (0..2).into());
     assert!(h.forward(b.x.view(), w_bad, &b.labels).is_err());
-    assert!(h
-        .backward(
-            b.x.view(),
-            b.w.view(),
-            &b.labels,
-            Array2::zeros((5, 3)).view()
-        )
-        .is_err());
+    assert!(h.backward(b.x.view(), b.w.view(), &b.labels, Array2::zeros((5, 3)).view()).is_err());
 }

@@ -71,11 +71,7 @@ pub struct FlashConfig {
 
 impl Default for FlashConfig {
     fn default() -> Self {
-        FlashConfig {
-            block_q: 64,
-            block_k: 64,
-            causal: false,
-        }
+        FlashConfig { block_q: 64, block_k: 64, causal: false }
     }
 }
 
@@ -143,14 +139,12 @@ fn tile_fully_masked(mask: Mask, i_last: usize, j0: usize) -> bool {
 
 /// The top-left `rows × cols` corner of a scratch tile.
 fn tile(a: &Array2<f32>, rows: usize, cols: usize) -> ArrayView2<'_, f32> {
-    a.slice_axis(Axis(0), Slice::from(..rows))
-        .slice_axis_move(Axis(1), Slice::from(..cols))
+    a.slice_axis(Axis(0), Slice::from(..rows)).slice_axis_move(Axis(1), Slice::from(..cols))
 }
 
 /// Mutable [`tile`].
 fn tile_mut(a: &mut Array2<f32>, rows: usize, cols: usize) -> ArrayViewMut2<'_, f32> {
-    a.slice_axis_mut(Axis(0), Slice::from(..rows))
-        .slice_axis_move(Axis(1), Slice::from(..cols))
+    a.slice_axis_mut(Axis(0), Slice::from(..rows)).slice_axis_move(Axis(1), Slice::from(..cols))
 }
 
 /// Split a flat `[BH, n, width]` buffer into per-(head, row block) slices:
@@ -244,11 +238,7 @@ fn flash_forward_masked(
     mask: Mask,
 ) -> (Array3<f32>, Array2<f32>) {
     let dims = check_qkv(&q, &k, &v);
-    let (q, k, v) = (
-        q.as_standard_layout(),
-        k.as_standard_layout(),
-        v.as_standard_layout(),
-    );
+    let (q, k, v) = (q.as_standard_layout(), k.as_standard_layout(), v.as_standard_layout());
     let (bq, bk) = (block_q.max(1), block_k.max(1));
     let Dims { bh, nq, dv, .. } = dims;
     let mut o = Array3::<f32>::zeros((bh, nq, dv));
@@ -259,28 +249,23 @@ fn flash_forward_masked(
     let o_flat = o.as_slice_mut().expect("fresh array is contiguous");
     let l_flat = lse.as_slice_mut().expect("fresh array is contiguous");
     // One task per (head, query block); each owns disjoint rows of O and L.
-    let tasks: Vec<_> = split_blocks(o_flat, bh, nq, dv, bq)
-        .into_iter()
-        .zip(split_blocks(l_flat, bh, nq, 1, bq))
-        .collect();
-    tasks
-        .into_par_iter()
-        .for_each(|((h, i0, rows, o_blk), (_, _, _, l_blk))| {
-            let o_blk =
-                ArrayViewMut2::from_shape((rows, dv), o_blk).expect("block has rows·dv floats");
-            let qh = q.index_axis(Axis(0), h);
-            forward_block(
-                qh.slice_axis(Axis(0), Slice::from(i0..i0 + rows)),
-                k.index_axis(Axis(0), h),
-                v.index_axis(Axis(0), h),
-                i0,
-                scale,
-                bk,
-                mask,
-                o_blk,
-                l_blk,
-            );
-        });
+    let tasks: Vec<_> =
+        split_blocks(o_flat, bh, nq, dv, bq).into_iter().zip(split_blocks(l_flat, bh, nq, 1, bq)).collect();
+    tasks.into_par_iter().for_each(|((h, i0, rows, o_blk), (_, _, _, l_blk))| {
+        let o_blk = ArrayViewMut2::from_shape((rows, dv), o_blk).expect("block has rows·dv floats");
+        let qh = q.index_axis(Axis(0), h);
+        forward_block(
+            qh.slice_axis(Axis(0), Slice::from(i0..i0 + rows)),
+            k.index_axis(Axis(0), h),
+            v.index_axis(Axis(0), h),
+            i0,
+            scale,
+            bk,
+            mask,
+            o_blk,
+            l_blk,
+        );
+    });
     (o, lse)
 }
 
@@ -312,13 +297,7 @@ fn forward_block(
         let j1 = (j0 + bk).min(nk);
         let cols = j1 - j0;
         let mut s_t = tile_mut(&mut s_buf, rows, cols);
-        general_mat_mul(
-            scale,
-            &q_i,
-            &k.slice_axis(Axis(0), Slice::from(j0..j1)).t(),
-            0.0,
-            &mut s_t,
-        );
+        general_mat_mul(scale, &q_i, &k.slice_axis(Axis(0), Slice::from(j0..j1)).t(), 0.0, &mut s_t);
         for r in 0..rows {
             let mut row = s_t.row_mut(r);
             let vis = visible_cols(mask, i0 + r, j0, cols);
@@ -343,13 +322,7 @@ fn forward_block(
                 o.row_mut(r).mapv_inplace(|x| x * alpha);
             }
         }
-        general_mat_mul(
-            1.0,
-            &s_t,
-            &v.slice_axis(Axis(0), Slice::from(j0..j1)),
-            1.0,
-            &mut o,
-        );
+        general_mat_mul(1.0, &s_t, &v.slice_axis(Axis(0), Slice::from(j0..j1)), 1.0, &mut o);
         j0 = j1;
     }
     for r in 0..rows {
@@ -414,18 +387,7 @@ pub fn flash_attention_backward(
     cfg: &FlashConfig,
 ) -> (Array3<f32>, Array3<f32>, Array3<f32>) {
     let fused = q.dim().0 >= rayon::current_num_threads();
-    flash_backward_masked(
-        q,
-        k,
-        v,
-        o,
-        lse,
-        d_o,
-        scale,
-        (cfg.block_q, cfg.block_k),
-        mask_of(cfg),
-        fused,
-    )
+    flash_backward_masked(q, k, v, o, lse, d_o, scale, (cfg.block_q, cfg.block_k), mask_of(cfg), fused)
 }
 
 /// Everything one backward tile needs, for one head.
@@ -448,10 +410,7 @@ struct Tiles {
 
 impl Tiles {
     fn new(bq: usize, bk: usize) -> Self {
-        Tiles {
-            p: Array2::zeros((bq, bk)),
-            ds: Array2::zeros((bq, bk)),
-        }
+        Tiles { p: Array2::zeros((bq, bk)), ds: Array2::zeros((bq, bk)) }
     }
 }
 
@@ -503,32 +462,14 @@ impl HeadBwd<'_> {
         let rows = i1 - i0;
         let p = tile(&t.p, rows, cols);
         let ds = tile(&t.ds, rows, cols);
-        general_mat_mul(
-            1.0,
-            &p.t(),
-            &self.d_o.slice_axis(Axis(0), Slice::from(i0..i1)),
-            1.0,
-            dv_j,
-        );
-        general_mat_mul(
-            self.scale,
-            &ds.t(),
-            &self.q.slice_axis(Axis(0), Slice::from(i0..i1)),
-            1.0,
-            dk_j,
-        );
+        general_mat_mul(1.0, &p.t(), &self.d_o.slice_axis(Axis(0), Slice::from(i0..i1)), 1.0, dv_j);
+        general_mat_mul(self.scale, &ds.t(), &self.q.slice_axis(Axis(0), Slice::from(i0..i1)), 1.0, dk_j);
     }
 
     /// `dQ_i += τ·dS·K_j` for the tile in `t`.
     fn acc_q(&self, rows: usize, j0: usize, j1: usize, t: &Tiles, dq_i: &mut ArrayViewMut2<f32>) {
         let ds = tile(&t.ds, rows, j1 - j0);
-        general_mat_mul(
-            self.scale,
-            &ds,
-            &self.k.slice_axis(Axis(0), Slice::from(j0..j1)),
-            1.0,
-            dq_i,
-        );
+        general_mat_mul(self.scale, &ds, &self.k.slice_axis(Axis(0), Slice::from(j0..j1)), 1.0, dq_i);
     }
 }
 
@@ -548,11 +489,7 @@ fn flash_backward_masked(
     let dims = check_qkv(&q, &k, &v);
     check_backward(dims, &o, &lse, &d_o);
     let Dims { bh, nq, nk, d, dv } = dims;
-    let (q, k, v) = (
-        q.as_standard_layout(),
-        k.as_standard_layout(),
-        v.as_standard_layout(),
-    );
+    let (q, k, v) = (q.as_standard_layout(), k.as_standard_layout(), v.as_standard_layout());
     let (d_o, lse) = (d_o.as_standard_layout(), lse.as_standard_layout());
     let (bq, bk) = (block_q.max(1), block_k.max(1));
     let mut dq = Array3::<f32>::zeros((bh, nq, d));
@@ -603,39 +540,29 @@ fn flash_backward_masked(
                     }
                     hb.tile(i0, i1, j0, j1, &mut t);
                     hb.acc_kv(i0, i1, j1 - j0, &t, &mut dk_j, &mut dv_j);
-                    hb.acc_q(
-                        i1 - i0,
-                        j0,
-                        j1,
-                        &t,
-                        &mut dq_h.slice_axis_mut(Axis(0), Slice::from(i0..i1)),
-                    );
+                    hb.acc_q(i1 - i0, j0, j1, &t, &mut dq_h.slice_axis_mut(Axis(0), Slice::from(i0..i1)));
                 }
             }
         });
     } else {
         // Pass 1: one task per (head, key block) → dK_j, dV_j.
-        let kv_tasks: Vec<_> = split_blocks(dk_flat, bh, nk, d, bk)
-            .into_iter()
-            .zip(split_blocks(dv_flat, bh, nk, dv, bk))
-            .collect();
-        kv_tasks
-            .into_par_iter()
-            .for_each(|((h, j0, cols, dk_j), (_, _, _, dv_j))| {
-                let hb = head(h);
-                let j1 = j0 + cols;
-                let mut dk_j = ArrayViewMut2::from_shape((cols, d), dk_j).expect("block slice");
-                let mut dv_j = ArrayViewMut2::from_shape((cols, dv), dv_j).expect("block slice");
-                let mut t = Tiles::new(bq, bk);
-                for i0 in (0..nq).step_by(bq) {
-                    let i1 = (i0 + bq).min(nq);
-                    if tile_fully_masked(mask, i1 - 1, j0) {
-                        continue;
-                    }
-                    hb.tile(i0, i1, j0, j1, &mut t);
-                    hb.acc_kv(i0, i1, cols, &t, &mut dk_j, &mut dv_j);
+        let kv_tasks: Vec<_> =
+            split_blocks(dk_flat, bh, nk, d, bk).into_iter().zip(split_blocks(dv_flat, bh, nk, dv, bk)).collect();
+        kv_tasks.into_par_iter().for_each(|((h, j0, cols, dk_j), (_, _, _, dv_j))| {
+            let hb = head(h);
+            let j1 = j0 + cols;
+            let mut dk_j = ArrayViewMut2::from_shape((cols, d), dk_j).expect("block slice");
+            let mut dv_j = ArrayViewMut2::from_shape((cols, dv), dv_j).expect("block slice");
+            let mut t = Tiles::new(bq, bk);
+            for i0 in (0..nq).step_by(bq) {
+                let i1 = (i0 + bq).min(nq);
+                if tile_fully_masked(mask, i1 - 1, j0) {
+                    continue;
                 }
-            });
+                hb.tile(i0, i1, j0, j1, &mut t);
+                hb.acc_kv(i0, i1, cols, &t, &mut dk_j, &mut dv_j);
+            }
+        });
         // Pass 2: one task per (head, query block) → dQ_i.
         let q_tasks = split_blocks(dq_flat, bh, nq, d, bq);
         q_tasks.into_par_iter().for_each(|(h, i0, rows, dq_i)| {
@@ -716,8 +643,7 @@ fn naive_forward_masked(
     for h in 0..bh {
         let mut s_mat = q.index_axis(Axis(0), h).dot(&k.index_axis(Axis(0), h).t()) * scale;
         let l = naive_softmax(&mut s_mat, mask);
-        o.index_axis_mut(Axis(0), h)
-            .assign(&s_mat.dot(&v.index_axis(Axis(0), h)));
+        o.index_axis_mut(Axis(0), h).assign(&s_mat.dot(&v.index_axis(Axis(0), h)));
         lse.row_mut(h).assign(&l);
     }
     (o, lse)
@@ -762,12 +688,8 @@ fn naive_backward_masked(
     let mut dk = Array3::zeros((bh, nk, d));
     let mut dvv = Array3::zeros((bh, nk, dv));
     for h in 0..bh {
-        let (qh, kh, vh, doh) = (
-            q.index_axis(Axis(0), h),
-            k.index_axis(Axis(0), h),
-            v.index_axis(Axis(0), h),
-            d_o.index_axis(Axis(0), h),
-        );
+        let (qh, kh, vh, doh) =
+            (q.index_axis(Axis(0), h), k.index_axis(Axis(0), h), v.index_axis(Axis(0), h), d_o.index_axis(Axis(0), h));
         let mut p = qh.dot(&kh.t()) * scale;
         naive_softmax(&mut p, mask);
         dvv.index_axis_mut(Axis(0), h).assign(&p.t().dot(&doh));
@@ -778,8 +700,7 @@ fn naive_backward_masked(
         }
         drop(p);
         dq.index_axis_mut(Axis(0), h).assign(&(ds.dot(&kh) * scale));
-        dk.index_axis_mut(Axis(0), h)
-            .assign(&(ds.t().dot(&qh) * scale));
+        dk.index_axis_mut(Axis(0), h).assign(&(ds.t().dot(&qh) * scale));
     }
     (dq, dk, dvv)
 }
@@ -797,10 +718,7 @@ mod tests {
 
     /// |a − b| ≤ atol + rtol·|b|, elementwise; NaN fails.
     fn close(a: &[f32], b: &[f32], atol: f32, rtol: f32) -> bool {
-        a.len() == b.len()
-            && a.iter()
-                .zip(b)
-                .all(|(x, y)| (x == y) || (x - y).abs() <= atol + rtol * y.abs())
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x == y) || (x - y).abs() <= atol + rtol * y.abs())
     }
 
     /// Offsets −3 hide every key from queries 0, 1, 2: those rows must give
@@ -809,12 +727,7 @@ mod tests {
     #[test]
     fn fully_masked_rows_are_zero_not_nan() {
         let (bh, n, d) = (2, 11, 3);
-        let (q, k, v, g) = (
-            det((bh, n, d), 1),
-            det((bh, n, d), 2),
-            det((bh, n, d), 3),
-            det((bh, n, d), 4),
-        );
+        let (q, k, v, g) = (det((bh, n, d), 1), det((bh, n, d), 2), det((bh, n, d), 3), det((bh, n, d), 4));
         let mask = Some(-3);
         for &(bq, bk) in &[(1, 1), (4, 3), (2, 5), (16, 16)] {
             let (o, l) = flash_forward_masked(q.view(), k.view(), v.view(), 0.6, bq, bk, mask);
@@ -826,18 +739,8 @@ mod tests {
                     assert!(o.index_axis(Axis(0), h).row(i).iter().all(|&x| x == 0.0));
                 }
             }
-            assert!(close(
-                o.as_slice().unwrap(),
-                o_ref.as_slice().unwrap(),
-                1e-5,
-                1e-5
-            ));
-            assert!(close(
-                l.as_slice().unwrap(),
-                l_ref.as_slice().unwrap(),
-                1e-5,
-                1e-5
-            ));
+            assert!(close(o.as_slice().unwrap(), o_ref.as_slice().unwrap(), 1e-5, 1e-5));
+            assert!(close(l.as_slice().unwrap(), l_ref.as_slice().unwrap(), 1e-5, 1e-5));
             for fused in [true, false] {
                 let (dq, dk, dv) = flash_backward_masked(
                     q.view(),
@@ -851,8 +754,7 @@ mod tests {
                     mask,
                     fused,
                 );
-                let (dq_r, dk_r, dv_r) =
-                    naive_backward_masked(q.view(), k.view(), v.view(), g.view(), 0.6, mask);
+                let (dq_r, dk_r, dv_r) = naive_backward_masked(q.view(), k.view(), v.view(), g.view(), 0.6, mask);
                 for h in 0..bh {
                     for i in 0..3 {
                         assert!(dq.index_axis(Axis(0), h).row(i).iter().all(|&x| x == 0.0));
@@ -865,12 +767,7 @@ mod tests {
                 }
                 for (a, b) in [(&dq, &dq_r), (&dk, &dk_r), (&dv, &dv_r)] {
                     assert!(a.iter().all(|x| x.is_finite()));
-                    assert!(close(
-                        a.as_slice().unwrap(),
-                        b.as_slice().unwrap(),
-                        1e-5,
-                        1e-5
-                    ));
+                    assert!(close(a.as_slice().unwrap(), b.as_slice().unwrap(), 1e-5, 1e-5));
                 }
             }
         }
@@ -882,12 +779,7 @@ mod tests {
     #[test]
     fn fused_and_split_backward_are_bitwise_equal() {
         let (bh, n, d) = (3, 37, 5);
-        let (q, k, v, g) = (
-            det((bh, n, d), 5),
-            det((bh, n, d), 6),
-            det((bh, n, d), 7),
-            det((bh, n, d), 8),
-        );
+        let (q, k, v, g) = (det((bh, n, d), 5), det((bh, n, d), 6), det((bh, n, d), 7), det((bh, n, d), 8));
         for mask in [None, Some(0)] {
             let (o, l) = flash_forward_masked(q.view(), k.view(), v.view(), 0.4, 8, 5, mask);
             let a = flash_backward_masked(
@@ -932,16 +824,8 @@ mod tests {
         let (o2, l2) = naive_attention_forward(q.view(), kv.view(), kv.view(), 1.0, &cfg);
         assert_eq!(o, o2);
         assert_eq!(l, l2);
-        let (dq, dk, dv) = flash_attention_backward(
-            q.view(),
-            kv.view(),
-            kv.view(),
-            o.view(),
-            l.view(),
-            q.view(),
-            1.0,
-            &cfg,
-        );
+        let (dq, dk, dv) =
+            flash_attention_backward(q.view(), kv.view(), kv.view(), o.view(), l.view(), q.view(), 1.0, &cfg);
         assert!(dq.iter().all(|&x| x == 0.0));
         assert_eq!((dk.len(), dv.len()), (0, 0));
     }

@@ -26,11 +26,7 @@
 use crate::{Error, Result};
 use ndarray::{Array, Array2, ArrayView, ArrayView2, Dimension, Zip};
 
-fn check_same_shape<D: Dimension>(
-    what: &str,
-    pred: &ArrayView<f32, D>,
-    target: &ArrayView<f32, D>,
-) -> Result<()> {
+fn check_same_shape<D: Dimension>(what: &str, pred: &ArrayView<f32, D>, target: &ArrayView<f32, D>) -> Result<()> {
     if pred.shape() != target.shape() {
         return Err(Error::input(format!(
             "{what}: prediction shape {:?} and target shape {:?} differ",
@@ -47,10 +43,7 @@ fn check_same_shape<D: Dimension>(
 ///
 /// # Errors
 /// [`Error::Input`] if the shapes differ.
-pub fn mse_forward<D: Dimension>(
-    pred: ArrayView<f32, D>,
-    target: ArrayView<f32, D>,
-) -> Result<f32> {
+pub fn mse_forward<D: Dimension>(pred: ArrayView<f32, D>, target: ArrayView<f32, D>) -> Result<f32> {
     check_same_shape("mse", &pred, &target)?;
     let n = pred.len().max(1) as f64;
     let mut sum = 0.0f64;
@@ -66,15 +59,10 @@ pub fn mse_forward<D: Dimension>(
 ///
 /// # Errors
 /// [`Error::Input`] if the shapes differ.
-pub fn mse_backward<D: Dimension>(
-    pred: ArrayView<f32, D>,
-    target: ArrayView<f32, D>,
-) -> Result<Array<f32, D>> {
+pub fn mse_backward<D: Dimension>(pred: ArrayView<f32, D>, target: ArrayView<f32, D>) -> Result<Array<f32, D>> {
     check_same_shape("mse", &pred, &target)?;
     let c = 2.0 / pred.len().max(1) as f32;
-    Ok(Zip::from(&pred)
-        .and(&target)
-        .map_collect(|&p, &t| c * (p - t)))
+    Ok(Zip::from(&pred).and(&target).map_collect(|&p, &t| c * (p - t)))
 }
 
 /// Configuration of the Huber loss (PyTorch's `HuberLoss`).
@@ -99,10 +87,7 @@ fn check_delta(cfg: &HuberConfig) -> Result<()> {
     if cfg.delta > 0.0 && cfg.delta.is_finite() {
         Ok(())
     } else {
-        Err(Error::input(format!(
-            "huber: delta must be a finite number > 0, got {}",
-            cfg.delta
-        )))
+        Err(Error::input(format!("huber: delta must be a finite number > 0, got {}", cfg.delta)))
     }
 }
 
@@ -124,11 +109,7 @@ pub fn huber_forward<D: Dimension>(
     let mut sum = 0.0f64;
     Zip::from(&pred).and(&target).for_each(|&p, &t| {
         let r = (p - t) as f64;
-        sum += if r.abs() <= delta {
-            0.5 * r * r
-        } else {
-            delta * (r.abs() - 0.5 * delta)
-        };
+        sum += if r.abs() <= delta { 0.5 * r * r } else { delta * (r.abs() - 0.5 * delta) };
     });
     Ok((sum / pred.len().max(1) as f64) as f32)
 }
@@ -148,27 +129,17 @@ pub fn huber_backward<D: Dimension>(
     let (delta, inv_n) = (cfg.delta, 1.0 / pred.len().max(1) as f32);
     Ok(Zip::from(&pred).and(&target).map_collect(|&p, &t| {
         let r = p - t;
-        inv_n
-            * if r.abs() <= delta {
-                r
-            } else {
-                delta * r.signum()
-            }
+        inv_n * if r.abs() <= delta { r } else { delta * r.signum() }
     }))
 }
 
 fn check_labels(what: &str, logits: &ArrayView2<f32>, labels: &[usize]) -> Result<()> {
     let (n, c) = logits.dim();
     if labels.len() != n {
-        return Err(Error::input(format!(
-            "{what}: {} labels for a batch of {n} rows",
-            labels.len()
-        )));
+        return Err(Error::input(format!("{what}: {} labels for a batch of {n} rows", labels.len())));
     }
     if let Some((i, &y)) = labels.iter().enumerate().find(|(_, &y)| y >= c) {
-        return Err(Error::input(format!(
-            "{what}: label {y} of sample {i} is out of range; valid classes are 0..{c}"
-        )));
+        return Err(Error::input(format!("{what}: label {y} of sample {i} is out of range; valid classes are 0..{c}")));
     }
     Ok(())
 }
@@ -224,10 +195,7 @@ pub fn cross_entropy_backward(logits: ArrayView2<f32>, labels: &[usize]) -> Resu
 ///
 /// # Errors
 /// As [`cross_entropy_forward`].
-pub fn cross_entropy_forward_backward(
-    logits: ArrayView2<f32>,
-    labels: &[usize],
-) -> Result<(f32, Array2<f32>)> {
+pub fn cross_entropy_forward_backward(logits: ArrayView2<f32>, labels: &[usize]) -> Result<(f32, Array2<f32>)> {
     check_labels("cross-entropy", &logits, labels)?;
     let n = logits.nrows();
     let inv_n = 1.0 / n.max(1) as f32;
@@ -237,9 +205,7 @@ pub fn cross_entropy_forward_backward(
         let (loss, m, log_s) = row_loss(row, y);
         sum += loss;
         let log_s = log_s as f32;
-        Zip::from(&mut g)
-            .and(&row)
-            .for_each(|g, &z| *g = ((z - m) - log_s).exp() * inv_n);
+        Zip::from(&mut g).and(&row).for_each(|g, &z| *g = ((z - m) - log_s).exp() * inv_n);
         g[y] -= inv_n;
     }
     Ok(((sum / n.max(1) as f64) as f32, grad))

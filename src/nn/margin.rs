@@ -74,21 +74,12 @@ pub trait MarginHead {
     ///
     /// # Errors
     /// [`Error::Input`] if the shapes disagree or a label is `≥ C`.
-    fn forward(
-        &self,
-        features: ArrayView2<f32>,
-        weight: ArrayView2<f32>,
-        labels: &[usize],
-    ) -> Result<Array2<f32>> {
+    fn forward(&self, features: ArrayView2<f32>, weight: ArrayView2<f32>, labels: &[usize]) -> Result<Array2<f32>> {
         let ctx = Ctx::new(features, weight, labels, self.magnitude())?;
         let mut z = ctx.cos.clone();
         for (n, mut row) in z.rows_mut().into_iter().enumerate() {
             for (c, e) in row.iter_mut().enumerate() {
-                let g = if c == labels[n] {
-                    self.target(*e).0
-                } else {
-                    *e
-                };
+                let g = if c == labels[n] { self.target(*e).0 } else { *e };
                 *e = ctx.mag(n, c) * g;
             }
         }
@@ -125,11 +116,7 @@ pub trait MarginHead {
         for n in 0..n_rows {
             for c in 0..n_cls {
                 let cs = ctx.cos[[n, c]];
-                let (g, dg) = if c == labels[n] {
-                    self.target(cs)
-                } else {
-                    (cs, 1.0)
-                };
+                let (g, dg) = if c == labels[n] { self.target(cs) } else { (cs, 1.0) };
                 let dz = d_logits[[n, c]];
                 d_cos[[n, c]] = dz * ctx.mag(n, c) * dg;
                 d_mag[[n, c]] = dz * g;
@@ -141,10 +128,7 @@ pub trait MarginHead {
         let (d_xnorm, d_wnorm) = match ctx.magnitude {
             Magnitude::Scale(_) => (None, None),
             Magnitude::FeatureNorm => (Some(d_mag.sum_axis(Axis(1))), None),
-            Magnitude::FeatureWeightNorm => (
-                Some(d_mag.dot(&ctx.w_norm)),
-                Some(d_mag.t().dot(&ctx.x_norm)),
-            ),
+            Magnitude::FeatureWeightNorm => (Some(d_mag.dot(&ctx.w_norm)), Some(d_mag.t().dot(&ctx.x_norm))),
         };
         let d_x = normalize_backward(&ctx.x_hat, &ctx.x_norm, &d_xhat, d_xnorm.as_ref());
         let d_w = normalize_backward(&ctx.w_hat, &ctx.w_norm, &d_what, d_wnorm.as_ref());
@@ -163,12 +147,7 @@ struct Ctx {
 }
 
 impl Ctx {
-    fn new(
-        features: ArrayView2<f32>,
-        weight: ArrayView2<f32>,
-        labels: &[usize],
-        magnitude: Magnitude,
-    ) -> Result<Self> {
+    fn new(features: ArrayView2<f32>, weight: ArrayView2<f32>, labels: &[usize], magnitude: Magnitude) -> Result<Self> {
         let (n, d) = features.dim();
         let (c, d_w) = weight.dim();
         if d != d_w {
@@ -177,10 +156,7 @@ impl Ctx {
             )));
         }
         if labels.len() != n {
-            return Err(Error::input(format!(
-                "margin head: {} labels for {n} feature rows",
-                labels.len()
-            )));
+            return Err(Error::input(format!("margin head: {} labels for {n} feature rows", labels.len())));
         }
         if let Some((i, &y)) = labels.iter().enumerate().find(|(_, &y)| y >= c) {
             return Err(Error::input(format!(
@@ -190,14 +166,7 @@ impl Ctx {
         let (x_hat, x_norm) = normalize_rows(features);
         let (w_hat, w_norm) = normalize_rows(weight);
         let cos = x_hat.dot(&w_hat.t());
-        Ok(Ctx {
-            x_hat,
-            x_norm,
-            w_hat,
-            w_norm,
-            cos,
-            magnitude,
-        })
+        Ok(Ctx { x_hat, x_norm, w_hat, w_norm, cos, magnitude })
     }
 
     #[inline]
@@ -212,16 +181,8 @@ impl Ctx {
 
 /// Rows divided by `max(‖row‖, NORM_EPS)`; returns (unit rows, true norms).
 fn normalize_rows(a: ArrayView2<f32>) -> (Array2<f32>, Array1<f32>) {
-    let norms: Array1<f32> = a
-        .rows()
-        .into_iter()
-        .map(|r| {
-            r.iter()
-                .map(|&e| (e as f64) * (e as f64))
-                .sum::<f64>()
-                .sqrt() as f32
-        })
-        .collect();
+    let norms: Array1<f32> =
+        a.rows().into_iter().map(|r| r.iter().map(|&e| (e as f64) * (e as f64)).sum::<f64>().sqrt() as f32).collect();
     let mut hat = a.to_owned();
     for (mut row, &nrm) in hat.rows_mut().into_iter().zip(&norms) {
         let inv = 1.0 / nrm.max(NORM_EPS);
@@ -248,9 +209,7 @@ fn normalize_backward(
         }
         let proj = row.dot(&h);
         let dn = d_norm.map_or(0.0, |d| d[n]);
-        Zip::from(&mut row)
-            .and(&h)
-            .for_each(|g, &hv| *g = (*g - proj * hv) / nrm + dn * hv);
+        Zip::from(&mut row).and(&h).for_each(|g, &hv| *g = (*g - proj * hv) / nrm + dn * hv);
     }
     out
 }
@@ -326,11 +285,7 @@ pub struct ArcFace {
 
 impl Default for ArcFace {
     fn default() -> Self {
-        ArcFace {
-            s: 64.0,
-            m: 0.5,
-            easy_margin: false,
-        }
+        ArcFace { s: 64.0, m: 0.5, easy_margin: false }
     }
 }
 
@@ -340,17 +295,9 @@ impl MarginHead for ArcFace {
     }
     fn target(&self, cos: f32) -> (f32, f32) {
         let (sin_m, cos_m) = self.m.sin_cos();
-        let use_phi = if self.easy_margin {
-            cos > 0.0
-        } else {
-            cos > (std::f32::consts::PI - self.m).cos()
-        };
+        let use_phi = if self.easy_margin { cos > 0.0 } else { cos > (std::f32::consts::PI - self.m).cos() };
         if !use_phi {
-            return if self.easy_margin {
-                (cos, 1.0)
-            } else {
-                (cos - self.m * sin_m, 1.0)
-            };
+            return if self.easy_margin { (cos, 1.0) } else { (cos - self.m * sin_m, 1.0) };
         }
         let c = cos.clamp(-1.0, 1.0);
         let sine = (1.0 - c * c).max(0.0).sqrt();
@@ -387,28 +334,17 @@ pub struct LambdaSchedule {
 
 impl Default for LambdaSchedule {
     fn default() -> Self {
-        LambdaSchedule {
-            base: 1000.0,
-            gamma: 0.12,
-            power: 1.0,
-            lambda_min: 5.0,
-        }
+        LambdaSchedule { base: 1000.0, gamma: 0.12, power: 1.0, lambda_min: 5.0 }
     }
 }
 
 impl LambdaSchedule {
     /// A schedule that is always `λ = 0` (no annealing: pure `ψ(θ)`).
-    pub const NONE: LambdaSchedule = LambdaSchedule {
-        base: 0.0,
-        gamma: 0.0,
-        power: 1.0,
-        lambda_min: 0.0,
-    };
+    pub const NONE: LambdaSchedule = LambdaSchedule { base: 0.0, gamma: 0.0, power: 1.0, lambda_min: 0.0 };
 
     /// `λ(iter) = max(λ_min, base·(1 + γ·iter)^(−power))`, computed in f64.
     pub fn lambda(&self, iter: u64) -> f32 {
-        let decayed =
-            self.base as f64 * (1.0 + self.gamma as f64 * iter as f64).powf(-(self.power as f64));
+        let decayed = self.base as f64 * (1.0 + self.gamma as f64 * iter as f64).powf(-(self.power as f64));
         decayed.max(self.lambda_min as f64) as f32
     }
 }
@@ -443,11 +379,7 @@ pub fn sphereface_psi(m: u32, cos: f32) -> (f32, f32) {
     }
     let sign = if k % 2 == 0 { 1.0 } else { -1.0 };
     let psi = sign * t - 2.0 * k as f64;
-    let d_psi = if cos.abs() > 1.0 {
-        0.0
-    } else {
-        sign * m as f64 * u
-    };
+    let d_psi = if cos.abs() > 1.0 { 0.0 } else { sign * m as f64 * u };
     (psi as f32, d_psi as f32)
 }
 
@@ -475,11 +407,7 @@ pub struct SphereFace {
 
 impl Default for SphereFace {
     fn default() -> Self {
-        SphereFace {
-            m: 4,
-            schedule: LambdaSchedule::default(),
-            iter: 0,
-        }
+        SphereFace { m: 4, schedule: LambdaSchedule::default(), iter: 0 }
     }
 }
 
@@ -518,11 +446,7 @@ pub struct LSoftmax {
 
 impl Default for LSoftmax {
     fn default() -> Self {
-        LSoftmax {
-            m: 4,
-            schedule: LambdaSchedule::NONE,
-            iter: 0,
-        }
+        LSoftmax { m: 4, schedule: LambdaSchedule::NONE, iter: 0 }
     }
 }
 
@@ -571,10 +495,5 @@ pub fn margin_cross_entropy<H: MarginHead + ?Sized>(
     let logits = head.forward(features, weight, labels)?;
     let (loss, d_logits) = cross_entropy_forward_backward(logits.view(), labels)?;
     let (d_features, d_weight) = head.backward(features, weight, labels, d_logits.view())?;
-    Ok(MarginLoss {
-        loss,
-        logits,
-        d_features,
-        d_weight,
-    })
+    Ok(MarginLoss { loss, logits, d_features, d_weight })
 }

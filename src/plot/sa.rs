@@ -269,7 +269,6 @@ fn log_tick(v: f64) -> String {
     }
 }
 
-
 fn plot_errors(path: &Path, groups: &[&Group]) -> Result<()> {
     let mut curves = Vec::new();
     for g in groups {
