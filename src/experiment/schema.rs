@@ -103,6 +103,9 @@ pub struct ExperimentSpec {
     /// Episodes per run for learning agents (an agent may override it).
     #[serde(default)]
     pub episodes: Option<usize>,
+    /// How learning curves are drawn.
+    #[serde(default)]
+    pub learning_curve: crate::plot::learning::CurveSpec,
 }
 
 /// Make a name safe for a file name: letters, digits, `-`, `_` and `.`; anything else becomes `_`.

@@ -69,5 +69,6 @@ where
 
 pub mod bands;
 pub mod grid;
+pub mod learning;
 pub mod lines;
 pub mod sa;

@@ -1,0 +1,215 @@
+//! Learning curves: the mean return over seeds with a 95 % bootstrap band,
+//! optional smoothing, several agents on one chart, and an x axis of episodes
+//! or of environment steps.
+//!
+//! - **Smoothing** is applied to each seed's curve before averaging: a trailing
+//!   rolling mean over `window` episodes, or TensorBoard's debiased EMA
+//!   (`last = w·last + (1−w)·v; out = last / (1 − wⁿ)`).
+//! - **Band**: at each x, [`super::bands::bootstrap_band`] resamples the seeds
+//!   with replacement ([`super::bands::DEFAULT_RESAMPLES`] = 1000 resamples
+//!   from a seeded stream) and takes the 2.5th and 97.5th percentiles of the
+//!   resampled means.
+//! - **Steps axis**: each seed's curve is read on a common grid of step counts
+//!   as the (smoothed) return of the last episode finished by that step.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::bands::{bootstrap_band, DEFAULT_RESAMPLES};
+use super::lines::{LineChart, Series};
+use crate::Result;
+
+/// Smoothing of each seed's curve.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmoothingKind {
+    /// No smoothing.
+    #[default]
+    None,
+    /// Trailing rolling mean over `window` points.
+    Rolling,
+    /// Debiased exponential moving average with weight `weight`.
+    Ema,
+}
+
+/// How learning curves are drawn (the experiment's `[learning_curve]` table).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CurveSpec {
+    /// `"none"`, `"rolling"` or `"ema"`.
+    pub smoothing: SmoothingKind,
+    /// Rolling window (episodes).
+    pub window: usize,
+    /// EMA weight in [0, 1).
+    pub weight: f64,
+    /// `"episodes"` or `"steps"`.
+    pub x: String,
+    /// Points on the x axis when `x = "steps"`.
+    pub grid_points: usize,
+}
+
+impl Default for CurveSpec {
+    fn default() -> Self {
+        CurveSpec { smoothing: SmoothingKind::None, window: 10, weight: 0.9, x: "episodes".into(), grid_points: 400 }
+    }
+}
+
+impl CurveSpec {
+    /// Check the values; the message names the key.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        if self.x != "episodes" && self.x != "steps" {
+            return Err(format!("x: `{}` is not valid; use \"episodes\" or \"steps\"", self.x));
+        }
+        if self.window == 0 {
+            return Err("window: must be >= 1".into());
+        }
+        if !(0.0..1.0).contains(&self.weight) {
+            return Err(format!("weight: {} is outside [0, 1)", self.weight));
+        }
+        if self.grid_points < 2 {
+            return Err("grid_points: must be >= 2".into());
+        }
+        Ok(())
+    }
+}
+
+/// Trailing rolling mean over `window` points (shorter at the start).
+pub fn rolling_mean(v: &[f64], window: usize) -> Vec<f64> {
+    let w = window.max(1);
+    let mut out = Vec::with_capacity(v.len());
+    let mut sum = 0.0;
+    for i in 0..v.len() {
+        sum += v[i];
+        if i >= w {
+            sum -= v[i - w];
+        }
+        out.push(sum / (i + 1).min(w) as f64);
+    }
+    out
+}
+
+/// TensorBoard's debiased EMA: `last = w·last + (1−w)·v; out = last / (1 − wⁿ)`.
+pub fn debiased_ema(v: &[f64], weight: f64) -> Vec<f64> {
+    let mut last = 0.0;
+    let mut wn = 1.0;
+    v.iter()
+        .map(|&x| {
+            last = weight * last + (1.0 - weight) * x;
+            wn *= weight;
+            last / (1.0 - wn)
+        })
+        .collect()
+}
+
+/// One seed's episodes: (cumulative steps at the episode's end, return).
+pub type SeedCurve = Vec<(u64, f64)>;
+
+/// The mean and band of one agent's curves on the chosen x axis: (xs, band).
+pub fn agent_band(seeds: &[SeedCurve], spec: &CurveSpec, band_seed: u64) -> Result<(Vec<f64>, super::bands::Band)> {
+    let smooth = |v: &[f64]| match spec.smoothing {
+        SmoothingKind::None => v.to_vec(),
+        SmoothingKind::Rolling => rolling_mean(v, spec.window),
+        SmoothingKind::Ema => debiased_ema(v, spec.weight),
+    };
+    let smoothed: Vec<Vec<f64>> = seeds.iter().map(|c| smooth(&c.iter().map(|e| e.1).collect::<Vec<_>>())).collect();
+    if spec.x == "steps" {
+        // A common grid up to the smallest total step count of any seed.
+        let max_steps = seeds.iter().map(|c| c.last().map_or(0, |e| e.0)).min().unwrap_or(0);
+        let first = seeds.iter().map(|c| c.first().map_or(0, |e| e.0)).max().unwrap_or(0);
+        let n = spec.grid_points;
+        let xs: Vec<f64> = (0..n)
+            .map(|i| first as f64 + (max_steps - first.min(max_steps)) as f64 * i as f64 / (n - 1) as f64)
+            .collect();
+        let curves: Vec<Vec<f64>> = seeds
+            .iter()
+            .zip(&smoothed)
+            .map(|(c, sm)| {
+                let mut j = 0usize;
+                xs.iter()
+                    .map(|&x| {
+                        while j + 1 < c.len() && (c[j + 1].0 as f64) <= x {
+                            j += 1;
+                        }
+                        sm[j]
+                    })
+                    .collect()
+            })
+            .collect();
+        Ok((xs, bootstrap_band(&curves, DEFAULT_RESAMPLES, band_seed)?))
+    } else {
+        let len = smoothed.iter().map(Vec::len).min().unwrap_or(0);
+        let curves: Vec<Vec<f64>> = smoothed.iter().map(|c| c[..len].to_vec()).collect();
+        let xs: Vec<f64> = (1..=len).map(|i| i as f64).collect();
+        Ok((xs, bootstrap_band(&curves, DEFAULT_RESAMPLES, band_seed)?))
+    }
+}
+
+/// Draw learning curves for several agents: `agents` = (label, one curve per seed).
+pub fn render_learning_curves(
+    path: &Path,
+    title: &str,
+    agents: &[(String, Vec<SeedCurve>)],
+    spec: &CurveSpec,
+    band_seed: u64,
+) -> Result<()> {
+    let mut series = Vec::new();
+    for (label, seeds) in agents {
+        if seeds.is_empty() || seeds.iter().any(Vec::is_empty) {
+            continue;
+        }
+        let (xs, band) = agent_band(seeds, spec, band_seed)?;
+        let points: Vec<(f64, f64)> = xs.iter().copied().zip(band.mean.iter().copied()).collect();
+        let b = if seeds.len() > 1 {
+            xs.iter().enumerate().map(|(i, &x)| (x, band.lo[i], band.hi[i])).collect()
+        } else {
+            vec![]
+        };
+        let n = seeds.len();
+        series.push(Series {
+            label: format!("{label} ({n} seed{})", if n == 1 { "" } else { "s" }),
+            points,
+            band: b,
+            dashed: false,
+        });
+    }
+    let smoothing = match spec.smoothing {
+        SmoothingKind::None => String::new(),
+        SmoothingKind::Rolling => format!(", rolling mean over {}", spec.window),
+        SmoothingKind::Ema => format!(", EMA {}", spec.weight),
+    };
+    LineChart {
+        title: title.to_string(),
+        x_label: if spec.x == "steps" { "environment steps".into() } else { "episode".into() },
+        y_label: format!("return per episode (mean, 95% bootstrap CI{smoothing})"),
+        series,
+        size: Some((1000, 620)),
+        ..Default::default()
+    }
+    .render(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rolling_and_ema_by_hand() {
+        assert_eq!(rolling_mean(&[1.0, 2.0, 3.0, 4.0], 2), vec![1.0, 1.5, 2.5, 3.5]);
+        // EMA w = 0.5: last = 0.5, 0.5·0.5 + 0.5·3 = 1.75; debiased: 0.5/0.5 = 1, 1.75/0.75.
+        let e = debiased_ema(&[1.0, 3.0], 0.5);
+        assert!((e[0] - 1.0).abs() < 1e-15 && (e[1] - 1.75 / 0.75).abs() < 1e-15);
+        // A constant sequence stays constant under the debiased EMA.
+        assert!(debiased_ema(&[4.0; 20], 0.9).iter().all(|x| (x - 4.0).abs() < 1e-12));
+    }
+
+    #[test]
+    fn steps_axis_reads_the_last_finished_episode() {
+        let a: SeedCurve = vec![(10, 1.0), (20, 2.0), (30, 3.0)];
+        let b: SeedCurve = vec![(10, 3.0), (30, 5.0)];
+        let spec = CurveSpec { x: "steps".into(), grid_points: 3, ..Default::default() };
+        let (xs, band) = agent_band(&[a, b], &spec, 0).unwrap();
+        assert_eq!(xs, vec![10.0, 20.0, 30.0]);
+        assert_eq!(band.mean, vec![2.0, 2.5, 4.0]);
+    }
+}
