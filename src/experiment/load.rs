@@ -117,6 +117,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Experiment> {
     if spec.name.trim().is_empty() {
         return Err(doc.error_at(&[key("name")], "the name must not be empty"));
     }
+    spec.learning_curve.check().map_err(|m| doc.error_at(&[key("learning_curve")], &m))?;
     let mut seeds = spec.seeds.ids();
     if let Some(n) = opts.seeds {
         seeds = (0..n as u64).collect();
