@@ -2,8 +2,12 @@
 //! `forward`/`backward` pair checked against a slow, obvious reference.
 
 // nn-a: kernels, layers, models, optimizers, safetensors, CLI.
+pub mod act;
 pub mod conv;
+pub mod linear;
 pub mod mha;
+pub mod pool;
 pub mod scalar;
+pub mod spp;
 #[cfg(test)]
 pub(crate) mod testutil;
