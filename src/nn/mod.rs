@@ -3,6 +3,7 @@
 
 // nn-a: kernels, layers, models, optimizers, safetensors, CLI.
 pub mod act;
+pub mod blocks;
 pub mod conv;
 pub mod linear;
 pub mod mha;
