@@ -99,7 +99,10 @@ mod tests {
         atomic_write(&p, b"one").unwrap();
         atomic_write(&p, b"two").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"two");
-        let names: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names.len(), 1, "{names:?}");
         fs::remove_dir_all(&dir).unwrap();
     }
@@ -108,13 +111,17 @@ mod tests {
     fn temp_sibling_keeps_extension() {
         let t = temp_sibling(Path::new("plots/values.png"), "tmp");
         assert!(t.to_str().unwrap().ends_with(".png"));
-        assert!(t.file_name().unwrap().to_str().unwrap().starts_with(".values.tmp"));
+        assert!(t
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with(".values.tmp"));
     }
 
     #[test]
     fn derived_seeds_differ_per_label() {
-        let s: std::collections::HashSet<u64> =
-            (0..1000).map(|i| derive_seed(7, &[i])).collect();
+        let s: std::collections::HashSet<u64> = (0..1000).map(|i| derive_seed(7, &[i])).collect();
         assert_eq!(s.len(), 1000);
     }
 }

@@ -6,6 +6,7 @@
 
 use ndarray::{Array1, Array2, Array3, Array4, ArrayView1, ArrayView2, ArrayView3, ArrayView4, Axis};
 
+use super::attention::{flash_attention_backward, flash_attention_forward, FlashConfig};
 use super::linear::{layernorm_backward, layernorm_forward, linear_backward, linear_forward};
 use super::scalar::Real;
 
@@ -94,7 +95,8 @@ pub fn sdpa_reference_backward<T: Real>(
     (dq, dk, dv)
 }
 
-/// f32 SDPA forward used by the attention layer.
+/// f32 SDPA forward used by the attention layer: nn-b's tiled flash kernel
+/// ([`flash_attention_forward`]) with the default 64×64 tiles.
 pub fn sdpa_forward_f32(
     q: ArrayView3<f32>,
     k: ArrayView3<f32>,
@@ -102,10 +104,11 @@ pub fn sdpa_forward_f32(
     scale: f32,
     causal: bool,
 ) -> (Array3<f32>, Array2<f32>) {
-    sdpa_reference_forward(q, k, v, scale, causal)
+    let cfg = FlashConfig { causal, ..FlashConfig::default() };
+    flash_attention_forward(q, k, v, scale, &cfg)
 }
 
-/// f32 SDPA backward used by the attention layer.
+/// f32 SDPA backward used by the attention layer ([`flash_attention_backward`]).
 #[allow(clippy::too_many_arguments)]
 pub fn sdpa_backward_f32(
     q: ArrayView3<f32>,
@@ -117,7 +120,8 @@ pub fn sdpa_backward_f32(
     scale: f32,
     causal: bool,
 ) -> (Array3<f32>, Array3<f32>, Array3<f32>) {
-    sdpa_reference_backward(q, k, v, o, lse, d_o, scale, causal)
+    let cfg = FlashConfig { causal, ..FlashConfig::default() };
+    flash_attention_backward(q, k, v, o, lse, d_o, scale, &cfg)
 }
 
 /// Parameters of the pre-norm attention block, PyTorch layouts.

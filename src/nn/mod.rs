@@ -1,6 +1,10 @@
 //! The neural backbone: hand-written f32 NCHW kernels on ndarray, each a
 //! `forward`/`backward` pair checked against a slow, obvious reference.
 
+pub mod attention;
+pub mod loss;
+pub mod margin;
+
 // nn-a: kernels, layers, models, optimizers, safetensors, CLI.
 pub mod act;
 pub mod blocks;

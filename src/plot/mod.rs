@@ -65,7 +65,10 @@ where
         }),
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
-            Err(Error::input(format!("{}: cannot draw plot: {e}", path.display())))
+            Err(Error::input(format!(
+                "{}: cannot draw plot: {e}",
+                path.display()
+            )))
         }
     }
 }
