@@ -12,6 +12,7 @@ pub mod conv;
 pub mod init;
 pub mod linear;
 pub mod mha;
+pub mod model;
 pub mod optim;
 pub mod pool;
 pub mod scalar;
