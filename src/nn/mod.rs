@@ -8,8 +8,10 @@ pub mod margin;
 // nn-a: kernels, layers, models, optimizers, safetensors, CLI.
 pub mod act;
 pub mod blocks;
+pub mod cli;
 pub mod conv;
 pub mod init;
+pub mod io;
 pub mod linear;
 pub mod mha;
 pub mod model;
