@@ -890,6 +890,34 @@ impl<T: Real> Network<T> {
     }
 }
 
+/// Deserialize a [`NetworkSpec`]. serde loses the key path inside an
+/// internally tagged enum (the layers), so an unknown or invalid key inside a
+/// layer is located here by the key its message names.
+fn parse_spec(doc: &Doc) -> Result<NetworkSpec> {
+    serde_path_to_error::deserialize(toml::Value::Table(doc.table.clone())).map_err(|e| {
+        let mut path = vec![];
+        for seg in e.path().iter() {
+            match seg {
+                serde_path_to_error::Segment::Seq { index } => path.push(Seg::Index(*index)),
+                serde_path_to_error::Segment::Map { key } => path.push(Seg::Key(key.clone())),
+                _ => {}
+            }
+        }
+        let msg = e.inner().to_string();
+        let msg = msg.lines().next().unwrap_or("").trim().to_string();
+        let named = msg
+            .strip_prefix("unknown field `")
+            .or_else(|| msg.strip_prefix("missing field `"))
+            .and_then(|r| r.split('`').next());
+        if let (Some(k), Some(Seg::Index(_))) = (named, path.last()) {
+            if !msg.starts_with("missing") {
+                path.push(Seg::Key(k.to_string()));
+            }
+        }
+        doc.error_at(&path, &msg)
+    })
+}
+
 /// A network file loaded and parsed, remembering its text for located errors.
 #[derive(Debug, Clone)]
 pub struct NetworkFile {
@@ -903,7 +931,7 @@ impl NetworkFile {
     /// line:column, key and what is valid.
     pub fn load(path: &Path) -> Result<Self> {
         let doc = Doc::load(path)?;
-        let spec: NetworkSpec = doc.deserialize()?;
+        let spec = parse_spec(&doc)?;
         if spec.layers.is_empty() {
             return Err(doc.error_at(&[Seg::Key("layers".into())], "a network needs at least one layer"));
         }
@@ -913,7 +941,7 @@ impl NetworkFile {
     /// Parse TOML text as if it were `file`.
     pub fn from_str(file: &str, text: &str) -> Result<Self> {
         let doc = Doc::from_str(file, text)?;
-        let spec: NetworkSpec = doc.deserialize()?;
+        let spec = parse_spec(&doc)?;
         if spec.layers.is_empty() {
             return Err(doc.error_at(&[Seg::Key("layers".into())], "a network needs at least one layer"));
         }
