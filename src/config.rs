@@ -62,7 +62,9 @@ pub fn parse_key(key: &str) -> Result<Vec<Seg>> {
         }
         while let Some(stripped) = rest.strip_prefix('[') {
             let close = stripped.find(']').ok_or_else(|| {
-                Error::input(format!("--set {key}: unclosed `[` in key; write e.g. agents[0].tol=1e-6"))
+                Error::input(format!(
+                    "--set {key}: unclosed `[` in key; write e.g. agents[0].tol=1e-6"
+                ))
             })?;
             let idx: usize = stripped[..close].parse().map_err(|_| {
                 Error::input(format!(
@@ -189,7 +191,11 @@ impl Doc {
         let table = parse_table(file, text)?;
         Ok(Doc {
             table,
-            sources: vec![Source { file: file.to_path_buf(), text: text.to_string(), prefix: vec![] }],
+            sources: vec![Source {
+                file: file.to_path_buf(),
+                text: text.to_string(),
+                prefix: vec![],
+            }],
             overrides: vec![],
         })
     }
@@ -220,7 +226,9 @@ impl Doc {
         let mut cur = &mut self.table;
         for seg in prefix {
             let next = match seg {
-                Seg::Key(k) => cur.entry(k.clone()).or_insert_with(|| toml::Value::Table(Default::default())),
+                Seg::Key(k) => cur
+                    .entry(k.clone())
+                    .or_insert_with(|| toml::Value::Table(Default::default())),
                 Seg::Index(_) => return Err(Error::internal("table_at_mut: index in prefix")),
             };
             cur = match next {
@@ -248,7 +256,9 @@ impl Doc {
         let mut path = prefix.to_vec();
         path.extend(parse_key(key)?);
         let parsed = match toml::from_str::<toml::Table>(&format!("v = {value}")) {
-            Ok(mut t) => t.remove("v").unwrap_or(toml::Value::String(value.to_string())),
+            Ok(mut t) => t
+                .remove("v")
+                .unwrap_or(toml::Value::String(value.to_string())),
             Err(_) => toml::Value::String(value.to_string()),
         };
         let mut root = toml::Value::Table(std::mem::take(&mut self.table));
@@ -262,7 +272,11 @@ impl Doc {
                 path_string(&path)
             )));
         }
-        self.overrides.push(Override { key: key.to_string(), path, value: value.to_string() });
+        self.overrides.push(Override {
+            key: key.to_string(),
+            path,
+            value: value.to_string(),
+        });
         Ok(())
     }
 
@@ -273,20 +287,27 @@ impl Doc {
 
     /// Deserialize the sub-table at `prefix`.
     pub fn deserialize_at<T: DeserializeOwned>(&self, prefix: &[Seg]) -> Result<T> {
-        let v = get_path(&self.table, prefix).cloned().unwrap_or(toml::Value::Table(Default::default()));
+        let v = get_path(&self.table, prefix)
+            .cloned()
+            .unwrap_or(toml::Value::Table(Default::default()));
         self.deserialize_value(v, prefix)
     }
 
     /// Deserialize `value`, which lives at `prefix` in this document; errors are
     /// located in the source files.
-    pub fn deserialize_value<T: DeserializeOwned>(&self, value: toml::Value, prefix: &[Seg]) -> Result<T> {
+    pub fn deserialize_value<T: DeserializeOwned>(
+        &self,
+        value: toml::Value,
+        prefix: &[Seg],
+    ) -> Result<T> {
         serde_path_to_error::deserialize(value).map_err(|e| {
             let mut path = prefix.to_vec();
             for seg in e.path().iter() {
                 match seg {
                     serde_path_to_error::Segment::Seq { index } => path.push(Seg::Index(*index)),
                     serde_path_to_error::Segment::Map { key } => path.push(Seg::Key(key.clone())),
-                    serde_path_to_error::Segment::Enum { .. } | serde_path_to_error::Segment::Unknown => {}
+                    serde_path_to_error::Segment::Enum { .. }
+                    | serde_path_to_error::Segment::Unknown => {}
                 }
             }
             self.error_at(&path, &first_line(&e.inner().to_string()))
@@ -298,7 +319,11 @@ impl Doc {
     pub fn error_at(&self, path: &[Seg], msg: &str) -> Error {
         let hint = hint_for(msg);
         let key = path_string(path);
-        let keyp = if key.is_empty() { String::new() } else { format!("{key}: ") };
+        let keyp = if key.is_empty() {
+            String::new()
+        } else {
+            format!("{key}: ")
+        };
         // A --set override wins: it was applied last.
         for o in self.overrides.iter().rev() {
             if path.starts_with(&o.path) || o.path.starts_with(path) && !path.is_empty() {
@@ -321,7 +346,9 @@ impl Doc {
                 }
             }
         }
-        let place = best.map(|(_, p)| p).unwrap_or_else(|| self.file().display().to_string());
+        let place = best
+            .map(|(_, p)| p)
+            .unwrap_or_else(|| self.file().display().to_string());
         Error::input(format!("{place}: {keyp}{msg}{hint}"))
     }
 }
@@ -329,13 +356,15 @@ impl Doc {
 /// Set `path` in `root` to `value`, creating missing tables; false if the path
 /// runs through a non-table or an array index that does not exist.
 fn set_in(root: &mut toml::Value, path: &[Seg], value: toml::Value) -> bool {
-    let Some((last, parents)) = path.split_last() else { return false };
+    let Some((last, parents)) = path.split_last() else {
+        return false;
+    };
     let mut cur = root;
     for seg in parents {
         cur = match (seg, cur) {
-            (Seg::Key(k), toml::Value::Table(t)) => {
-                t.entry(k.clone()).or_insert_with(|| toml::Value::Table(Default::default()))
-            }
+            (Seg::Key(k), toml::Value::Table(t)) => t
+                .entry(k.clone())
+                .or_insert_with(|| toml::Value::Table(Default::default())),
             (Seg::Index(i), toml::Value::Array(a)) if *i < a.len() => &mut a[*i],
             _ => return false,
         };
@@ -378,7 +407,9 @@ fn locate(text: &str, path: &[Seg]) -> Option<(usize, usize)> {
     for (depth, seg) in path.iter().enumerate() {
         let value: &toml::Spanned<DeValue> = match (seg, arr) {
             (Seg::Key(k), None) => {
-                let (key, value) = table.iter().find(|(key, _)| key.get_ref().as_ref() == k.as_str())?;
+                let (key, value) = table
+                    .iter()
+                    .find(|(key, _)| key.get_ref().as_ref() == k.as_str())?;
                 found = (depth + 1, key.span().start);
                 value
             }
@@ -411,7 +442,10 @@ fn locate(text: &str, path: &[Seg]) -> Option<(usize, usize)> {
 
 /// A did-you-mean / how-to-fix hint for a serde error message.
 fn hint_for(msg: &str) -> String {
-    if let Some(rest) = msg.strip_prefix("unknown field `").or_else(|| msg.strip_prefix("unknown variant `")) {
+    if let Some(rest) = msg
+        .strip_prefix("unknown field `")
+        .or_else(|| msg.strip_prefix("unknown variant `"))
+    {
         let bad = rest.split('`').next().unwrap_or("");
         let valid: Vec<&str> = msg
             .split("expected")
@@ -423,7 +457,9 @@ fn hint_for(msg: &str) -> String {
         }
         return String::new();
     }
-    if msg.contains("invalid type: floating point") && (msg.contains("expected u") || msg.contains("expected i")) {
+    if msg.contains("invalid type: floating point")
+        && (msg.contains("expected u") || msg.contains("expected i"))
+    {
         return "; write an integer without a decimal point or exponent, e.g. 100_000 instead of 1e5".into();
     }
     String::new()
@@ -438,7 +474,8 @@ pub fn did_you_mean<'a>(bad: &str, valid: &[&'a str]) -> Option<&'a str> {
             best = Some((d, v));
         }
     }
-    best.filter(|(d, v)| *d <= 2.max(v.len() / 3)).map(|(_, v)| v)
+    best.filter(|(d, v)| *d <= 2.max(v.len() / 3))
+        .map(|(_, v)| v)
 }
 
 fn levenshtein(a: &str, b: &str) -> usize {
@@ -483,12 +520,16 @@ mod tests {
     }
 
     fn err(text: &str) -> String {
-        Doc::from_str("e.toml", text).and_then(|d| d.deserialize::<Exp>()).unwrap_err().to_string()
+        Doc::from_str("e.toml", text)
+            .and_then(|d| d.deserialize::<Exp>())
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
     fn unknown_key_in_array_of_tables_is_located() {
-        let e = err("name = 'x'\n\n[[agents]]\nkind = 'vi'\n\n[[agents]]\nkind = 'pi'\n  tool = 1\n");
+        let e =
+            err("name = 'x'\n\n[[agents]]\nkind = 'vi'\n\n[[agents]]\nkind = 'pi'\n  tool = 1\n");
         assert_eq!(
             e,
             "e.toml:8:3: agents[1].tool: unknown field `tool`, expected one of `kind`, `tol`, `sweeps`; did you mean `tol`?"
@@ -498,7 +539,10 @@ mod tests {
     #[test]
     fn float_for_integer_gets_hint() {
         let e = err("name = 'x'\n[[agents]]\nkind = 'vi'\nsweeps = 1e5\n");
-        assert!(e.starts_with("e.toml:4:1: agents[0].sweeps: invalid type: floating point"), "{e}");
+        assert!(
+            e.starts_with("e.toml:4:1: agents[0].sweeps: invalid type: floating point"),
+            "{e}"
+        );
         assert!(e.contains("100_000"), "{e}");
     }
 
@@ -523,7 +567,10 @@ mod tests {
         assert_eq!(x.agents[0].tol, 0.5);
         d.set("agents[0].sweeps", "abc").unwrap();
         let e = d.deserialize::<Exp>().unwrap_err().to_string();
-        assert!(e.starts_with("--set agents[0].sweeps=abc: agents[0].sweeps: invalid type: string"), "{e}");
+        assert!(
+            e.starts_with("--set agents[0].sweeps=abc: agents[0].sweeps: invalid type: string"),
+            "{e}"
+        );
         assert!(d.set("agents[5].tol", "1").is_err());
     }
 
@@ -545,7 +592,12 @@ mod tests {
     fn parse_key_forms() {
         assert_eq!(
             parse_key("a.b[2].c").unwrap(),
-            vec![Seg::Key("a".into()), Seg::Key("b".into()), Seg::Index(2), Seg::Key("c".into())]
+            vec![
+                Seg::Key("a".into()),
+                Seg::Key("b".into()),
+                Seg::Index(2),
+                Seg::Key("c".into())
+            ]
         );
         assert!(parse_key("a[x]").is_err());
     }

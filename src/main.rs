@@ -3,7 +3,11 @@
 use clap::Parser;
 
 #[derive(Parser)]
-#[command(name = "rlkit", version, about = "Reinforcement-learning experimentation toolkit")]
+#[command(
+    name = "rlkit",
+    version,
+    about = "Reinforcement-learning experimentation toolkit"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,

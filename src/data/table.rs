@@ -87,7 +87,10 @@ pub struct Table {
 impl Table {
     /// An empty table with these columns.
     pub fn new(columns: &[&str]) -> Self {
-        Table { columns: columns.iter().map(|c| c.to_string()).collect(), rows: Vec::new() }
+        Table {
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            rows: Vec::new(),
+        }
     }
 
     /// Append a row. Panics in debug builds if its width is wrong (a bug).
@@ -135,7 +138,9 @@ impl Table {
 
     /// The CSV text of the table (header line first, `\n` line ends).
     pub fn to_csv_string(&self) -> String {
-        let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(Vec::new());
         // Writing to a Vec cannot fail.
         let _ = w.write_record(&self.columns);
         for r in &self.rows {
