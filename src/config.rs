@@ -62,9 +62,7 @@ pub fn parse_key(key: &str) -> Result<Vec<Seg>> {
         }
         while let Some(stripped) = rest.strip_prefix('[') {
             let close = stripped.find(']').ok_or_else(|| {
-                Error::input(format!(
-                    "--set {key}: unclosed `[` in key; write e.g. agents[0].tol=1e-6"
-                ))
+                Error::input(format!("--set {key}: unclosed `[` in key; write e.g. agents[0].tol=1e-6"))
             })?;
             let idx: usize = stripped[..close].parse().map_err(|_| {
                 Error::input(format!(
@@ -98,7 +96,7 @@ pub struct Override {
     pub key: String,
     /// The parsed key path (with the prefix it was applied under).
     pub path: Vec<Seg>,
-    /// The value as typed.
+    /// Where it came from, as shown in errors (`--set key=value`, `variants[1]`).
     pub value: String,
 }
 
@@ -106,7 +104,7 @@ pub struct Override {
 ///
 /// ```
 /// use rlkit::config::Doc;
-/// #[derive(serde::Deserialize)]
+/// #[derive(serde::Deserialize, Debug)]
 /// #[serde(deny_unknown_fields)]
 /// struct Cfg { gamma: f64 }
 /// let mut doc = Doc::from_str("inline.toml", "gamma = 0.9\n").unwrap();
@@ -191,11 +189,7 @@ impl Doc {
         let table = parse_table(file, text)?;
         Ok(Doc {
             table,
-            sources: vec![Source {
-                file: file.to_path_buf(),
-                text: text.to_string(),
-                prefix: vec![],
-            }],
+            sources: vec![Source { file: file.to_path_buf(), text: text.to_string(), prefix: vec![] }],
             overrides: vec![],
         })
     }
@@ -223,26 +217,27 @@ impl Doc {
     }
 
     fn table_at_mut(&mut self, prefix: &[Seg]) -> Result<&mut toml::Table> {
-        let mut cur = &mut self.table;
-        for seg in prefix {
-            let next = match seg {
-                Seg::Key(k) => cur
-                    .entry(k.clone())
-                    .or_insert_with(|| toml::Value::Table(Default::default())),
-                Seg::Index(_) => return Err(Error::internal("table_at_mut: index in prefix")),
-            };
-            cur = match next {
+        let file = self.sources[0].file.display().to_string();
+        let bad = |what: &str| Error::input(format!("{file}: `{}` must be {what}", path_string(prefix)));
+        let mut t: &mut toml::Table = &mut self.table;
+        let mut i = 0;
+        while i < prefix.len() {
+            let Seg::Key(k) = &prefix[i] else { return Err(bad("a table")) };
+            let mut v: &mut toml::Value = t.entry(k.clone()).or_insert_with(|| toml::Value::Table(Default::default()));
+            i += 1;
+            while let Some(Seg::Index(j)) = prefix.get(i) {
+                v = match v {
+                    toml::Value::Array(a) if *j < a.len() => &mut a[*j],
+                    _ => return Err(bad("an array of tables")),
+                };
+                i += 1;
+            }
+            t = match v {
                 toml::Value::Table(t) => t,
-                _ => {
-                    return Err(Error::input(format!(
-                        "{}: `{}` must be a table",
-                        self.sources[0].file.display(),
-                        path_string(prefix)
-                    )))
-                }
+                _ => return Err(bad("a table")),
             };
         }
-        Ok(cur)
+        Ok(t)
     }
 
     /// Apply `--set KEY=VALUE`. VALUE is read as a TOML value (`-10`, `0.5`,
@@ -253,30 +248,30 @@ impl Doc {
 
     /// Apply `--set KEY=VALUE` with KEY relative to `prefix`.
     pub fn set_under(&mut self, prefix: &[Seg], key: &str, value: &str) -> Result<()> {
-        let mut path = prefix.to_vec();
-        path.extend(parse_key(key)?);
         let parsed = match toml::from_str::<toml::Table>(&format!("v = {value}")) {
-            Ok(mut t) => t
-                .remove("v")
-                .unwrap_or(toml::Value::String(value.to_string())),
+            Ok(mut t) => t.remove("v").unwrap_or(toml::Value::String(value.to_string())),
             Err(_) => toml::Value::String(value.to_string()),
         };
+        self.set_value(prefix, key, parsed, &format!("--set {key}={value}"))
+    }
+
+    /// Set KEY (relative to `prefix`) to a TOML value; errors about it later
+    /// name `origin` (for example `--set gamma=2` or `variants[1]`).
+    pub fn set_value(&mut self, prefix: &[Seg], key: &str, value: toml::Value, origin: &str) -> Result<()> {
+        let mut path = prefix.to_vec();
+        path.extend(parse_key(key)?);
         let mut root = toml::Value::Table(std::mem::take(&mut self.table));
-        let ok = set_in(&mut root, &path, parsed);
+        let ok = set_in(&mut root, &path, value);
         if let toml::Value::Table(t) = root {
             self.table = t;
         }
         if !ok {
             return Err(Error::input(format!(
-                "--set {key}={value}: `{}` is not a table key or an existing array element",
+                "{origin}: `{}` is not a table key or an existing array element",
                 path_string(&path)
             )));
         }
-        self.overrides.push(Override {
-            key: key.to_string(),
-            path,
-            value: value.to_string(),
-        });
+        self.overrides.push(Override { key: key.to_string(), path, value: origin.to_string() });
         Ok(())
     }
 
@@ -287,31 +282,53 @@ impl Doc {
 
     /// Deserialize the sub-table at `prefix`.
     pub fn deserialize_at<T: DeserializeOwned>(&self, prefix: &[Seg]) -> Result<T> {
-        let v = get_path(&self.table, prefix)
-            .cloned()
-            .unwrap_or(toml::Value::Table(Default::default()));
+        let v = get_path(&self.table, prefix).cloned().unwrap_or(toml::Value::Table(Default::default()));
         self.deserialize_value(v, prefix)
     }
 
     /// Deserialize `value`, which lives at `prefix` in this document; errors are
     /// located in the source files.
-    pub fn deserialize_value<T: DeserializeOwned>(
-        &self,
-        value: toml::Value,
-        prefix: &[Seg],
-    ) -> Result<T> {
+    pub fn deserialize_value<T: DeserializeOwned>(&self, value: toml::Value, prefix: &[Seg]) -> Result<T> {
         serde_path_to_error::deserialize(value).map_err(|e| {
             let mut path = prefix.to_vec();
             for seg in e.path().iter() {
                 match seg {
                     serde_path_to_error::Segment::Seq { index } => path.push(Seg::Index(*index)),
                     serde_path_to_error::Segment::Map { key } => path.push(Seg::Key(key.clone())),
-                    serde_path_to_error::Segment::Enum { .. }
-                    | serde_path_to_error::Segment::Unknown => {}
+                    serde_path_to_error::Segment::Enum { .. } | serde_path_to_error::Segment::Unknown => {}
                 }
             }
             self.error_at(&path, &first_line(&e.inner().to_string()))
         })
+    }
+
+    /// An [`Error::Input`] about line `line` (0-based) *inside* the multi-line
+    /// string value at `path` (used for map rows): names the file's real line.
+    pub fn error_in_value(&self, path: &[Seg], line: usize, msg: &str) -> Error {
+        let is_override = self.overrides.iter().any(|o| path.starts_with(&o.path));
+        if !is_override {
+            for s in &self.sources {
+                if !path.starts_with(&s.prefix) {
+                    continue;
+                }
+                if let Some((depth, _, voff)) = locate(&s.text, &path[s.prefix.len()..]) {
+                    if depth == path.len() - s.prefix.len() {
+                        let rest = &s.text[voff..];
+                        // A multi-line string drops a newline right after its opening quotes.
+                        let skip =
+                            ["\"\"\"\n", "\u{27}\u{27}\u{27}\n", "\"\"\"\r\n"].iter().any(|p| rest.starts_with(p));
+                        let (l, _) = line_col(&s.text, voff);
+                        return Error::input(format!(
+                            "{}:{}:1: {}: {msg}",
+                            s.file.display(),
+                            l + usize::from(skip) + line,
+                            path_string(path)
+                        ));
+                    }
+                }
+            }
+        }
+        self.error_at(path, msg)
     }
 
     /// An [`Error::Input`] for the key at `path`, located in the source files,
@@ -319,15 +336,11 @@ impl Doc {
     pub fn error_at(&self, path: &[Seg], msg: &str) -> Error {
         let hint = hint_for(msg);
         let key = path_string(path);
-        let keyp = if key.is_empty() {
-            String::new()
-        } else {
-            format!("{key}: ")
-        };
+        let keyp = if key.is_empty() { String::new() } else { format!("{key}: ") };
         // A --set override wins: it was applied last.
         for o in self.overrides.iter().rev() {
             if path.starts_with(&o.path) || o.path.starts_with(path) && !path.is_empty() {
-                return Error::input(format!("--set {}={}: {keyp}{msg}{hint}", o.key, o.value));
+                return Error::input(format!("{}: {keyp}{msg}{hint}", o.value));
             }
         }
         // The most specific source (longest prefix) that holds the key.
@@ -337,7 +350,7 @@ impl Doc {
                 continue;
             }
             let rel = &path[s.prefix.len()..];
-            if let Some((depth, offset)) = locate(&s.text, rel) {
+            if let Some((depth, offset, _)) = locate(&s.text, rel) {
                 let (l, c) = line_col(&s.text, offset);
                 // Deepest match wins; on a tie the earlier (overriding) source.
                 let score = s.prefix.len() + depth;
@@ -346,9 +359,7 @@ impl Doc {
                 }
             }
         }
-        let place = best
-            .map(|(_, p)| p)
-            .unwrap_or_else(|| self.file().display().to_string());
+        let place = best.map(|(_, p)| p).unwrap_or_else(|| self.file().display().to_string());
         Error::input(format!("{place}: {keyp}{msg}{hint}"))
     }
 }
@@ -362,9 +373,9 @@ fn set_in(root: &mut toml::Value, path: &[Seg], value: toml::Value) -> bool {
     let mut cur = root;
     for seg in parents {
         cur = match (seg, cur) {
-            (Seg::Key(k), toml::Value::Table(t)) => t
-                .entry(k.clone())
-                .or_insert_with(|| toml::Value::Table(Default::default())),
+            (Seg::Key(k), toml::Value::Table(t)) => {
+                t.entry(k.clone()).or_insert_with(|| toml::Value::Table(Default::default()))
+            }
             (Seg::Index(i), toml::Value::Array(a)) if *i < a.len() => &mut a[*i],
             _ => return false,
         };
@@ -397,25 +408,24 @@ pub fn get_path<'a>(table: &'a toml::Table, path: &[Seg]) -> Option<&'a toml::Va
     cur
 }
 
-/// Byte offset of the key at `path` in TOML `text`: (how many segments matched, offset).
-fn locate(text: &str, path: &[Seg]) -> Option<(usize, usize)> {
+/// Byte offset of the key at `path` in TOML `text`: (how many segments
+/// matched, offset of the key, offset of its value).
+fn locate(text: &str, path: &[Seg]) -> Option<(usize, usize, usize)> {
     use toml::de::{DeTable, DeValue};
     let root = DeTable::parse(text).ok()?;
     let mut table: &DeTable = root.get_ref();
     let mut arr: Option<&toml::de::DeArray> = None;
-    let mut found = (0usize, 0usize);
+    let mut found = (0usize, 0usize, 0usize);
     for (depth, seg) in path.iter().enumerate() {
         let value: &toml::Spanned<DeValue> = match (seg, arr) {
             (Seg::Key(k), None) => {
-                let (key, value) = table
-                    .iter()
-                    .find(|(key, _)| key.get_ref().as_ref() == k.as_str())?;
-                found = (depth + 1, key.span().start);
+                let (key, value) = table.iter().find(|(key, _)| key.get_ref().as_ref() == k.as_str())?;
+                found = (depth + 1, key.span().start, value.span().start);
                 value
             }
             (Seg::Index(i), Some(a)) => {
-                let v = a.iter().nth(*i)?;
-                found = (depth + 1, v.span().start);
+                let v = a.get(*i)?;
+                found = (depth + 1, v.span().start, v.span().start);
                 v
             }
             _ => return Some(found).filter(|f| f.0 > 0),
@@ -442,24 +452,16 @@ fn locate(text: &str, path: &[Seg]) -> Option<(usize, usize)> {
 
 /// A did-you-mean / how-to-fix hint for a serde error message.
 fn hint_for(msg: &str) -> String {
-    if let Some(rest) = msg
-        .strip_prefix("unknown field `")
-        .or_else(|| msg.strip_prefix("unknown variant `"))
-    {
+    if let Some(rest) = msg.strip_prefix("unknown field `").or_else(|| msg.strip_prefix("unknown variant `")) {
         let bad = rest.split('`').next().unwrap_or("");
-        let valid: Vec<&str> = msg
-            .split("expected")
-            .nth(1)
-            .map(|s| s.split('`').skip(1).step_by(2).collect())
-            .unwrap_or_default();
+        let valid: Vec<&str> =
+            msg.split("expected").nth(1).map(|s| s.split('`').skip(1).step_by(2).collect()).unwrap_or_default();
         if let Some(best) = did_you_mean(bad, &valid) {
             return format!("; did you mean `{best}`?");
         }
         return String::new();
     }
-    if msg.contains("invalid type: floating point")
-        && (msg.contains("expected u") || msg.contains("expected i"))
-    {
+    if msg.contains("invalid type: floating point") && (msg.contains("expected u") || msg.contains("expected i")) {
         return "; write an integer without a decimal point or exponent, e.g. 100_000 instead of 1e5".into();
     }
     String::new()
@@ -474,8 +476,7 @@ pub fn did_you_mean<'a>(bad: &str, valid: &[&'a str]) -> Option<&'a str> {
             best = Some((d, v));
         }
     }
-    best.filter(|(d, v)| *d <= 2.max(v.len() / 3))
-        .map(|(_, v)| v)
+    best.filter(|(d, v)| *d <= 2.max(v.len() / 3)).map(|(_, v)| v)
 }
 
 fn levenshtein(a: &str, b: &str) -> usize {
@@ -520,16 +521,12 @@ mod tests {
     }
 
     fn err(text: &str) -> String {
-        Doc::from_str("e.toml", text)
-            .and_then(|d| d.deserialize::<Exp>())
-            .unwrap_err()
-            .to_string()
+        Doc::from_str("e.toml", text).and_then(|d| d.deserialize::<Exp>()).unwrap_err().to_string()
     }
 
     #[test]
     fn unknown_key_in_array_of_tables_is_located() {
-        let e =
-            err("name = 'x'\n\n[[agents]]\nkind = 'vi'\n\n[[agents]]\nkind = 'pi'\n  tool = 1\n");
+        let e = err("name = 'x'\n\n[[agents]]\nkind = 'vi'\n\n[[agents]]\nkind = 'pi'\n  tool = 1\n");
         assert_eq!(
             e,
             "e.toml:8:3: agents[1].tool: unknown field `tool`, expected one of `kind`, `tol`, `sweeps`; did you mean `tol`?"
@@ -539,10 +536,7 @@ mod tests {
     #[test]
     fn float_for_integer_gets_hint() {
         let e = err("name = 'x'\n[[agents]]\nkind = 'vi'\nsweeps = 1e5\n");
-        assert!(
-            e.starts_with("e.toml:4:1: agents[0].sweeps: invalid type: floating point"),
-            "{e}"
-        );
+        assert!(e.starts_with("e.toml:4:1: agents[0].sweeps: invalid type: floating point"), "{e}");
         assert!(e.contains("100_000"), "{e}");
     }
 
@@ -567,10 +561,7 @@ mod tests {
         assert_eq!(x.agents[0].tol, 0.5);
         d.set("agents[0].sweeps", "abc").unwrap();
         let e = d.deserialize::<Exp>().unwrap_err().to_string();
-        assert!(
-            e.starts_with("--set agents[0].sweeps=abc: agents[0].sweeps: invalid type: string"),
-            "{e}"
-        );
+        assert!(e.starts_with("--set agents[0].sweeps=abc: agents[0].sweeps: invalid type: string"), "{e}");
         assert!(d.set("agents[5].tol", "1").is_err());
     }
 
@@ -592,12 +583,7 @@ mod tests {
     fn parse_key_forms() {
         assert_eq!(
             parse_key("a.b[2].c").unwrap(),
-            vec![
-                Seg::Key("a".into()),
-                Seg::Key("b".into()),
-                Seg::Index(2),
-                Seg::Key("c".into())
-            ]
+            vec![Seg::Key("a".into()), Seg::Key("b".into()), Seg::Index(2), Seg::Key("c".into())]
         );
         assert!(parse_key("a[x]").is_err());
     }

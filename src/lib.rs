@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod agents;
+pub mod bench;
 pub mod config;
 pub mod data;
 pub mod env;

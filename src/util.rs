@@ -42,10 +42,7 @@ pub fn temp_sibling(path: &Path, tag: &str) -> PathBuf {
 /// Fails with an [`Error::Input`] naming the directory.
 pub fn ensure_writable_dir(dir: &Path) -> Result<()> {
     let fail = |e: std::io::Error| {
-        Error::input(format!(
-            "{}: output directory is not writable: {e}; choose another with --out DIR",
-            dir.display()
-        ))
+        Error::input(format!("{}: output directory is not writable: {e}; choose another with --out DIR", dir.display()))
     };
     fs::create_dir_all(dir).map_err(fail)?;
     let probe = dir.join(format!(".rlkit-probe-{}", std::process::id()));
@@ -67,7 +64,7 @@ pub fn ensure_writable_dir(dir: &Path) -> Result<()> {
 /// assert_eq!(a, rlkit::util::derive_seed(42, &[0, 1]));
 /// ```
 pub fn derive_seed(base: u64, labels: &[u64]) -> u64 {
-    let mut x = splitmix(base ^ 0x5EED_0F_4C_17_u64);
+    let mut x = splitmix(base ^ 0x5EED_0F4C_17AB_u64);
     for &l in labels {
         x = splitmix(x ^ splitmix(l.wrapping_add(0x9E37_79B9_7F4A_7C15)));
     }
@@ -99,10 +96,7 @@ mod tests {
         atomic_write(&p, b"one").unwrap();
         atomic_write(&p, b"two").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"two");
-        let names: Vec<_> = fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
+        let names: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names.len(), 1, "{names:?}");
         fs::remove_dir_all(&dir).unwrap();
     }
@@ -111,12 +105,7 @@ mod tests {
     fn temp_sibling_keeps_extension() {
         let t = temp_sibling(Path::new("plots/values.png"), "tmp");
         assert!(t.to_str().unwrap().ends_with(".png"));
-        assert!(t
-            .file_name()
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .starts_with(".values.tmp"));
+        assert!(t.file_name().unwrap().to_str().unwrap().starts_with(".values.tmp"));
     }
 
     #[test]

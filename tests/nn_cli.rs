@@ -8,10 +8,7 @@ use rlkit::nn::io::{read_tensors, write_tensors};
 use rlkit::nn::model::NetworkFile;
 
 fn rlkit(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_rlkit"))
-        .args(args)
-        .output()
-        .expect("run rlkit")
+    Command::new(env!("CARGO_BIN_EXE_rlkit")).args(args).output().expect("run rlkit")
 }
 
 fn tmpdir(tag: &str) -> PathBuf {
@@ -39,42 +36,13 @@ fn init_forward_backward_round_trip_matches_the_library() {
         d.join("d.safetensors"),
     );
     let model = backbone();
-    let out = rlkit(&[
-        "nn",
-        "init",
-        s(&model),
-        "--input",
-        "4,5,3",
-        "--seed",
-        "7",
-        "-o",
-        s(&w),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let input = ArrayD::from_shape_fn(vec![3, 4, 5, 3], |i| {
-        ((i[0] * 7 + i[1] * 5 + i[2] * 3 + i[3]) % 11) as f32 / 11.0 - 0.4
-    });
+    let out = rlkit(&["nn", "init", s(&model), "--input", "4,5,3", "--seed", "7", "-o", s(&w)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let input =
+        ArrayD::from_shape_fn(vec![3, 4, 5, 3], |i| ((i[0] * 7 + i[1] * 5 + i[2] * 3 + i[3]) % 11) as f32 / 11.0 - 0.4);
     write_tensors(&x, &[("input".into(), input.clone())]).unwrap();
-    let out = rlkit(&[
-        "nn",
-        "forward",
-        s(&model),
-        "--weights",
-        s(&w),
-        "--input",
-        s(&x),
-        "-o",
-        s(&y),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = rlkit(&["nn", "forward", s(&model), "--weights", s(&w), "--input", s(&x), "-o", s(&y)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let output = read_tensors(&y).unwrap()["output"].clone();
     assert_eq!(output.shape(), &[3, 5]);
 
@@ -88,9 +56,7 @@ fn init_forward_backward_round_trip_matches_the_library() {
     }
     assert_eq!(net.forward(input.clone()).unwrap(), output);
 
-    let gy = ArrayD::from_shape_fn(vec![3, 5], |i| {
-        (i[0] as f32 - 1.0) * 0.3 + i[1] as f32 * 0.1
-    });
+    let gy = ArrayD::from_shape_fn(vec![3, 5], |i| (i[0] as f32 - 1.0) * 0.3 + i[1] as f32 * 0.1);
     write_tensors(&g, &[("grad_output".into(), gy.clone())]).unwrap();
     let out = rlkit(&[
         "nn",
@@ -105,11 +71,7 @@ fn init_forward_backward_round_trip_matches_the_library() {
         "-o",
         s(&dd),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let grads = read_tensors(&dd).unwrap();
     let dx = net.backward(gy).unwrap();
     assert_eq!(grads["grad_input"], dx);
@@ -124,32 +86,19 @@ fn init_forward_backward_round_trip_matches_the_library() {
 fn bad_model_file_is_exit_2_with_one_located_line() {
     let d = tmpdir("bad");
     let m = d.join("bad.toml");
-    std::fs::write(
-        &m,
-        "[[layers]]\nkind = \"conv2d\"\nout_channels = 4\nkernel = 3\n",
-    )
-    .unwrap();
+    std::fs::write(&m, "[[layers]]\nkind = \"conv2d\"\nout_channels = 4\nkernel = 3\n").unwrap();
     let out = rlkit(&["nn", "summary", s(&m), "--input", "1,4,4"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(
-        err.starts_with(&format!(
-            "error: {}:4:1: layers[0].kernel: unknown field `kernel`",
-            m.display()
-        )),
-        "{err}"
-    );
+    assert!(err.starts_with(&format!("error: {}:4:1: layers[0].kernel: unknown field `kernel`", m.display())), "{err}");
 
     std::fs::write(&m, "[[layers]]\nkind = \"linear\"\nout_features = 4\n").unwrap();
     let out = rlkit(&["nn", "summary", s(&m), "--input", "1,4,4"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(
-        err.contains("layers[0]: linear: needs a vector input [F], got a feature map [1, 4, 4]"),
-        "{err}"
-    );
+    assert!(err.contains("layers[0]: linear: needs a vector input [F], got a feature map [1, 4, 4]"), "{err}");
 
     let out = rlkit(&["nn", "summary", s(&d.join("missing.toml"))]);
     assert_eq!(out.status.code(), Some(2));
@@ -160,35 +109,14 @@ fn bad_model_file_is_exit_2_with_one_located_line() {
 fn missing_or_misshapen_tensors_are_exit_2() {
     let d = tmpdir("missing");
     let model = backbone();
-    let (w, x, y) = (
-        d.join("w.safetensors"),
-        d.join("x.safetensors"),
-        d.join("y.safetensors"),
-    );
-    assert!(
-        rlkit(&["nn", "init", s(&model), "--input", "4,3,3", "-o", s(&w)])
-            .status
-            .success()
-    );
+    let (w, x, y) = (d.join("w.safetensors"), d.join("x.safetensors"), d.join("y.safetensors"));
+    assert!(rlkit(&["nn", "init", s(&model), "--input", "4,3,3", "-o", s(&w)]).status.success());
     // No tensor `input`.
     write_tensors(&x, &[("inputs".into(), ArrayD::zeros(vec![1, 4, 3, 3]))]).unwrap();
-    let out = rlkit(&[
-        "nn",
-        "forward",
-        s(&model),
-        "--weights",
-        s(&w),
-        "--input",
-        s(&x),
-        "-o",
-        s(&y),
-    ]);
+    let out = rlkit(&["nn", "forward", s(&model), "--weights", s(&w), "--input", s(&x), "-o", s(&y)]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("no tensor named `input`") && err.contains("inputs"),
-        "{err}"
-    );
+    assert!(err.contains("no tensor named `input`") && err.contains("inputs"), "{err}");
     assert_eq!(err.lines().count(), 1);
     // A weight file missing one parameter.
     let mut t = read_tensors(&w).unwrap();
@@ -196,32 +124,12 @@ fn missing_or_misshapen_tensors_are_exit_2() {
     let w2 = d.join("w2.safetensors");
     write_tensors(&w2, &t.into_iter().collect::<Vec<_>>()).unwrap();
     write_tensors(&x, &[("input".into(), ArrayD::zeros(vec![1, 4, 3, 3]))]).unwrap();
-    let out = rlkit(&[
-        "nn",
-        "forward",
-        s(&model),
-        "--weights",
-        s(&w2),
-        "--input",
-        s(&x),
-        "-o",
-        s(&y),
-    ]);
+    let out = rlkit(&["nn", "forward", s(&model), "--weights", s(&w2), "--input", s(&x), "-o", s(&y)]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing tensor `layers.5.q.bias`"));
     // Wrong channel count in the input: the first conv's weight no longer fits.
     write_tensors(&x, &[("input".into(), ArrayD::zeros(vec![1, 3, 3, 3]))]).unwrap();
-    let out = rlkit(&[
-        "nn",
-        "forward",
-        s(&model),
-        "--weights",
-        s(&w),
-        "--input",
-        s(&x),
-        "-o",
-        s(&y),
-    ]);
+    let out = rlkit(&["nn", "forward", s(&model), "--weights", s(&w), "--input", s(&x), "-o", s(&y)]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("`layers.0.weight` has shape [16, 4, 3, 3], the network expects [16, 3, 3, 3]"));
@@ -235,19 +143,7 @@ fn summary_and_gradcheck_run() {
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("total: 13275 parameters"), "{text}");
-    let out = rlkit(&[
-        "nn",
-        "gradcheck",
-        s(&backbone()),
-        "--input",
-        "4,2,3",
-        "--max-entries",
-        "8",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = rlkit(&["nn", "gradcheck", s(&backbone()), "--input", "4,2,3", "--max-entries", "8"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("layers.5.q.weight"));
 }

@@ -87,10 +87,7 @@ pub struct Table {
 impl Table {
     /// An empty table with these columns.
     pub fn new(columns: &[&str]) -> Self {
-        Table {
-            columns: columns.iter().map(|c| c.to_string()).collect(),
-            rows: Vec::new(),
-        }
+        Table { columns: columns.iter().map(|c| c.to_string()).collect(), rows: Vec::new() }
     }
 
     /// Append a row. Panics in debug builds if its width is wrong (a bug).
@@ -106,13 +103,36 @@ impl Table {
             return Ok(());
         }
         if other.columns != self.columns {
-            return Err(Error::internal(format!(
-                "table columns differ: {:?} vs {:?}",
-                self.columns, other.columns
-            )));
+            return Err(Error::internal(format!("table columns differ: {:?} vs {:?}", self.columns, other.columns)));
         }
         self.rows.extend(other.rows);
         Ok(())
+    }
+
+    /// Append all rows of `other`, taking the union of the columns: columns new
+    /// to `self` are added at the end (empty in earlier rows), and cells of
+    /// columns `other` lacks are left empty.
+    pub fn extend_union(&mut self, other: Table) {
+        if self.columns.is_empty() && self.rows.is_empty() {
+            *self = other;
+            return;
+        }
+        for c in &other.columns {
+            if !self.columns.contains(c) {
+                self.columns.push(c.clone());
+                for r in &mut self.rows {
+                    r.push(Cell::Empty);
+                }
+            }
+        }
+        let map: Vec<usize> = other.columns.iter().filter_map(|c| self.column_index(c)).collect();
+        for r in other.rows {
+            let mut row = vec![Cell::Empty; self.columns.len()];
+            for (cell, &j) in r.into_iter().zip(&map) {
+                row[j] = cell;
+            }
+            self.rows.push(row);
+        }
     }
 
     /// Return a copy with `prefix` columns (name, value) put in front of every row.
@@ -138,9 +158,7 @@ impl Table {
 
     /// The CSV text of the table (header line first, `\n` line ends).
     pub fn to_csv_string(&self) -> String {
-        let mut w = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::Any(b'\n'))
-            .from_writer(Vec::new());
+        let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
         // Writing to a Vec cannot fail.
         let _ = w.write_record(&self.columns);
         for r in &self.rows {
@@ -159,6 +177,16 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn union_of_columns() {
+        let mut a = Table::new(&["agent", "delta"]);
+        a.push(vec!["vi".into(), 0.5.into()]);
+        let mut b = Table::new(&["agent", "estimate"]);
+        b.push(vec!["rm".into(), 2.0.into()]);
+        a.extend_union(b);
+        assert_eq!(a.to_csv_string(), "agent,delta,estimate\nvi,0.5,\nrm,,2\n");
+    }
 
     #[test]
     fn csv_quotes_and_prefix() {

@@ -17,13 +17,8 @@ pub fn relu_forward<T: Real, D: Dimension>(x: ArrayView<T, D>) -> Array<T, D> {
 }
 
 /// ReLU backward: `dx = dy · [x > 0]`.
-pub fn relu_backward<T: Real, D: Dimension>(
-    x: ArrayView<T, D>,
-    dy: ArrayView<T, D>,
-) -> Array<T, D> {
-    Zip::from(&x)
-        .and(&dy)
-        .map_collect(|&x, &g| if x > T::ZERO { g } else { T::ZERO })
+pub fn relu_backward<T: Real, D: Dimension>(x: ArrayView<T, D>, dy: ArrayView<T, D>) -> Array<T, D> {
+    Zip::from(&x).and(&dy).map_collect(|&x, &g| if x > T::ZERO { g } else { T::ZERO })
 }
 
 const GELU_A: f64 = 0.044715;
@@ -38,25 +33,14 @@ const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
 /// assert!((y[1] - 0.841_191_990_607_477_2).abs() < 1e-12);
 /// ```
 pub fn gelu_forward<T: Real, D: Dimension>(x: ArrayView<T, D>) -> Array<T, D> {
-    let (a, c, half) = (
-        T::from_f64(GELU_A),
-        T::from_f64(SQRT_2_OVER_PI),
-        T::from_f64(0.5),
-    );
+    let (a, c, half) = (T::from_f64(GELU_A), T::from_f64(SQRT_2_OVER_PI), T::from_f64(0.5));
     x.mapv(|x| half * x * (T::ONE + (c * (x + a * x * x * x)).tanh()))
 }
 
 /// GELU (tanh form) backward:
 /// `dx = dy · (½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²))`, `t = tanh(√(2/π)(x + 0.044715x³))`.
-pub fn gelu_backward<T: Real, D: Dimension>(
-    x: ArrayView<T, D>,
-    dy: ArrayView<T, D>,
-) -> Array<T, D> {
-    let (a, c, half) = (
-        T::from_f64(GELU_A),
-        T::from_f64(SQRT_2_OVER_PI),
-        T::from_f64(0.5),
-    );
+pub fn gelu_backward<T: Real, D: Dimension>(x: ArrayView<T, D>, dy: ArrayView<T, D>) -> Array<T, D> {
+    let (a, c, half) = (T::from_f64(GELU_A), T::from_f64(SQRT_2_OVER_PI), T::from_f64(0.5));
     let three = T::from_f64(3.0);
     Zip::from(&x).and(&dy).map_collect(|&x, &g| {
         let t = (c * (x + a * x * x * x)).tanh();
@@ -80,13 +64,8 @@ pub fn sigmoid_forward<T: Real, D: Dimension>(x: ArrayView<T, D>) -> Array<T, D>
 }
 
 /// Sigmoid backward from the *output*: `dx = dy · y(1 − y)`.
-pub fn sigmoid_backward<T: Real, D: Dimension>(
-    y: ArrayView<T, D>,
-    dy: ArrayView<T, D>,
-) -> Array<T, D> {
-    Zip::from(&y)
-        .and(&dy)
-        .map_collect(|&y, &g| g * y * (T::ONE - y))
+pub fn sigmoid_backward<T: Real, D: Dimension>(y: ArrayView<T, D>, dy: ArrayView<T, D>) -> Array<T, D> {
+    Zip::from(&y).and(&dy).map_collect(|&y, &g| g * y * (T::ONE - y))
 }
 
 /// Residual add forward: `y = a + b` (same shapes).
@@ -111,30 +90,16 @@ mod tests {
         let relu: Array2<f64> = x.mapv(|v| v.max(0.0));
         assert_close(&relu_forward(x.view()), &relu, 0.0, 0.0, "relu");
         // GELU reference written independently in f64; f32 within 1e-6 + 1e-5·|b|.
-        let gelu = x.mapv(|v| {
-            0.5 * v
-                * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (v + 0.044715 * v.powi(3))).tanh())
-        });
+        let gelu =
+            x.mapv(|v| 0.5 * v * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (v + 0.044715 * v.powi(3))).tanh()));
         assert_close(&gelu_forward(x.view()), &gelu, 1e-15, 1e-14, "gelu f64");
-        assert_close(
-            &to64(&gelu_forward(to32(&x).view())),
-            &gelu,
-            1e-6,
-            1e-5,
-            "gelu f32",
-        );
+        assert_close(&to64(&gelu_forward(to32(&x).view())), &gelu, 1e-6, 1e-5, "gelu f32");
         let sig = x.mapv(|v| 1.0 / (1.0 + (-v).exp()));
         assert_close(&sigmoid_forward(x.view()), &sig, 1e-15, 1e-14, "sigmoid");
         assert_eq!(sigmoid(-1000.0f32), 0.0);
         assert_eq!(sigmoid(1000.0f32), 1.0);
         let b = rand_array((5, 7), 2, 1.0);
-        assert_close(
-            &add_forward(x.view(), b.view()),
-            &(&x + &b),
-            0.0,
-            0.0,
-            "add",
-        );
+        assert_close(&add_forward(x.view(), b.view()), &(&x + &b), 0.0, 0.0, "add");
     }
 
     #[test]
@@ -144,30 +109,12 @@ mod tests {
         let r = rand_array((3, 5), 4, 1.0);
         // |a − b| ≤ 1e-8 + 1e-6·|b| for every check.
         let fd = fd_grad(&x, |xp| (relu_forward(xp.view()) * &r).sum());
-        assert_close(
-            &relu_backward(x.view(), r.view()),
-            &fd,
-            1e-8,
-            1e-6,
-            "relu dx",
-        );
+        assert_close(&relu_backward(x.view(), r.view()), &fd, 1e-8, 1e-6, "relu dx");
         let fd = fd_grad(&x, |xp| (gelu_forward(xp.view()) * &r).sum());
-        assert_close(
-            &gelu_backward(x.view(), r.view()),
-            &fd,
-            1e-8,
-            1e-6,
-            "gelu dx",
-        );
+        assert_close(&gelu_backward(x.view(), r.view()), &fd, 1e-8, 1e-6, "gelu dx");
         let fd = fd_grad(&x, |xp| (sigmoid_forward(xp.view()) * &r).sum());
         let y = sigmoid_forward(x.view());
-        assert_close(
-            &sigmoid_backward(y.view(), r.view()),
-            &fd,
-            1e-8,
-            1e-6,
-            "sigmoid dx",
-        );
+        assert_close(&sigmoid_backward(y.view(), r.view()), &fd, 1e-8, 1e-6, "sigmoid dx");
         let (da, db) = add_backward(r.view());
         let fd = fd_grad(&x, |xp| (add_forward(xp.view(), x.view()) * &r).sum());
         assert_close(&da, &fd, 1e-8, 1e-6, "add da");

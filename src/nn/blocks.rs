@@ -34,8 +34,7 @@ use super::act::{relu_backward, relu_forward, sigmoid};
 use super::conv::{conv2d_backward, conv2d_forward, Conv2dConfig};
 use super::linear::{linear_backward, linear_forward};
 use super::pool::{
-    global_avg_pool_backward, global_avg_pool_forward, global_max_pool_backward,
-    global_max_pool_forward,
+    global_avg_pool_backward, global_avg_pool_forward, global_max_pool_backward, global_max_pool_forward,
 };
 use super::scalar::Real;
 
@@ -84,13 +83,7 @@ impl<T: Real> Mlp2<'_, T> {
     }
 
     /// Backward from `dout [N, C]`: returns `dv [N, C]` and accumulates into `g`.
-    fn backward(
-        &self,
-        v: ArrayView2<T>,
-        z1: ArrayView2<T>,
-        dout: ArrayView2<T>,
-        g: &mut Mlp2Grads<T>,
-    ) -> Array2<T> {
+    fn backward(&self, v: ArrayView2<T>, z1: ArrayView2<T>, dout: ArrayView2<T>, g: &mut Mlp2Grads<T>) -> Array2<T> {
         let a = relu_forward(z1);
         let (da, dw2, db2) = linear_backward(a.view(), self.w2, dout);
         let dz1 = relu_backward(z1, da.view());
@@ -134,18 +127,12 @@ pub fn se_forward<T: Real>(x: ArrayView4<T>, mlp: &Mlp2<T>) -> Array4<T> {
 
 /// SE backward: `x [N, C, H, W]`, `dy [N, C, H, W]` → (`dx [N, C, H, W]`, MLP gradients).
 /// Recomputes the (cheap) squeeze and excitation.
-pub fn se_backward<T: Real>(
-    x: ArrayView4<T>,
-    mlp: &Mlp2<T>,
-    dy: ArrayView4<T>,
-) -> (Array4<T>, Mlp2Grads<T>) {
+pub fn se_backward<T: Real>(x: ArrayView4<T>, mlp: &Mlp2<T>, dy: ArrayView4<T>) -> (Array4<T>, Mlp2Grads<T>) {
     let s = global_avg_pool_forward(x);
     let (z2, z1) = mlp.forward(s.view());
     let g = z2.mapv(sigmoid);
     let dg = dot_hw(dy, x);
-    let dz2 = Zip::from(&dg)
-        .and(&g)
-        .map_collect(|&d, &g| d * g * (T::ONE - g));
+    let dz2 = Zip::from(&dg).and(&g).map_collect(|&d, &g| d * g * (T::ONE - g));
     let mut grads = mlp.zero_grads();
     let ds = mlp.backward(s.view(), z1.view(), dz2.view(), &mut grads);
     let mut dx = scale_channels(dy, g.view());
@@ -208,22 +195,9 @@ fn cbam_fwd<T: Real>(x: ArrayView4<T>, p: &CbamParams<T>) -> CbamFwd<T> {
         }
     }
     let k = p.spatial.dim().2;
-    let cfg = Conv2dConfig {
-        stride: 1,
-        padding: k / 2,
-        dilation: 1,
-    };
+    let cfg = Conv2dConfig { stride: 1, padding: k / 2, dilation: 1 };
     let sa = conv2d_forward(stacked.view(), p.spatial, None, &cfg).mapv(sigmoid);
-    CbamFwd {
-        avg,
-        mx,
-        z1a,
-        z1m,
-        ca,
-        f1,
-        stacked,
-        sa,
-    }
+    CbamFwd { avg, mx, z1a, z1m, ca, f1, stacked, sa }
 }
 
 /// CBAM forward: `x [N, C, H, W]` → `y [N, C, H, W]` (see the module docs).
@@ -238,11 +212,7 @@ pub fn cbam_forward<T: Real>(x: ArrayView4<T>, p: &CbamParams<T>) -> Array4<T> {
 
 /// CBAM backward: `x [N, C, H, W]`, `dy [N, C, H, W]` → (`dx [N, C, H, W]`, gradients).
 /// Recomputes the forward activations.
-pub fn cbam_backward<T: Real>(
-    x: ArrayView4<T>,
-    p: &CbamParams<T>,
-    dy: ArrayView4<T>,
-) -> (Array4<T>, CbamGrads<T>) {
+pub fn cbam_backward<T: Real>(x: ArrayView4<T>, p: &CbamParams<T>, dy: ArrayView4<T>) -> (Array4<T>, CbamGrads<T>) {
     let (n, c, h, w) = x.dim();
     let f = cbam_fwd(x, p);
     // y = f1 · sa
@@ -253,15 +223,9 @@ pub fn cbam_backward<T: Real>(
         dz[[b, 0, i, j]] += *v * f.f1[[b, ch, i, j]];
         *v *= s;
     }
-    Zip::from(&mut dz)
-        .and(&f.sa)
-        .for_each(|d, &s| *d = *d * s * (T::ONE - s));
+    Zip::from(&mut dz).and(&f.sa).for_each(|d, &s| *d = *d * s * (T::ONE - s));
     let k = p.spatial.dim().2;
-    let cfg = Conv2dConfig {
-        stride: 1,
-        padding: k / 2,
-        dilation: 1,
-    };
+    let cfg = Conv2dConfig { stride: 1, padding: k / 2, dilation: 1 };
     let (dstack, dspatial, _) = conv2d_backward(f.stacked.view(), p.spatial, dz.view(), &cfg);
     let cc = T::from_usize(c);
     for b in 0..n {
@@ -284,25 +248,13 @@ pub fn cbam_backward<T: Real>(
     // f1 = x · ca
     let dca = dot_hw(df1.view(), x);
     let mut dx = scale_channels(df1.view(), f.ca.view());
-    let dm = Zip::from(&dca)
-        .and(&f.ca)
-        .map_collect(|&d, &a| d * a * (T::ONE - a));
+    let dm = Zip::from(&dca).and(&f.ca).map_collect(|&d, &a| d * a * (T::ONE - a));
     let mut mg = p.mlp.zero_grads();
-    let davg = p
-        .mlp
-        .backward(f.avg.view(), f.z1a.view(), dm.view(), &mut mg);
-    let dmx = p
-        .mlp
-        .backward(f.mx.view(), f.z1m.view(), dm.view(), &mut mg);
+    let davg = p.mlp.backward(f.avg.view(), f.z1a.view(), dm.view(), &mut mg);
+    let dmx = p.mlp.backward(f.mx.view(), f.z1m.view(), dm.view(), &mut mg);
     dx += &global_avg_pool_backward(x.dim(), davg.view());
     dx += &global_max_pool_backward(x, dmx.view());
-    (
-        dx,
-        CbamGrads {
-            mlp: mg,
-            spatial: dspatial,
-        },
-    )
+    (dx, CbamGrads { mlp: mg, spatial: dspatial })
 }
 
 #[cfg(test)]
@@ -330,12 +282,7 @@ mod tests {
     }
 
     fn mlp(p: &P) -> Mlp2<'_, f64> {
-        Mlp2 {
-            w1: p.w1.view(),
-            b1: p.b1.view(),
-            w2: p.w2.view(),
-            b2: p.b2.view(),
-        }
+        Mlp2 { w1: p.w1.view(), b1: p.b1.view(), w2: p.w2.view(), b2: p.b2.view() }
     }
 
     fn sig(v: f64) -> f64 {
@@ -345,12 +292,9 @@ mod tests {
     /// Reference MLP on one vector with plain loops.
     fn mlp_ref(p: &P, v: &[f64]) -> Vec<f64> {
         let hd = p.w1.nrows();
-        let a: Vec<f64> = (0..hd)
-            .map(|j| (p.b1[j] + (0..v.len()).map(|i| p.w1[[j, i]] * v[i]).sum::<f64>()).max(0.0))
-            .collect();
-        (0..v.len())
-            .map(|i| p.b2[i] + (0..hd).map(|j| p.w2[[i, j]] * a[j]).sum::<f64>())
-            .collect()
+        let a: Vec<f64> =
+            (0..hd).map(|j| (p.b1[j] + (0..v.len()).map(|i| p.w1[[j, i]] * v[i]).sum::<f64>()).max(0.0)).collect();
+        (0..v.len()).map(|i| p.b2[i] + (0..hd).map(|j| p.w2[[i, j]] * a[j]).sum::<f64>()).collect()
     }
 
     fn se_ref(x: &Array4<f64>, p: &P) -> Array4<f64> {
@@ -359,10 +303,7 @@ mod tests {
         for b in 0..n {
             let s: Vec<f64> = (0..c)
                 .map(|ch| {
-                    (0..h)
-                        .flat_map(|i| (0..w).map(move |j| (i, j)))
-                        .map(|(i, j)| x[[b, ch, i, j]])
-                        .sum::<f64>()
+                    (0..h).flat_map(|i| (0..w).map(move |j| (i, j))).map(|(i, j)| x[[b, ch, i, j]]).sum::<f64>()
                         / (h * w) as f64
                 })
                 .collect();
@@ -383,16 +324,10 @@ mod tests {
         let mut f1 = x.clone();
         for b in 0..n {
             let cells = || (0..h).flat_map(|i| (0..w).map(move |j| (i, j)));
-            let avg: Vec<f64> = (0..c)
-                .map(|ch| cells().map(|(i, j)| x[[b, ch, i, j]]).sum::<f64>() / (h * w) as f64)
-                .collect();
-            let mx: Vec<f64> = (0..c)
-                .map(|ch| {
-                    cells()
-                        .map(|(i, j)| x[[b, ch, i, j]])
-                        .fold(f64::NEG_INFINITY, f64::max)
-                })
-                .collect();
+            let avg: Vec<f64> =
+                (0..c).map(|ch| cells().map(|(i, j)| x[[b, ch, i, j]]).sum::<f64>() / (h * w) as f64).collect();
+            let mx: Vec<f64> =
+                (0..c).map(|ch| cells().map(|(i, j)| x[[b, ch, i, j]]).fold(f64::NEG_INFINITY, f64::max)).collect();
             let (ma, mm) = (mlp_ref(p, &avg), mlp_ref(p, &mx));
             for ch in 0..c {
                 for (i, j) in cells() {
@@ -409,68 +344,29 @@ mod tests {
             }
         });
         let k = p.ws.dim().2;
-        let z = conv2d_naive(
-            stacked.view(),
-            p.ws.view(),
-            None,
-            &Conv2dConfig {
-                stride: 1,
-                padding: k / 2,
-                dilation: 1,
-            },
-        );
-        Array4::from_shape_fn(x.dim(), |(b, ch, i, j)| {
-            f1[[b, ch, i, j]] * sig(z[[b, 0, i, j]])
-        })
+        let z =
+            conv2d_naive(stacked.view(), p.ws.view(), None, &Conv2dConfig { stride: 1, padding: k / 2, dilation: 1 });
+        Array4::from_shape_fn(x.dim(), |(b, ch, i, j)| f1[[b, ch, i, j]] * sig(z[[b, 0, i, j]]))
     }
 
-    fn to32p(
-        p: &P,
-    ) -> (
-        Array2<f32>,
-        Array1<f32>,
-        Array2<f32>,
-        Array1<f32>,
-        Array4<f32>,
-    ) {
-        (
-            to32(&p.w1),
-            to32(&p.b1),
-            to32(&p.w2),
-            to32(&p.b2),
-            to32(&p.ws),
-        )
+    type P32 = (Array2<f32>, Array1<f32>, Array2<f32>, Array1<f32>, Array4<f32>);
+
+    fn to32p(p: &P) -> P32 {
+        (to32(&p.w1), to32(&p.b1), to32(&p.w2), to32(&p.b2), to32(&p.ws))
     }
 
     #[test]
     fn se_forward_backward() {
-        for (k, &(n, c, h, w, r)) in [
-            (2, 5, 3, 4, 2),
-            (1, 16, 5, 5, 16),
-            (2, 3, 1, 1, 16),
-            (2, 7, 6, 3, 3),
-        ]
-        .iter()
-        .enumerate()
+        for (k, &(n, c, h, w, r)) in
+            [(2, 5, 3, 4, 2), (1, 16, 5, 5, 16), (2, 3, 1, 1, 16), (2, 7, 6, 3, 3)].iter().enumerate()
         {
             let p = params(c, hidden_units(c, r), 1, 200 + 10 * k as u64);
             let x = rand_array((n, c, h, w), 300 + k as u64, 2.0);
             let y = se_forward(x.view(), &mlp(&p));
             assert_close(&y, &se_ref(&x, &p), 1e-14, 1e-12, "se f64");
             let (w1, b1, w2, b2, _) = to32p(&p);
-            let m32 = Mlp2 {
-                w1: w1.view(),
-                b1: b1.view(),
-                w2: w2.view(),
-                b2: b2.view(),
-            };
-            assert_close(
-                &to64(&se_forward(to32(&x).view(), &m32)),
-                &y,
-                1e-5,
-                1e-4,
-                "se f32",
-            );
+            let m32 = Mlp2 { w1: w1.view(), b1: b1.view(), w2: w2.view(), b2: b2.view() };
+            assert_close(&to64(&se_forward(to32(&x).view(), &m32)), &y, 1e-5, 1e-4, "se f32");
             let dy = rand_array(x.raw_dim(), 400 + k as u64, 1.0);
             let (dx, g) = se_backward(x.view(), &mlp(&p), dy.view());
             // |a − b| ≤ 1e-8 + 1e-6·|b| against central differences of the reference.
@@ -525,40 +421,20 @@ mod tests {
 
     #[test]
     fn cbam_forward_backward() {
-        for (k, &(n, c, h, w, r, ks)) in [
-            (2, 6, 5, 4, 2, 3),
-            (1, 4, 7, 9, 16, 7),
-            (2, 3, 1, 2, 1, 7),
-            (1, 5, 3, 3, 2, 5),
-        ]
-        .iter()
-        .enumerate()
+        for (k, &(n, c, h, w, r, ks)) in
+            [(2, 6, 5, 4, 2, 3), (1, 4, 7, 9, 16, 7), (2, 3, 1, 2, 1, 7), (1, 5, 3, 3, 2, 5)].iter().enumerate()
         {
             let p = params(c, hidden_units(c, r), ks, 500 + 10 * k as u64);
             let x = rand_array((n, c, h, w), 600 + k as u64, 2.0);
-            let cp = CbamParams {
-                mlp: mlp(&p),
-                spatial: p.ws.view(),
-            };
+            let cp = CbamParams { mlp: mlp(&p), spatial: p.ws.view() };
             let y = cbam_forward(x.view(), &cp);
             assert_close(&y, &cbam_ref(&x, &p), 1e-14, 1e-12, "cbam f64");
             let (w1, b1, w2, b2, ws) = to32p(&p);
             let c32 = CbamParams {
-                mlp: Mlp2 {
-                    w1: w1.view(),
-                    b1: b1.view(),
-                    w2: w2.view(),
-                    b2: b2.view(),
-                },
+                mlp: Mlp2 { w1: w1.view(), b1: b1.view(), w2: w2.view(), b2: b2.view() },
                 spatial: ws.view(),
             };
-            assert_close(
-                &to64(&cbam_forward(to32(&x).view(), &c32)),
-                &y,
-                1e-5,
-                1e-4,
-                "cbam f32",
-            );
+            assert_close(&to64(&cbam_forward(to32(&x).view(), &c32)), &y, 1e-5, 1e-4, "cbam f32");
             let dy = rand_array(x.raw_dim(), 700 + k as u64, 1.0);
             let (dx, g) = cbam_backward(x.view(), &cp, dy.view());
             let (dx32, g32) = cbam_backward(to32(&x).view(), &c32, to32(&dy).view());

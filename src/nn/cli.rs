@@ -126,67 +126,31 @@ pub fn run(cmd: NnCommand) -> Result<()> {
             print!("{}", summary_table(&net));
             Ok(())
         }
-        NnCommand::Init {
-            model,
-            input,
-            seed,
-            out,
-        } => {
+        NnCommand::Init { model, input, seed, out } => {
             let file = NetworkFile::load(&model)?;
             let net = file.build::<f32>(file.input_shape(input)?, seed)?;
-            let tensors: Vec<(String, ArrayD<f32>)> = net
-                .named_params()
-                .into_iter()
-                .map(|(n, p)| (n, p.value.clone()))
-                .collect();
+            let tensors: Vec<(String, ArrayD<f32>)> =
+                net.named_params().into_iter().map(|(n, p)| (n, p.value.clone())).collect();
             write_tensors(&out, &tensors)?;
-            eprintln!(
-                "wrote {} tensors ({} parameters) to {}",
-                tensors.len(),
-                net.num_params(),
-                out.display()
-            );
+            eprintln!("wrote {} tensors ({} parameters) to {}", tensors.len(), net.num_params(), out.display());
             Ok(())
         }
-        NnCommand::Forward {
-            model,
-            weights,
-            input,
-            out,
-        } => {
+        NnCommand::Forward { model, weights, input, out } => {
             let (mut net, x) = load_net_and_input(&model, &weights, &input)?;
             let y = net.forward(x).map_err(|e| in_file(&input, e))?;
             write_tensors(&out, &[("output".to_string(), y)])
         }
-        NnCommand::Backward {
-            model,
-            weights,
-            input,
-            grad_output,
-            out,
-        } => {
+        NnCommand::Backward { model, weights, input, grad_output, out } => {
             let (mut net, x) = load_net_and_input(&model, &weights, &input)?;
             let mut g = read_tensors(&grad_output)?;
             let dy = take_tensor(&mut g, "grad_output", &grad_output)?;
             net.forward(x).map_err(|e| in_file(&input, e))?;
             let dx = net.backward(dy).map_err(|e| in_file(&grad_output, e))?;
             let mut tensors = vec![("grad_input".to_string(), dx)];
-            tensors.extend(
-                net.named_params()
-                    .into_iter()
-                    .map(|(n, p)| (format!("grad.{n}"), p.grad.clone())),
-            );
+            tensors.extend(net.named_params().into_iter().map(|(n, p)| (format!("grad.{n}"), p.grad.clone())));
             write_tensors(&out, &tensors)
         }
-        NnCommand::Gradcheck {
-            model,
-            input,
-            weights,
-            seed,
-            batch,
-            max_entries,
-            tol,
-        } => {
+        NnCommand::Gradcheck { model, input, weights, seed, batch, max_entries, tol } => {
             let file = NetworkFile::load(&model)?;
             let shape = file.input_shape(input)?;
             let mut net32 = file.build::<f32>(shape, seed)?;
@@ -197,19 +161,10 @@ pub fn run(cmd: NnCommand) -> Result<()> {
                 return Err(Error::input("--batch must be at least 1"));
             }
             let rows = gradcheck(&net32.cast::<f64>(), batch, max_entries, seed);
-            println!(
-                "{:<32} {:>18} {:>8} {:>12}",
-                "parameter", "shape", "checked", "worst rel"
-            );
+            println!("{:<32} {:>18} {:>8} {:>12}", "parameter", "shape", "checked", "worst rel");
             let mut worst = ("", 0.0f64);
             for r in &rows {
-                println!(
-                    "{:<32} {:>18} {:>8} {:>12.3e}",
-                    r.name,
-                    format!("{:?}", r.shape),
-                    r.checked,
-                    r.worst
-                );
+                println!("{:<32} {:>18} {:>8} {:>12.3e}", r.name, format!("{:?}", r.shape), r.checked, r.worst);
                 if r.worst > worst.1 || r.worst.is_nan() {
                     worst = (&r.name, r.worst);
                 }
@@ -234,11 +189,7 @@ fn in_file(path: &Path, e: Error) -> Error {
     }
 }
 
-fn load_net_and_input(
-    model: &Path,
-    weights: &Path,
-    input: &Path,
-) -> Result<(Network<f32>, ArrayD<f32>)> {
+fn load_net_and_input(model: &Path, weights: &Path, input: &Path) -> Result<(Network<f32>, ArrayD<f32>)> {
     let file = NetworkFile::load(model)?;
     let mut t = read_tensors(input)?;
     let x = take_tensor(&mut t, "input", input)?;
@@ -261,24 +212,9 @@ pub fn summary_table<T: crate::nn::scalar::Real>(net: &Network<T>) -> String {
     if let Some(n) = &net.name {
         s += &format!("network: {n}\n");
     }
-    s += &format!(
-        "{:<8} {:<18} {:>16} {:>10} {:>14}\n",
-        "layer", "kind", "output", "params", "FLOPs/sample"
-    );
-    s += &format!(
-        "{:<8} {:<18} {:>16} {:>10} {:>14}\n",
-        "",
-        "input",
-        net.input.to_string(),
-        "",
-        ""
-    );
-    fn rows<T: crate::nn::scalar::Real>(
-        layers: &[Layer<T>],
-        prefix: &str,
-        depth: usize,
-        s: &mut String,
-    ) {
+    s += &format!("{:<8} {:<18} {:>16} {:>10} {:>14}\n", "layer", "kind", "output", "params", "FLOPs/sample");
+    s += &format!("{:<8} {:<18} {:>16} {:>10} {:>14}\n", "", "input", net.input.to_string(), "", "");
+    fn rows<T: crate::nn::scalar::Real>(layers: &[Layer<T>], prefix: &str, depth: usize, s: &mut String) {
         for (i, l) in layers.iter().enumerate() {
             let id = format!("{prefix}{i}");
             let kind = format!("{}{}", "  ".repeat(depth), l.kind_name);
@@ -294,11 +230,7 @@ pub fn summary_table<T: crate::nn::scalar::Real>(net: &Network<T>) -> String {
         }
     }
     rows(&net.layers, "", 0, &mut s);
-    s += &format!(
-        "total: {} parameters, {} FLOPs per sample (forward)\n",
-        net.num_params(),
-        net.flops()
-    );
+    s += &format!("total: {} parameters, {} FLOPs per sample (forward)\n", net.num_params(), net.flops());
     s
 }
 
@@ -322,30 +254,16 @@ pub struct GradcheckRow {
 /// Compare backward against central differences (h = 1e-5) of
 /// `L = Σ r ∘ net(x)` with seeded random `x` (batch `batch`) and `r`, for the
 /// input and up to `max_entries` sampled entries of every parameter.
-pub fn gradcheck(
-    net: &Network<f64>,
-    batch: usize,
-    max_entries: usize,
-    seed: u64,
-) -> Vec<GradcheckRow> {
+pub fn gradcheck(net: &Network<f64>, batch: usize, max_entries: usize, seed: u64) -> Vec<GradcheckRow> {
     let mut rng = crate::util::rng_for(seed, &[0x6c, 1]);
-    let x = ArrayD::from_shape_simple_fn(net.input.batch_dims(batch), || {
-        rng.random::<f64>() * 2.0 - 1.0
-    });
-    let r = ArrayD::from_shape_simple_fn(net.output.batch_dims(batch), || {
-        rng.random::<f64>() * 2.0 - 1.0
-    });
+    let x = ArrayD::from_shape_simple_fn(net.input.batch_dims(batch), || rng.random::<f64>() * 2.0 - 1.0);
+    let r = ArrayD::from_shape_simple_fn(net.output.batch_dims(batch), || rng.random::<f64>() * 2.0 - 1.0);
     let mut base = net.clone();
     base.zero_grad();
-    base.forward(x.clone())
-        .expect("shapes from the network itself");
-    let dx = base
-        .backward(r.clone())
-        .expect("shapes from the network itself");
+    base.forward(x.clone()).expect("shapes from the network itself");
+    let dx = base.backward(r.clone()).expect("shapes from the network itself");
     let h = 1e-5;
-    let loss = |n: &mut Network<f64>, x: &ArrayD<f64>| {
-        (n.forward(x.clone()).expect("own shapes") * &r).sum()
-    };
+    let loss = |n: &mut Network<f64>, x: &ArrayD<f64>| (n.forward(x.clone()).expect("own shapes") * &r).sum();
     let rel = |a: f64, b: f64| (a - b).abs() / a.abs().max(b.abs()).max(1e-4);
     let mut pick = |len: usize| -> Vec<usize> {
         if len <= max_entries {
@@ -369,32 +287,17 @@ pub fn gradcheck(
         xp.as_slice_mut().expect("fresh")[i] = orig;
         worst = worst.max(rel(dx.as_slice().expect("fresh")[i], (fp - fm) / (2.0 * h)));
     }
-    rows.push(GradcheckRow {
-        name: "input".into(),
-        shape: x.shape().to_vec(),
-        checked: idx.len(),
-        worst,
-    });
-    let named: Vec<(String, Vec<usize>, ArrayD<f64>)> = base
-        .named_params()
-        .into_iter()
-        .map(|(n, p)| (n, p.value.shape().to_vec(), p.grad.clone()))
-        .collect();
+    rows.push(GradcheckRow { name: "input".into(), shape: x.shape().to_vec(), checked: idx.len(), worst });
+    let named: Vec<(String, Vec<usize>, ArrayD<f64>)> =
+        base.named_params().into_iter().map(|(n, p)| (n, p.value.shape().to_vec(), p.grad.clone())).collect();
     for (k, (name, shape, grad)) in named.into_iter().enumerate() {
         let len = grad.len();
         let idx = pick(len);
         let mut worst = 0.0f64;
         for &i in &idx {
-            let orig = probe.params_mut()[k]
-                .value
-                .as_slice()
-                .expect("params are standard layout")[i];
-            let set = |p: &mut Network<f64>, v: f64| {
-                p.params_mut()[k]
-                    .value
-                    .as_slice_mut()
-                    .expect("standard layout")[i] = v
-            };
+            let orig = probe.params_mut()[k].value.as_slice().expect("params are standard layout")[i];
+            let set =
+                |p: &mut Network<f64>, v: f64| p.params_mut()[k].value.as_slice_mut().expect("standard layout")[i] = v;
             set(&mut probe, orig + h);
             let fp = loss(&mut probe, &x);
             set(&mut probe, orig - h);
@@ -403,12 +306,7 @@ pub fn gradcheck(
             let g = grad.as_standard_layout()[ndarray::IxDyn(&unravel(i, &shape))];
             worst = worst.max(rel(g, (fp - fm) / (2.0 * h)));
         }
-        rows.push(GradcheckRow {
-            name,
-            shape,
-            checked: idx.len(),
-            worst,
-        });
+        rows.push(GradcheckRow { name, shape, checked: idx.len(), worst });
     }
     rows
 }
@@ -436,8 +334,7 @@ mod tests {
 
     #[test]
     fn grid_backbone_builds_for_any_size_and_passes_gradcheck() {
-        let path =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/networks/grid_backbone.toml");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/networks/grid_backbone.toml");
         let file = NetworkFile::load(&path).unwrap();
         for (h, w) in [(1, 1), (1, 7), (3, 2), (5, 5), (8, 8), (16, 16), (13, 31)] {
             let net = file.build::<f32>([4, h, w], 0).unwrap();

@@ -39,11 +39,7 @@ pub struct Conv2dConfig {
 
 impl Default for Conv2dConfig {
     fn default() -> Self {
-        Conv2dConfig {
-            stride: 1,
-            padding: 0,
-            dilation: 1,
-        }
+        Conv2dConfig { stride: 1, padding: 0, dilation: 1 }
     }
 }
 
@@ -74,14 +70,7 @@ fn src(o: usize, t: usize, cfg: &Conv2dConfig, len: usize) -> Option<usize> {
 
 /// im2col: `x [N, C, H, W]` → columns `[C·KH·KW, N·OH·OW]`, row `(c·KH + u)·KW + v`,
 /// column `(n·OH + i)·OW + j`.
-pub fn im2col<T: Real>(
-    x: ArrayView4<T>,
-    kh: usize,
-    kw: usize,
-    cfg: &Conv2dConfig,
-    oh: usize,
-    ow: usize,
-) -> Array2<T> {
+pub fn im2col<T: Real>(x: ArrayView4<T>, kh: usize, kw: usize, cfg: &Conv2dConfig, oh: usize, ow: usize) -> Array2<T> {
     let x = x.as_standard_layout();
     let xs = x.as_slice().expect("standard layout");
     let (n, c, h, w) = x.dim();
@@ -161,11 +150,7 @@ pub fn col2im<T: Real>(
     x
 }
 
-fn out_dims(
-    x: (usize, usize, usize, usize),
-    wd: (usize, usize, usize, usize),
-    cfg: &Conv2dConfig,
-) -> (usize, usize) {
+fn out_dims(x: (usize, usize, usize, usize), wd: (usize, usize, usize, usize), cfg: &Conv2dConfig) -> (usize, usize) {
     let oh = cfg.out_size(x.2, wd.2);
     let ow = cfg.out_size(x.3, wd.3);
     match (oh, ow) {
@@ -201,13 +186,8 @@ pub fn conv2d_forward<T: Real>(
     let col = im2col(x, kh, kw, cfg, oh, ow);
     let wm = w.to_shape((o, c * kh * kw)).expect("reshape weight");
     let ym = wm.dot(&col); // [O, N·OH·OW]
-    let y4 = ym
-        .into_shape_with_order((o, n, oh, ow))
-        .expect("reshape output");
-    let mut y = y4
-        .permuted_axes([1, 0, 2, 3])
-        .as_standard_layout()
-        .into_owned();
+    let y4 = ym.into_shape_with_order((o, n, oh, ow)).expect("reshape output");
+    let mut y = y4.permuted_axes([1, 0, 2, 3]).as_standard_layout().into_owned();
     if let Some(b) = b {
         for mut yn in y.outer_iter_mut() {
             for (mut yo, &bo) in yn.outer_iter_mut().zip(b.iter()) {
@@ -235,10 +215,7 @@ pub fn conv2d_backward<T: Real>(
     let dym = dy.permuted_axes([1, 0, 2, 3]);
     let dym = dym.as_standard_layout();
     let dym = dym.to_shape((o, n * oh * ow)).expect("reshape dy");
-    let dw = dym
-        .dot(&col.t())
-        .into_shape_with_order((o, c, kh, kw))
-        .expect("reshape dw");
+    let dw = dym.dot(&col.t()).into_shape_with_order((o, c, kh, kw)).expect("reshape dw");
     let db = dym.sum_axis(Axis(1));
     let wm = w.to_shape((o, c * kh * kw)).expect("reshape weight");
     let dcol = wm.t().dot(&dym);
@@ -258,11 +235,7 @@ pub fn conv2d_naive<T: Real>(
     let (o, _, kh, kw) = w.dim();
     let (oh, ow) = out_dims(x.dim(), w.dim(), cfg);
     let mut y = Array4::<T>::zeros((n, o, oh, ow));
-    let (s, p, d) = (
-        cfg.stride as isize,
-        cfg.padding as isize,
-        cfg.dilation as isize,
-    );
+    let (s, p, d) = (cfg.stride as isize, cfg.padding as isize, cfg.dilation as isize);
     for bn in 0..n {
         for oc in 0..o {
             for i in 0..oh {
@@ -274,8 +247,7 @@ pub fn conv2d_naive<T: Real>(
                                 let iy = i as isize * s - p + u as isize * d;
                                 let ix = j as isize * s - p + v as isize * d;
                                 if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < wd {
-                                    acc +=
-                                        w[[oc, ci, u, v]] * x[[bn, ci, iy as usize, ix as usize]];
+                                    acc += w[[oc, ci, u, v]] * x[[bn, ci, iy as usize, ix as usize]];
                                 }
                             }
                         }
@@ -289,15 +261,7 @@ pub fn conv2d_naive<T: Real>(
 }
 
 /// Multiply–add FLOPs of a forward pass (2 per multiply-accumulate, plus the bias).
-pub fn conv2d_flops(
-    n: usize,
-    c: usize,
-    o: usize,
-    kh: usize,
-    kw: usize,
-    oh: usize,
-    ow: usize,
-) -> u64 {
+pub fn conv2d_flops(n: usize, c: usize, o: usize, kh: usize, kw: usize, oh: usize, ow: usize) -> u64 {
     (2 * n * o * oh * ow * c * kh * kw) as u64
 }
 
@@ -322,16 +286,7 @@ mod tests {
         let x = rand_array((n, c, h, w), seed, 1.0);
         let wt = rand_array((o, c, kh, kw), seed + 1, 0.5);
         let b = rand_array(o, seed + 2, 0.5);
-        (
-            x,
-            wt,
-            b,
-            Conv2dConfig {
-                stride: s,
-                padding: p,
-                dilation: d,
-            },
-        )
+        (x, wt, b, Conv2dConfig { stride: s, padding: p, dilation: d })
     }
 
     #[test]
@@ -341,55 +296,21 @@ mod tests {
             let reference = conv2d_naive(x.view(), w.view(), Some(b.view()), &cfg);
             let fast64 = conv2d_forward(x.view(), w.view(), Some(b.view()), &cfg);
             assert_close(&fast64, &reference, 1e-12, 1e-10, "conv f64 vs naive");
-            let fast32 = conv2d_forward(
-                to32(&x).view(),
-                to32(&w).view(),
-                Some(to32(&b).view()),
-                &cfg,
-            );
+            let fast32 = conv2d_forward(to32(&x).view(), to32(&w).view(), Some(to32(&b).view()), &cfg);
             // f32 against the f64 reference: |a − b| ≤ 1e-5 + 1e-4·|b|.
-            assert_close(
-                &to64(&fast32),
-                &reference,
-                1e-5,
-                1e-4,
-                "conv f32 vs naive f64",
-            );
+            assert_close(&to64(&fast32), &reference, 1e-5, 1e-4, "conv f32 vs naive f64");
         }
     }
 
     #[test]
     fn output_size_formula() {
-        let cfg = Conv2dConfig {
-            stride: 3,
-            padding: 1,
-            dilation: 2,
-        };
+        let cfg = Conv2dConfig { stride: 3, padding: 1, dilation: 2 };
         // ⌊(10 + 2 − 2·2 − 1)/3⌋ + 1 = 3
         assert_eq!(cfg.out_size(10, 3), Some(3));
         let (x, w, _, _) = case(&[1, 1, 10, 10, 1, 3, 3, 1, 1, 1], 0);
-        assert_eq!(
-            conv2d_naive(x.view(), w.view(), None, &cfg).dim(),
-            (1, 1, 3, 3)
-        );
-        assert_eq!(
-            Conv2dConfig {
-                stride: 1,
-                padding: 0,
-                dilation: 3
-            }
-            .out_size(6, 3),
-            None
-        );
-        assert_eq!(
-            Conv2dConfig {
-                stride: 1,
-                padding: 0,
-                dilation: 3
-            }
-            .out_size(7, 3),
-            Some(1)
-        );
+        assert_eq!(conv2d_naive(x.view(), w.view(), None, &cfg).dim(), (1, 1, 3, 3));
+        assert_eq!(Conv2dConfig { stride: 1, padding: 0, dilation: 3 }.out_size(6, 3), None);
+        assert_eq!(Conv2dConfig { stride: 1, padding: 0, dilation: 3 }.out_size(7, 3), Some(1));
     }
 
     #[test]
@@ -411,8 +332,7 @@ mod tests {
             let fdb = fd_grad(&b, |bp| loss(&x, &w, bp));
             assert_close(&db, &fdb, 1e-8, 1e-6, "conv db");
             // The f32 instantiation agrees with the f64 one: |a − b| ≤ 1e-5 + 1e-4·|b|.
-            let (dx32, dw32, db32) =
-                conv2d_backward(to32(&x).view(), to32(&w).view(), to32(&r).view(), &cfg);
+            let (dx32, dw32, db32) = conv2d_backward(to32(&x).view(), to32(&w).view(), to32(&r).view(), &cfg);
             assert_close(&to64(&dx32), &dx, 1e-5, 1e-4, "conv dx f32");
             assert_close(&to64(&dw32), &dw, 1e-5, 1e-4, "conv dw f32");
             assert_close(&to64(&db32), &db, 1e-5, 1e-4, "conv db f32");
@@ -425,16 +345,7 @@ mod tests {
         // y[0][0] = x[0][0] + x[0][2] + x[2][0] + x[2][2] = 0 + 2 + 10 + 12 = 24.
         let x = Array4::from_shape_fn((1, 1, 5, 5), |(_, _, i, j)| (5 * i + j) as f64);
         let w = Array4::<f64>::ones((1, 1, 2, 2));
-        let y = conv2d_forward(
-            x.view(),
-            w.view(),
-            None,
-            &Conv2dConfig {
-                stride: 1,
-                padding: 0,
-                dilation: 2,
-            },
-        );
+        let y = conv2d_forward(x.view(), w.view(), None, &Conv2dConfig { stride: 1, padding: 0, dilation: 2 });
         assert_eq!(y.dim(), (1, 1, 3, 3));
         assert_eq!(y[[0, 0, 0, 0]], 24.0);
         assert_eq!(y[[0, 0, 2, 2]], 24.0 + 4.0 * 12.0);

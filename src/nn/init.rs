@@ -48,18 +48,12 @@ pub fn init_weight<T: Real>(
     let (fi, fo) = (fan_in.max(1) as f64, fan_out.max(1) as f64);
     let uniform = |b: f64, rng: &mut rand_chacha::ChaCha8Rng| (rng.random::<f64>() * 2.0 - 1.0) * b;
     match init {
-        Init::KaimingUniform => {
-            ArrayD::from_shape_simple_fn(shape, || T::from_f64(uniform((6.0 / fi).sqrt(), rng)))
+        Init::KaimingUniform => ArrayD::from_shape_simple_fn(shape, || T::from_f64(uniform((6.0 / fi).sqrt(), rng))),
+        Init::XavierUniform => {
+            ArrayD::from_shape_simple_fn(shape, || T::from_f64(uniform((6.0 / (fi + fo)).sqrt(), rng)))
         }
-        Init::XavierUniform => ArrayD::from_shape_simple_fn(shape, || {
-            T::from_f64(uniform((6.0 / (fi + fo)).sqrt(), rng))
-        }),
         Init::KaimingNormal | Init::XavierNormal => {
-            let std = if init == Init::KaimingNormal {
-                (2.0 / fi).sqrt()
-            } else {
-                (2.0 / (fi + fo)).sqrt()
-            };
+            let std = if init == Init::KaimingNormal { (2.0 / fi).sqrt() } else { (2.0 / (fi + fo)).sqrt() };
             let d = Normal::new(0.0, std).expect("finite positive std");
             ArrayD::from_shape_simple_fn(shape, || T::from_f64(d.sample(rng)))
         }
@@ -88,34 +82,16 @@ mod tests {
             (Init::XavierUniform, 2.0 / 250.0),
             (Init::XavierNormal, 2.0 / 250.0),
         ] {
-            let w = init_weight::<f64>(
-                init,
-                &[200, 1000],
-                fi,
-                fo,
-                &mut crate::util::rng_for(1, &[2]),
-            );
+            let w = init_weight::<f64>(init, &[200, 1000], fi, fo, &mut crate::util::rng_for(1, &[2]));
             let (m, v, mx) = moments(&w);
             assert!(m.abs() < 0.01 * var.sqrt() * 3.0, "{init:?} mean {m}");
             assert!((v / var - 1.0).abs() < 0.02, "{init:?} var {v} vs {var}");
             if matches!(init, Init::KaimingUniform | Init::XavierUniform) {
                 assert!(mx <= (3.0 * var).sqrt(), "{init:?} outside bound");
             }
-            let again = init_weight::<f64>(
-                init,
-                &[200, 1000],
-                fi,
-                fo,
-                &mut crate::util::rng_for(1, &[2]),
-            );
+            let again = init_weight::<f64>(init, &[200, 1000], fi, fo, &mut crate::util::rng_for(1, &[2]));
             assert_eq!(w, again);
-            let other = init_weight::<f64>(
-                init,
-                &[200, 1000],
-                fi,
-                fo,
-                &mut crate::util::rng_for(2, &[2]),
-            );
+            let other = init_weight::<f64>(init, &[200, 1000], fi, fo, &mut crate::util::rng_for(2, &[2]));
             assert_ne!(w, other);
         }
     }

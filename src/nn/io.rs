@@ -15,27 +15,17 @@ use crate::{Error, Result};
 /// Read every tensor of a safetensors file as `f32` (F32 as is, F64 and F16/BF16
 /// are rejected with a message). Errors name the file.
 pub fn read_tensors(path: &Path) -> Result<BTreeMap<String, ArrayD<f32>>> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| Error::input(format!("{}: cannot read: {e}", path.display())))?;
-    let st = SafeTensors::deserialize(&bytes).map_err(|e| {
-        Error::input(format!(
-            "{}: not a valid safetensors file: {e}",
-            path.display()
-        ))
-    })?;
+    let bytes = std::fs::read(path).map_err(|e| Error::input(format!("{}: cannot read: {e}", path.display())))?;
+    let st = SafeTensors::deserialize(&bytes)
+        .map_err(|e| Error::input(format!("{}: not a valid safetensors file: {e}", path.display())))?;
     let mut out = BTreeMap::new();
     for (name, view) in st.tensors() {
         let data = view.data();
         let values: Vec<f32> = match view.dtype() {
-            Dtype::F32 => data
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect(),
+            Dtype::F32 => data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
             Dtype::F64 => data
                 .chunks_exact(8)
-                .map(|b| {
-                    f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32
-                })
+                .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32)
                 .collect(),
             other => {
                 return Err(Error::input(format!(
@@ -53,21 +43,13 @@ pub fn read_tensors(path: &Path) -> Result<BTreeMap<String, ArrayD<f32>>> {
 
 /// Take the tensor `name` out of `tensors` read from `path`, with a one-line
 /// error listing what the file holds if it is missing.
-pub fn take_tensor(
-    tensors: &mut BTreeMap<String, ArrayD<f32>>,
-    name: &str,
-    path: &Path,
-) -> Result<ArrayD<f32>> {
+pub fn take_tensor(tensors: &mut BTreeMap<String, ArrayD<f32>>, name: &str, path: &Path) -> Result<ArrayD<f32>> {
     tensors.remove(name).ok_or_else(|| {
         let have: Vec<&str> = tensors.keys().map(|s| s.as_str()).take(8).collect();
         Error::input(format!(
             "{}: no tensor named `{name}` (the file holds: {})",
             path.display(),
-            if have.is_empty() {
-                "nothing".to_string()
-            } else {
-                have.join(", ")
-            }
+            if have.is_empty() { "nothing".to_string() } else { have.join(", ") }
         ))
     })
 }
@@ -87,11 +69,7 @@ pub fn write_tensors(path: &Path, tensors: &[(String, ArrayD<f32>)]) -> Result<(
     let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
         .iter()
         .map(|(n, a)| {
-            let data: Vec<u8> = a
-                .as_standard_layout()
-                .iter()
-                .flat_map(|v| v.to_le_bytes())
-                .collect();
+            let data: Vec<u8> = a.as_standard_layout().iter().flat_map(|v| v.to_le_bytes()).collect();
             (n.clone(), a.shape().to_vec(), data)
         })
         .collect();
@@ -104,7 +82,6 @@ pub fn write_tensors(path: &Path, tensors: &[(String, ArrayD<f32>)]) -> Result<(
         })
         .collect::<Result<Vec<_>>>()?;
     let meta: HashMap<String, String> = [("format".to_string(), "pt".to_string())].into();
-    let buf = safetensors::serialize(views, Some(meta))
-        .map_err(|e| Error::internal(format!("safetensors: {e}")))?;
+    let buf = safetensors::serialize(views, Some(meta)).map_err(|e| Error::internal(format!("safetensors: {e}")))?;
     crate::util::atomic_write(path, &buf)
 }

@@ -18,11 +18,7 @@ use super::scalar::Real;
 ///     arr2(&[[1.0, 0.0], [1.0, 1.0], [0.0, -1.0]]).view(), Some(arr1(&[0.5, 0.0, 0.0]).view()));
 /// assert_eq!(y, arr2(&[[1.5, 3.0, -2.0]]));
 /// ```
-pub fn linear_forward<T: Real>(
-    x: ArrayView2<T>,
-    w: ArrayView2<T>,
-    b: Option<ArrayView1<T>>,
-) -> Array2<T> {
+pub fn linear_forward<T: Real>(x: ArrayView2<T>, w: ArrayView2<T>, b: Option<ArrayView1<T>>) -> Array2<T> {
     let mut y = x.dot(&w.t());
     if let Some(b) = b {
         y += &b;
@@ -125,11 +121,7 @@ mod tests {
 
     #[test]
     fn linear_forward_backward() {
-        let (x, w, b) = (
-            rand_array((5, 7), 1, 1.0),
-            rand_array((3, 7), 2, 1.0),
-            rand_array(3, 3, 1.0),
-        );
+        let (x, w, b) = (rand_array((5, 7), 1, 1.0), rand_array((3, 7), 2, 1.0), rand_array(3, 3, 1.0));
         let y = linear_forward(x.view(), w.view(), Some(b.view()));
         assert_close(&y, &linear_naive(&x, &w, &b), 1e-14, 1e-12, "linear f64");
         let y32 = linear_forward(to32(&x).view(), to32(&w).view(), Some(to32(&b).view()));
@@ -137,27 +129,9 @@ mod tests {
         let r = rand_array((5, 3), 4, 1.0);
         let (dx, dw, db) = linear_backward(x.view(), w.view(), r.view());
         // |a − b| ≤ 1e-8 + 1e-6·|b|.
-        assert_close(
-            &dx,
-            &fd_grad(&x, |p| (linear_naive(p, &w, &b) * &r).sum()),
-            1e-8,
-            1e-6,
-            "linear dx",
-        );
-        assert_close(
-            &dw,
-            &fd_grad(&w, |p| (linear_naive(&x, p, &b) * &r).sum()),
-            1e-8,
-            1e-6,
-            "linear dw",
-        );
-        assert_close(
-            &db,
-            &fd_grad(&b, |p| (linear_naive(&x, &w, p) * &r).sum()),
-            1e-8,
-            1e-6,
-            "linear db",
-        );
+        assert_close(&dx, &fd_grad(&x, |p| (linear_naive(p, &w, &b) * &r).sum()), 1e-8, 1e-6, "linear dx");
+        assert_close(&dw, &fd_grad(&w, |p| (linear_naive(&x, p, &b) * &r).sum()), 1e-8, 1e-6, "linear dw");
+        assert_close(&db, &fd_grad(&b, |p| (linear_naive(&x, &w, p) * &r).sum()), 1e-8, 1e-6, "linear db");
     }
 
     #[test]
@@ -166,41 +140,15 @@ mod tests {
         let g = rand_array(9, 6, 1.0) + 1.0;
         let b = rand_array(9, 7, 1.0);
         let (y, _, _) = layernorm_forward(x.view(), g.view(), b.view(), 1e-5);
-        assert_close(
-            &y,
-            &layernorm_naive(&x, &g, &b),
-            1e-13,
-            1e-12,
-            "layernorm f64",
-        );
-        let (y32, _, _) =
-            layernorm_forward(to32(&x).view(), to32(&g).view(), to32(&b).view(), 1e-5);
+        assert_close(&y, &layernorm_naive(&x, &g, &b), 1e-13, 1e-12, "layernorm f64");
+        let (y32, _, _) = layernorm_forward(to32(&x).view(), to32(&g).view(), to32(&b).view(), 1e-5);
         assert_close(&to64(&y32), &y, 1e-5, 1e-4, "layernorm f32");
         let r = rand_array((4, 9), 8, 1.0);
         let (_, mean, rstd) = layernorm_forward(x.view(), g.view(), b.view(), 1e-5);
-        let (dx, dg, db) =
-            layernorm_backward(x.view(), g.view(), mean.view(), rstd.view(), r.view());
+        let (dx, dg, db) = layernorm_backward(x.view(), g.view(), mean.view(), rstd.view(), r.view());
         // Nonlinear in x: truncation ~h² = 1e-10. |a − b| ≤ 1e-8 + 1e-6·|b|.
-        assert_close(
-            &dx,
-            &fd_grad(&x, |p| (layernorm_naive(p, &g, &b) * &r).sum()),
-            1e-8,
-            1e-6,
-            "ln dx",
-        );
-        assert_close(
-            &dg,
-            &fd_grad(&g, |p| (layernorm_naive(&x, p, &b) * &r).sum()),
-            1e-8,
-            1e-6,
-            "ln dgamma",
-        );
-        assert_close(
-            &db,
-            &fd_grad(&b, |p| (layernorm_naive(&x, &g, p) * &r).sum()),
-            1e-8,
-            1e-6,
-            "ln dbeta",
-        );
+        assert_close(&dx, &fd_grad(&x, |p| (layernorm_naive(p, &g, &b) * &r).sum()), 1e-8, 1e-6, "ln dx");
+        assert_close(&dg, &fd_grad(&g, |p| (layernorm_naive(&x, p, &b) * &r).sum()), 1e-8, 1e-6, "ln dgamma");
+        assert_close(&db, &fd_grad(&b, |p| (layernorm_naive(&x, &g, p) * &r).sum()), 1e-8, 1e-6, "ln dbeta");
     }
 }

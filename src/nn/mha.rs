@@ -4,9 +4,7 @@
 //! kernel for `f32`; this module holds an exact materialising implementation
 //! for `f64` (gradient checks) and the pre-norm block around it.
 
-use ndarray::{
-    Array1, Array2, Array3, Array4, ArrayView1, ArrayView2, ArrayView3, ArrayView4, Axis,
-};
+use ndarray::{Array1, Array2, Array3, Array4, ArrayView1, ArrayView2, ArrayView3, ArrayView4, Axis};
 
 use super::attention::{flash_attention_backward, flash_attention_forward, FlashConfig};
 use super::linear::{layernorm_backward, layernorm_forward, linear_backward, linear_forward};
@@ -38,12 +36,7 @@ pub fn sdpa_reference_forward<T: Real>(
     let mut o = Array3::<T>::zeros((bh, n, d));
     let mut lse = Array2::<T>::zeros((bh, n));
     for b in 0..bh {
-        let mut p = scores(
-            q.index_axis(Axis(0), b),
-            k.index_axis(Axis(0), b),
-            scale,
-            causal,
-        );
+        let mut p = scores(q.index_axis(Axis(0), b), k.index_axis(Axis(0), b), scale, causal);
         for (i, mut row) in p.outer_iter_mut().enumerate() {
             let m = row.fold(T::NEG_INFINITY, |a, &x| a.max(x));
             row.mapv_inplace(|x| (x - m).exp());
@@ -51,8 +44,7 @@ pub fn sdpa_reference_forward<T: Real>(
             row /= l;
             lse[[b, i]] = m + l.ln();
         }
-        o.index_axis_mut(Axis(0), b)
-            .assign(&p.dot(&v.index_axis(Axis(0), b)));
+        o.index_axis_mut(Axis(0), b).assign(&p.dot(&v.index_axis(Axis(0), b)));
     }
     (o, lse)
 }
@@ -94,12 +86,11 @@ pub fn sdpa_reference_backward<T: Real>(
         let mut ds = p;
         for (i, mut row) in ds.outer_iter_mut().enumerate() {
             for (pij, &dpij) in row.iter_mut().zip(dp.row(i).iter()) {
-                *pij = *pij * (dpij - dd[i]);
+                *pij *= dpij - dd[i];
             }
         }
         dq.index_axis_mut(Axis(0), b).assign(&(ds.dot(&kb) * scale));
-        dk.index_axis_mut(Axis(0), b)
-            .assign(&(ds.t().dot(&qb) * scale));
+        dk.index_axis_mut(Axis(0), b).assign(&(ds.t().dot(&qb) * scale));
     }
     (dq, dk, dv)
 }
@@ -113,10 +104,7 @@ pub fn sdpa_forward_f32(
     scale: f32,
     causal: bool,
 ) -> (Array3<f32>, Array2<f32>) {
-    let cfg = FlashConfig {
-        causal,
-        ..FlashConfig::default()
-    };
+    let cfg = FlashConfig { causal, ..FlashConfig::default() };
     flash_attention_forward(q, k, v, scale, &cfg)
 }
 
@@ -132,10 +120,7 @@ pub fn sdpa_backward_f32(
     scale: f32,
     causal: bool,
 ) -> (Array3<f32>, Array3<f32>, Array3<f32>) {
-    let cfg = FlashConfig {
-        causal,
-        ..FlashConfig::default()
-    };
+    let cfg = FlashConfig { causal, ..FlashConfig::default() };
     flash_attention_backward(q, k, v, o, lse, d_o, scale, &cfg)
 }
 
@@ -191,10 +176,7 @@ pub struct MhaConfig {
 /// `x [N, C, H, W]` → tokens `[N·H·W, C]`, row `n·H·W + h·W + w`.
 pub fn to_tokens<T: Real>(x: ArrayView4<T>) -> Array2<T> {
     let (n, c, h, w) = x.dim();
-    let t = x
-        .permuted_axes([0, 2, 3, 1])
-        .as_standard_layout()
-        .into_owned();
+    let t = x.permuted_axes([0, 2, 3, 1]).as_standard_layout().into_owned();
     t.into_shape_with_order((n * h * w, c)).expect("tokens")
 }
 
@@ -202,19 +184,14 @@ pub fn to_tokens<T: Real>(x: ArrayView4<T>) -> Array2<T> {
 pub fn from_tokens<T: Real>(t: Array2<T>, dims: (usize, usize, usize, usize)) -> Array4<T> {
     let (n, c, h, w) = dims;
     let t = t.into_shape_with_order((n, h, w, c)).expect("tokens");
-    t.permuted_axes([0, 3, 1, 2])
-        .as_standard_layout()
-        .into_owned()
+    t.permuted_axes([0, 3, 1, 2]).as_standard_layout().into_owned()
 }
 
 /// `[N·T, C]` → `[N·heads, T, C/heads]` (heads split contiguously).
 fn split_heads<T: Real>(a: &Array2<T>, n: usize, heads: usize) -> Array3<T> {
     let (nt, c) = a.dim();
     let (t, dh) = (nt / n, c / heads);
-    let a4 = a
-        .view()
-        .into_shape_with_order((n, t, heads, dh))
-        .expect("split");
+    let a4 = a.view().into_shape_with_order((n, t, heads, dh)).expect("split");
     a4.permuted_axes([0, 2, 1, 3])
         .as_standard_layout()
         .into_owned()
@@ -226,10 +203,7 @@ fn split_heads<T: Real>(a: &Array2<T>, n: usize, heads: usize) -> Array3<T> {
 fn merge_heads<T: Real>(a: &Array3<T>, n: usize) -> Array2<T> {
     let (bh, t, dh) = a.dim();
     let heads = bh / n;
-    let a4 = a
-        .view()
-        .into_shape_with_order((n, heads, t, dh))
-        .expect("merge");
+    let a4 = a.view().into_shape_with_order((n, heads, t, dh)).expect("merge");
     a4.permuted_axes([0, 2, 1, 3])
         .as_standard_layout()
         .into_owned()
@@ -243,46 +217,18 @@ fn merge_heads<T: Real>(a: &Array3<T>, n: usize) -> Array2<T> {
 /// `Y = X + o(Attn(q(LN(X)), k(LN(X)), v(LN(X))))`, per head
 /// `Attn = softmax(Q_h K_hᵀ/√d_h [+ causal mask]) V_h`, `d_h = C/heads`.
 /// Returns the output and the activations the backward pass needs.
-pub fn mha_forward<T: Real>(
-    x: ArrayView4<T>,
-    p: &MhaParams<T>,
-    cfg: &MhaConfig,
-) -> (Array4<T>, MhaCache<T>) {
+pub fn mha_forward<T: Real>(x: ArrayView4<T>, p: &MhaParams<T>, cfg: &MhaConfig) -> (Array4<T>, MhaCache<T>) {
     let (n, c, _, _) = x.dim();
     let xt = to_tokens(x);
     let (xn, mean, rstd) = layernorm_forward(xt.view(), p.ln_w, p.ln_b, T::from_f64(LN_EPS));
-    let proj = |i: usize| {
-        split_heads(
-            &linear_forward(xn.view(), p.proj_w[i], Some(p.proj_b[i])),
-            n,
-            cfg.heads,
-        )
-    };
+    let proj = |i: usize| split_heads(&linear_forward(xn.view(), p.proj_w[i], Some(p.proj_b[i])), n, cfg.heads);
     let qkv = [proj(0), proj(1), proj(2)];
     let scale = T::ONE / T::from_usize(c / cfg.heads).sqrt();
-    let (o, lse) = T::sdpa_forward(
-        qkv[0].view(),
-        qkv[1].view(),
-        qkv[2].view(),
-        scale,
-        cfg.causal,
-    );
+    let (o, lse) = T::sdpa_forward(qkv[0].view(), qkv[1].view(), qkv[2].view(), scale, cfg.causal);
     let om = merge_heads(&o, n);
     let yt = &xt + &linear_forward(om.view(), p.proj_w[3], Some(p.proj_b[3]));
     let y = from_tokens(yt, x.dim());
-    (
-        y,
-        MhaCache {
-            xt,
-            xn,
-            mean,
-            rstd,
-            qkv,
-            o,
-            lse,
-            om,
-        },
-    )
+    (y, MhaCache { xt, xn, mean, rstd, qkv, o, lse, om })
 }
 
 /// Backward of [`mha_forward`]: `dy [N, C, H, W]` → (`dx [N, C, H, W]`, parameter gradients).
@@ -298,48 +244,26 @@ pub fn mha_backward<T: Real>(
     let doh = split_heads(&dom, n, cfg.heads);
     let scale = T::ONE / T::from_usize(c / cfg.heads).sqrt();
     let [q, k, v] = &cache.qkv;
-    let (dq, dk, dv) = T::sdpa_backward(
-        q.view(),
-        k.view(),
-        v.view(),
-        cache.o.view(),
-        cache.lse.view(),
-        doh.view(),
-        scale,
-        cfg.causal,
-    );
+    let (dq, dk, dv) =
+        T::sdpa_backward(q.view(), k.view(), v.view(), cache.o.view(), cache.lse.view(), doh.view(), scale, cfg.causal);
     let mut dxn = Array2::<T>::zeros(cache.xn.raw_dim());
     let mut gw: Vec<Array2<T>> = Vec::with_capacity(4);
     let mut gb: Vec<Array1<T>> = Vec::with_capacity(4);
     for (i, dh) in [dq, dk, dv].iter().enumerate() {
-        let (dxi, dwi, dbi) =
-            linear_backward(cache.xn.view(), p.proj_w[i], merge_heads(dh, n).view());
+        let (dxi, dwi, dbi) = linear_backward(cache.xn.view(), p.proj_w[i], merge_heads(dh, n).view());
         dxn += &dxi;
         gw.push(dwi);
         gb.push(dbi);
     }
     gw.push(dwo);
     gb.push(dbo);
-    let (dxt_ln, dlnw, dlnb) = layernorm_backward(
-        cache.xt.view(),
-        p.ln_w,
-        cache.mean.view(),
-        cache.rstd.view(),
-        dxn.view(),
-    );
+    let (dxt_ln, dlnw, dlnb) =
+        layernorm_backward(cache.xt.view(), p.ln_w, cache.mean.view(), cache.rstd.view(), dxn.view());
     let dxt = dyt + dxt_ln;
     let dx = from_tokens(dxt, dy.dim());
     let proj_w: [Array2<T>; 4] = gw.try_into().expect("four projections");
     let proj_b: [Array1<T>; 4] = gb.try_into().expect("four projections");
-    (
-        dx,
-        MhaGrads {
-            ln_w: dlnw,
-            ln_b: dlnb,
-            proj_w,
-            proj_b,
-        },
-    )
+    (dx, MhaGrads { ln_w: dlnw, ln_b: dlnb, proj_w, proj_b })
 }
 
 /// LayerNorm ε of the attention block (PyTorch's default).
@@ -365,24 +289,18 @@ mod tests {
         let dh = c / heads;
         let mut y = x.clone();
         for bn in 0..n {
-            let tok: Vec<Vec<f64>> = (0..t)
-                .map(|ti| (0..c).map(|ch| x[[bn, ch, ti / wd, ti % wd]]).collect())
-                .collect();
+            let tok: Vec<Vec<f64>> =
+                (0..t).map(|ti| (0..c).map(|ch| x[[bn, ch, ti / wd, ti % wd]]).collect()).collect();
             let xn: Vec<Vec<f64>> = tok
                 .iter()
                 .map(|r| {
                     let mu = r.iter().sum::<f64>() / c as f64;
                     let var = r.iter().map(|v| (v - mu).powi(2)).sum::<f64>() / c as f64;
-                    r.iter()
-                        .enumerate()
-                        .map(|(j, v)| (v - mu) / (var + 1e-5).sqrt() * lnw[j] + lnb[j])
-                        .collect()
+                    r.iter().enumerate().map(|(j, v)| (v - mu) / (var + 1e-5).sqrt() * lnw[j] + lnb[j]).collect()
                 })
                 .collect();
             let lin = |i: usize, r: &[f64]| -> Vec<f64> {
-                (0..c)
-                    .map(|o| b[i][o] + (0..c).map(|k| w[i][[o, k]] * r[k]).sum::<f64>())
-                    .collect()
+                (0..c).map(|o| b[i][o] + (0..c).map(|k| w[i][[o, k]] * r[k]).sum::<f64>()).collect()
             };
             let q: Vec<Vec<f64>> = xn.iter().map(|r| lin(0, r)).collect();
             let k: Vec<Vec<f64>> = xn.iter().map(|r| lin(1, r)).collect();
@@ -393,9 +311,7 @@ mod tests {
                     let r = hh * dh..(hh + 1) * dh;
                     let visible = if causal { ti + 1 } else { t };
                     let sc: Vec<f64> = (0..visible)
-                        .map(|s| {
-                            r.clone().map(|f| q[ti][f] * k[s][f]).sum::<f64>() / (dh as f64).sqrt()
-                        })
+                        .map(|s| r.clone().map(|f| q[ti][f] * k[s][f]).sum::<f64>() / (dh as f64).sqrt())
                         .collect();
                     let m = sc.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
                     let z: f64 = sc.iter().map(|s| (s - m).exp()).sum();
@@ -429,16 +345,8 @@ mod tests {
             }
         }
         let r = rand_array((2, 5, 3), 4, 1.0);
-        let (dq, dk, dv) = sdpa_reference_backward(
-            q.view(),
-            k.view(),
-            v.view(),
-            o.view(),
-            lse.view(),
-            r.view(),
-            0.7,
-            true,
-        );
+        let (dq, dk, dv) =
+            sdpa_reference_backward(q.view(), k.view(), v.view(), o.view(), lse.view(), r.view(), 0.7, true);
         let f = |q: &Array3<f64>, k: &Array3<f64>, v: &Array3<f64>| {
             (sdpa_reference_forward(q.view(), k.view(), v.view(), 0.7, true).0 * &r).sum()
         };
@@ -449,21 +357,15 @@ mod tests {
 
     #[test]
     fn attention_block_forward_backward() {
-        for (case, &(n, c, h, w, heads, causal)) in [
-            (2, 6, 3, 2, 2, false),
-            (1, 8, 2, 3, 4, true),
-            (2, 4, 1, 1, 1, true),
-            (1, 6, 3, 3, 3, false),
-        ]
-        .iter()
-        .enumerate()
+        for (case, &(n, c, h, w, heads, causal)) in
+            [(2, 6, 3, 2, 2, false), (1, 8, 2, 3, 4, true), (2, 4, 1, 1, 1, true), (1, 6, 3, 3, 3, false)]
+                .iter()
+                .enumerate()
         {
             let seed = 900 + 20 * case as u64;
             let x = rand_array((n, c, h, w), seed, 1.5);
-            let mut pw: [Array2<f64>; 4] =
-                std::array::from_fn(|i| rand_array((c, c), seed + 1 + i as u64, 0.6));
-            let mut pb: [Array1<f64>; 4] =
-                std::array::from_fn(|i| rand_array(c, seed + 5 + i as u64, 0.3));
+            let mut pw: [Array2<f64>; 4] = std::array::from_fn(|i| rand_array((c, c), seed + 1 + i as u64, 0.6));
+            let mut pb: [Array1<f64>; 4] = std::array::from_fn(|i| rand_array(c, seed + 5 + i as u64, 0.3));
             let mut lnw = rand_array(c, seed + 9, 0.3) + 1.0;
             let mut lnb = rand_array(c, seed + 10, 0.3);
             let cfg = MhaConfig { heads, causal };
@@ -505,29 +407,16 @@ mod tests {
             let (dx32, g32) = mha_backward(&p32, &cfg, &cache32, to32(&dy).view());
             assert_close(&to64(&dx32), &dx, 1e-5, 1e-4, "mha dx f32");
             for i in 0..4 {
-                assert_close(
-                    &to64(&g32.proj_w[i]),
-                    &g.proj_w[i],
-                    1e-5,
-                    1e-4,
-                    "mha dw f32",
-                );
+                assert_close(&to64(&g32.proj_w[i]), &g.proj_w[i], 1e-5, 1e-4, "mha dw f32");
             }
             // f64 backward vs central differences of the reference: |a − b| ≤ 1e-8 + 1e-6·|b|.
-            let loss = |x: &Array4<f64>,
-                        pw: &[Array2<f64>; 4],
-                        pb: &[Array1<f64>; 4],
-                        lnw: &Array1<f64>,
-                        lnb: &Array1<f64>| {
-                (mha_ref(x, pw, pb, lnw, lnb, heads, causal) * &dy).sum()
-            };
-            assert_close(
-                &dx,
-                &fd_grad(&x, |xp| loss(xp, &pw, &pb, &lnw, &lnb)),
-                1e-8,
-                1e-6,
-                "mha dx",
-            );
+            let loss =
+                |x: &Array4<f64>,
+                 pw: &[Array2<f64>; 4],
+                 pb: &[Array1<f64>; 4],
+                 lnw: &Array1<f64>,
+                 lnb: &Array1<f64>| { (mha_ref(x, pw, pb, lnw, lnb, heads, causal) * &dy).sum() };
+            assert_close(&dx, &fd_grad(&x, |xp| loss(xp, &pw, &pb, &lnw, &lnb)), 1e-8, 1e-6, "mha dx");
             for i in 0..4 {
                 let orig = pw[i].clone();
                 let fd = fd_grad(&orig, |v| {

@@ -274,19 +274,13 @@ pub struct Layer<T> {
 }
 
 fn v4<T: Real>(a: &ArrayD<T>) -> ArrayView4<'_, T> {
-    a.view()
-        .into_dimensionality::<Ix4>()
-        .expect("activation rank checked at build time")
+    a.view().into_dimensionality::<Ix4>().expect("activation rank checked at build time")
 }
 fn v2<T: Real>(a: &ArrayD<T>) -> ArrayView2<'_, T> {
-    a.view()
-        .into_dimensionality::<Ix2>()
-        .expect("activation rank checked at build time")
+    a.view().into_dimensionality::<Ix2>().expect("activation rank checked at build time")
 }
 fn v1<T: Real>(a: &ArrayD<T>) -> ArrayView1<'_, T> {
-    a.view()
-        .into_dimensionality::<Ix1>()
-        .expect("parameter rank fixed at build time")
+    a.view().into_dimensionality::<Ix1>().expect("parameter rank fixed at build time")
 }
 
 struct Builder<'a> {
@@ -297,19 +291,10 @@ struct Builder<'a> {
 }
 
 impl Builder<'_> {
-    fn weight<T: Real>(
-        &mut self,
-        name: &str,
-        shape: &[usize],
-        fan_in: usize,
-        fan_out: usize,
-    ) -> Param<T> {
+    fn weight<T: Real>(&mut self, name: &str, shape: &[usize], fan_in: usize, fan_out: usize) -> Param<T> {
         let mut rng = crate::util::rng_for(self.seed, &[0x4e4e, self.counter]);
         self.counter += 1;
-        Param::new(
-            name,
-            init_weight(self.init, shape, fan_in, fan_out, &mut rng),
-        )
+        Param::new(name, init_weight(self.init, shape, fan_in, fan_out, &mut rng))
     }
 
     fn constant<T: Real>(&mut self, name: &str, shape: &[usize], v: f64) -> Param<T> {
@@ -326,12 +311,7 @@ impl Builder<'_> {
         ]
     }
 
-    fn layers<T: Real>(
-        &mut self,
-        specs: &[LayerSpec],
-        mut shape: Shape,
-        prefix: &[Seg],
-    ) -> Result<Vec<Layer<T>>> {
+    fn layers<T: Real>(&mut self, specs: &[LayerSpec], mut shape: Shape, prefix: &[Seg]) -> Result<Vec<Layer<T>>> {
         let mut out = Vec::with_capacity(specs.len());
         for (i, spec) in specs.iter().enumerate() {
             let mut path = prefix.to_vec();
@@ -372,24 +352,13 @@ impl Builder<'_> {
         };
         let mut params = vec![];
         let (kind, out_shape, flops): (Kind<T>, Shape, u64) = match spec {
-            LayerSpec::Conv2d {
-                out_channels,
-                kernel_size,
-                stride,
-                padding,
-                dilation,
-                bias,
-            } => {
+            LayerSpec::Conv2d { out_channels, kernel_size, stride, padding, dilation, bias } => {
                 let (c, h, w) = need_map(shape)?;
                 positive("out_channels", *out_channels)?;
                 positive("kernel_size", *kernel_size)?;
                 positive("stride", *stride)?;
                 positive("dilation", *dilation)?;
-                let cfg = Conv2dConfig {
-                    stride: *stride,
-                    padding: *padding,
-                    dilation: *dilation,
-                };
+                let cfg = Conv2dConfig { stride: *stride, padding: *padding, dilation: *dilation };
                 let (oh, ow) = match (cfg.out_size(h, *kernel_size), cfg.out_size(w, *kernel_size)) {
                     (Some(a), Some(b)) => (a, b),
                     _ => {
@@ -404,8 +373,7 @@ impl Builder<'_> {
                 if *bias {
                     params.push(self.constant("bias", &[o], 0.0));
                 }
-                let fl = conv::conv2d_flops(1, c, o, k, k, oh, ow)
-                    + if *bias { (o * oh * ow) as u64 } else { 0 };
+                let fl = conv::conv2d_flops(1, c, o, k, k, oh, ow) + if *bias { (o * oh * ow) as u64 } else { 0 };
                 (Kind::Conv2d(cfg, *bias), Shape::Map(o, oh, ow), fl)
             }
             LayerSpec::Linear { out_features, bias } => {
@@ -415,11 +383,7 @@ impl Builder<'_> {
                 if *bias {
                     params.push(self.constant("bias", &[*out_features], 0.0));
                 }
-                (
-                    Kind::Linear(*bias),
-                    Shape::Vec(*out_features),
-                    (2 * f * out_features) as u64,
-                )
+                (Kind::Linear(*bias), Shape::Vec(*out_features), (2 * f * out_features) as u64)
             }
             LayerSpec::Relu {} => (Kind::Relu, shape, shape.len() as u64),
             LayerSpec::Gelu {} => (Kind::Gelu, shape, 8 * shape.len() as u64),
@@ -430,53 +394,32 @@ impl Builder<'_> {
                 params.push(self.constant("bias", &[f], 0.0));
                 (Kind::LayerNorm, shape, 8 * f as u64)
             }
-            LayerSpec::MaxPool2d {
-                kernel_size,
-                stride,
-                padding,
-            }
-            | LayerSpec::AvgPool2d {
-                kernel_size,
-                stride,
-                padding,
-            } => {
+            LayerSpec::MaxPool2d { kernel_size, stride, padding }
+            | LayerSpec::AvgPool2d { kernel_size, stride, padding } => {
                 let (c, h, w) = need_map(shape)?;
                 positive("kernel_size", *kernel_size)?;
-                let cfg = Pool2dConfig {
-                    kernel: *kernel_size,
-                    stride: stride.unwrap_or(*kernel_size),
-                    padding: *padding,
-                };
+                let cfg =
+                    Pool2dConfig { kernel: *kernel_size, stride: stride.unwrap_or(*kernel_size), padding: *padding };
                 positive("stride", cfg.stride)?;
                 if 2 * padding > *kernel_size {
-                    return Err(fail(format!(
-                        "padding {padding} must be at most kernel_size/2 = {}",
-                        kernel_size / 2
-                    )));
+                    return Err(fail(format!("padding {padding} must be at most kernel_size/2 = {}", kernel_size / 2)));
                 }
                 let (oh, ow) = match (cfg.out_size(h), cfg.out_size(w)) {
                     (Some(a), Some(b)) => (a, b),
                     _ => {
                         return Err(fail(format!(
-                            "input {shape} is smaller than the window {kernel_size}×{kernel_size} (with padding {padding})"
-                        )))
+                        "input {shape} is smaller than the window {kernel_size}×{kernel_size} (with padding {padding})"
+                    )))
                     }
                 };
                 let fl = (c * oh * ow * kernel_size * kernel_size) as u64;
-                let kind = if matches!(spec, LayerSpec::MaxPool2d { .. }) {
-                    Kind::MaxPool(cfg)
-                } else {
-                    Kind::AvgPool(cfg)
-                };
+                let kind =
+                    if matches!(spec, LayerSpec::MaxPool2d { .. }) { Kind::MaxPool(cfg) } else { Kind::AvgPool(cfg) };
                 (kind, Shape::Map(c, oh, ow), fl)
             }
             LayerSpec::GlobalAvgPool {} | LayerSpec::GlobalMaxPool {} => {
                 let (c, h, w) = need_map(shape)?;
-                let kind = if matches!(spec, LayerSpec::GlobalAvgPool {}) {
-                    Kind::GlobalAvg
-                } else {
-                    Kind::GlobalMax
-                };
+                let kind = if matches!(spec, LayerSpec::GlobalAvgPool {}) { Kind::GlobalAvg } else { Kind::GlobalMax };
                 (kind, Shape::Vec(c), (c * h * w) as u64)
             }
             LayerSpec::Flatten {} => {
@@ -486,16 +429,10 @@ impl Builder<'_> {
             LayerSpec::Spp { levels } => {
                 let (c, h, w) = need_map(shape)?;
                 if levels.is_empty() || levels.contains(&0) {
-                    return Err(fail(format!(
-                        "levels must be a non-empty list of sizes ≥ 1, got {levels:?}"
-                    )));
+                    return Err(fail(format!("levels must be a non-empty list of sizes ≥ 1, got {levels:?}")));
                 }
                 let fl = (levels.len() * c * h * w) as u64;
-                (
-                    Kind::Spp(levels.clone()),
-                    Shape::Vec(spp::spp_len(c, levels)),
-                    fl,
-                )
+                (Kind::Spp(levels.clone()), Shape::Vec(spp::spp_len(c, levels)), fl)
             }
             LayerSpec::Se { reduction } => {
                 let (c, h, w) = need_map(shape)?;
@@ -504,26 +441,17 @@ impl Builder<'_> {
                 params = self.mlp(c, hd);
                 (Kind::Se, shape, (4 * c * hd + 2 * c * h * w) as u64)
             }
-            LayerSpec::Cbam {
-                reduction,
-                kernel_size,
-            } => {
+            LayerSpec::Cbam { reduction, kernel_size } => {
                 let (c, h, w) = need_map(shape)?;
                 positive("reduction", *reduction)?;
                 if kernel_size % 2 == 0 {
-                    return Err(fail(format!(
-                        "kernel_size must be odd (padding is kernel_size/2), got {kernel_size}"
-                    )));
+                    return Err(fail(format!("kernel_size must be odd (padding is kernel_size/2), got {kernel_size}")));
                 }
                 let hd = blocks::hidden_units(c, *reduction);
                 params = self.mlp(c, hd);
                 let k = *kernel_size;
                 params.push(self.weight("spatial.weight", &[1, 2, k, k], 2 * k * k, k * k));
-                (
-                    Kind::Cbam,
-                    shape,
-                    (8 * c * hd + 4 * k * k * h * w + 6 * c * h * w) as u64,
-                )
+                (Kind::Cbam, shape, (8 * c * hd + 4 * k * k * h * w + 6 * c * h * w) as u64)
             }
             LayerSpec::Attention { heads, causal } => {
                 let (c, h, w) = need_map(shape)?;
@@ -541,14 +469,7 @@ impl Builder<'_> {
                 }
                 let t = h * w;
                 let fl = 8 * t * c * c + 4 * t * t * c + 8 * t * c;
-                (
-                    Kind::Attention(MhaConfig {
-                        heads: *heads,
-                        causal: *causal,
-                    }),
-                    shape,
-                    fl as u64,
-                )
+                (Kind::Attention(MhaConfig { heads: *heads, causal: *causal }), shape, fl as u64)
             }
             LayerSpec::Residual { layers } => {
                 let inner: Vec<Layer<T>> = self.layers(layers, shape, path)?;
@@ -603,22 +524,13 @@ impl<T: Real> Layer<T> {
         v1(&self.params[i].value)
     }
     fn p2(&self, i: usize) -> ArrayView2<'_, T> {
-        self.params[i]
-            .value
-            .view()
-            .into_dimensionality::<Ix2>()
-            .expect("parameter rank fixed at build time")
+        self.params[i].value.view().into_dimensionality::<Ix2>().expect("parameter rank fixed at build time")
     }
     fn p4(&self, i: usize) -> ArrayView4<'_, T> {
         v4(&self.params[i].value)
     }
     fn mlp(&self) -> Mlp2<'_, T> {
-        Mlp2 {
-            w1: self.p2(0),
-            b1: self.p1(1),
-            w2: self.p2(2),
-            b2: self.p1(3),
-        }
+        Mlp2 { w1: self.p2(0), b1: self.p1(1), w2: self.p2(2), b2: self.p1(3) }
     }
     fn mha_params(&self) -> MhaParams<'_, T> {
         MhaParams {
@@ -645,9 +557,7 @@ impl<T: Real> Layer<T> {
             Kind::Conv2d(cfg, bias) => {
                 conv::conv2d_forward(v4(&x), self.p4(0), bias.then(|| self.p1(1)), cfg).into_dyn()
             }
-            Kind::Linear(bias) => {
-                linear::linear_forward(v2(&x), self.p2(0), bias.then(|| self.p1(1))).into_dyn()
-            }
+            Kind::Linear(bias) => linear::linear_forward(v2(&x), self.p2(0), bias.then(|| self.p1(1))).into_dyn(),
             Kind::Relu => act::relu_forward(x.view()),
             Kind::Gelu => act::gelu_forward(x.view()),
             Kind::Sigmoid => {
@@ -656,12 +566,7 @@ impl<T: Real> Layer<T> {
                 return y;
             }
             Kind::LayerNorm => {
-                let (y, m, r) = linear::layernorm_forward(
-                    v2(&x),
-                    self.p1(0),
-                    self.p1(1),
-                    T::from_f64(mha::LN_EPS),
-                );
+                let (y, m, r) = linear::layernorm_forward(v2(&x), self.p1(0), self.p1(1), T::from_f64(mha::LN_EPS));
                 self.ln = Some((m, r));
                 self.input = Some(x);
                 return y.into_dyn();
@@ -673,21 +578,11 @@ impl<T: Real> Layer<T> {
             Kind::Flatten => {
                 let n = x.shape()[0];
                 let f = x.len() / n.max(1);
-                x.as_standard_layout()
-                    .into_owned()
-                    .into_shape_with_order(vec![n, f])
-                    .expect("flatten")
+                x.as_standard_layout().into_owned().into_shape_with_order(vec![n, f]).expect("flatten")
             }
             Kind::Spp(levels) => spp::spp_forward(v4(&x), levels).into_dyn(),
             Kind::Se => blocks::se_forward(v4(&x), &self.mlp()).into_dyn(),
-            Kind::Cbam => blocks::cbam_forward(
-                v4(&x),
-                &CbamParams {
-                    mlp: self.mlp(),
-                    spatial: self.p4(4),
-                },
-            )
-            .into_dyn(),
+            Kind::Cbam => blocks::cbam_forward(v4(&x), &CbamParams { mlp: self.mlp(), spatial: self.p4(4) }).into_dyn(),
             Kind::Attention(cfg) => {
                 let (y, cache) = mha::mha_forward(v4(&x), &self.mha_params(), cfg);
                 self.mha = Some(cache);
@@ -749,8 +644,7 @@ impl<T: Real> Layer<T> {
             Kind::Gelu => act::gelu_backward(x.view(), dy.view()),
             Kind::LayerNorm => {
                 let (m, r) = self.ln.as_ref().expect(NO_FWD);
-                let (dx, dg, db) =
-                    linear::layernorm_backward(v2(&x), self.p1(0), m.view(), r.view(), v2(&dy));
+                let (dx, dg, db) = linear::layernorm_backward(v2(&x), self.p1(0), m.view(), r.view(), v2(&dy));
                 self.acc(0, dg.into_dyn());
                 self.acc(1, db.into_dyn());
                 dx.into_dyn()
@@ -759,11 +653,9 @@ impl<T: Real> Layer<T> {
             Kind::AvgPool(cfg) => pool::avgpool2d_backward(v4(&x).dim(), v4(&dy), cfg).into_dyn(),
             Kind::GlobalAvg => pool::global_avg_pool_backward(v4(&x).dim(), v2(&dy)).into_dyn(),
             Kind::GlobalMax => pool::global_max_pool_backward(v4(&x), v2(&dy)).into_dyn(),
-            Kind::Flatten => dy
-                .as_standard_layout()
-                .into_owned()
-                .into_shape_with_order(x.raw_dim())
-                .expect("unflatten"),
+            Kind::Flatten => {
+                dy.as_standard_layout().into_owned().into_shape_with_order(x.raw_dim()).expect("unflatten")
+            }
             Kind::Spp(levels) => spp::spp_backward(v4(&x), v2(&dy), levels).into_dyn(),
             Kind::Se => {
                 let (dx, g) = blocks::se_backward(v4(&x), &self.mlp(), v4(&dy));
@@ -771,14 +663,8 @@ impl<T: Real> Layer<T> {
                 dx.into_dyn()
             }
             Kind::Cbam => {
-                let (dx, g) = blocks::cbam_backward(
-                    v4(&x),
-                    &CbamParams {
-                        mlp: self.mlp(),
-                        spatial: self.p4(4),
-                    },
-                    v4(&dy),
-                );
+                let (dx, g) =
+                    blocks::cbam_backward(v4(&x), &CbamParams { mlp: self.mlp(), spatial: self.p4(4) }, v4(&dy));
                 self.acc_mlp(g.mlp);
                 self.acc(4, g.spatial.into_dyn());
                 dx.into_dyn()
@@ -826,11 +712,7 @@ impl<T: Real> Layer<T> {
     /// Number of parameters of this layer, inner layers included.
     pub fn num_params(&self) -> usize {
         self.params.iter().map(|p| p.value.len()).sum::<usize>()
-            + self
-                .children()
-                .iter()
-                .map(|l| l.num_params())
-                .sum::<usize>()
+            + self.children().iter().map(|l| l.num_params()).sum::<usize>()
     }
 
     fn cast<U: Real>(&self) -> Layer<U> {
@@ -921,25 +803,13 @@ impl<T: Real> Network<T> {
         err: &dyn Fn(&[Seg], String) -> Error,
     ) -> Result<Self> {
         if input.contains(&0) {
-            return Err(Error::input(format!(
-                "input shape {input:?}: C, H and W must all be at least 1"
-            )));
+            return Err(Error::input(format!("input shape {input:?}: C, H and W must all be at least 1")));
         }
         let shape = Shape::Map(input[0], input[1], input[2]);
-        let mut b = Builder {
-            init: spec.init,
-            seed,
-            counter: 0,
-            err,
-        };
+        let mut b = Builder { init: spec.init, seed, counter: 0, err };
         let layers = b.layers(&spec.layers, shape, &[])?;
         let output = layers.last().map_or(shape, |l| l.out_shape);
-        Ok(Network {
-            layers,
-            input: shape,
-            output,
-            name: spec.name.clone(),
-        })
+        Ok(Network { layers, input: shape, output, name: spec.name.clone() })
     }
 
     /// Forward a batch `x [N, C, H, W]` → `[N, …output shape]`.
@@ -963,10 +833,7 @@ impl<T: Real> Network<T> {
     /// gradients and returns `dx [N, C, H, W]`. Call [`Network::forward`] first.
     pub fn backward(&mut self, dy: ArrayD<T>) -> Result<ArrayD<T>> {
         let n = dy.shape().first().copied().unwrap_or(0);
-        let cached = self
-            .layers
-            .first()
-            .and_then(|l| l.input.as_ref().map(|x| x.shape()[0]));
+        let cached = self.layers.first().and_then(|l| l.input.as_ref().map(|x| x.shape()[0]));
         let ok_shape = dy.shape() == self.output.batch_dims(n).as_slice();
         if !ok_shape || (cached.is_some() && cached != Some(n)) {
             return Err(Error::input(format!(
@@ -1015,11 +882,7 @@ impl<T: Real> Network<T> {
 
     /// Load parameter values by full name. Every parameter must be present with
     /// its exact shape, and no other tensor may be (`source` names the file in errors).
-    pub fn load_state(
-        &mut self,
-        tensors: &std::collections::BTreeMap<String, ArrayD<T>>,
-        source: &str,
-    ) -> Result<()> {
+    pub fn load_state(&mut self, tensors: &std::collections::BTreeMap<String, ArrayD<T>>, source: &str) -> Result<()> {
         let names: Vec<String> = self.named_params().into_iter().map(|(n, _)| n).collect();
         for (name, p) in names.iter().zip(self.params_mut()) {
             let t = tensors.get(name).ok_or_else(|| {
@@ -1107,10 +970,7 @@ impl NetworkFile {
         let doc = Doc::load(path)?;
         let spec = parse_spec(&doc)?;
         if spec.layers.is_empty() {
-            return Err(doc.error_at(
-                &[Seg::Key("layers".into())],
-                "a network needs at least one layer",
-            ));
+            return Err(doc.error_at(&[Seg::Key("layers".into())], "a network needs at least one layer"));
         }
         Ok(NetworkFile { spec, doc })
     }
@@ -1120,10 +980,7 @@ impl NetworkFile {
         let doc = Doc::from_str(file, text)?;
         let spec = parse_spec(&doc)?;
         if spec.layers.is_empty() {
-            return Err(doc.error_at(
-                &[Seg::Key("layers".into())],
-                "a network needs at least one layer",
-            ));
+            return Err(doc.error_at(&[Seg::Key("layers".into())], "a network needs at least one layer"));
         }
         Ok(NetworkFile { spec, doc })
     }
@@ -1211,8 +1068,7 @@ kind = "sigmoid"
         let r = rand_array((2, 3), 2, 1.0).into_dyn();
         net.forward(x.clone()).unwrap();
         let dx = net.backward(r.clone()).unwrap();
-        let loss =
-            |net: &mut Network<f64>, x: &ArrayD<f64>| (net.forward(x.clone()).unwrap() * &r).sum();
+        let loss = |net: &mut Network<f64>, x: &ArrayD<f64>| (net.forward(x.clone()).unwrap() * &r).sum();
         // |a − b| ≤ 1e-8 + 1e-6·|b| for every gradient of a 12-layer network in f64.
         let mut probe = net.clone();
         let fd = fd_grad(&x, |xp| loss(&mut probe, xp));
@@ -1247,45 +1103,37 @@ kind = "sigmoid"
 
     #[test]
     fn shape_errors_name_the_layer_and_both_shapes() {
-        let e = build_err(
-            "[[layers]]\nkind = \"relu\"\n[[layers]]\nkind = \"linear\"\nout_features = 3\n",
-            [2, 4, 4],
-        );
+        let e = build_err("[[layers]]\nkind = \"relu\"\n[[layers]]\nkind = \"linear\"\nout_features = 3\n", [2, 4, 4]);
         assert_eq!(
             e,
             "m.toml:3:1: layers[1]: linear: needs a vector input [F], got a feature map [2, 4, 4]; add a `flatten`, `spp` or `global_avg_pool` layer before it"
         );
-        let e = build_err(
-            "[[layers]]\nkind = \"conv2d\"\nout_channels = 1\nkernel_size = 3\ndilation = 3\n",
-            [1, 6, 9],
-        );
-        assert!(e.starts_with("m.toml:1:1: layers[0]: conv2d: input [1, 6, 9] is too small for kernel_size 3 with dilation 3"), "{e}");
-        let e = build_err("[[layers]]\nkind = \"attention\"\nheads = 3\n", [4, 2, 2]);
-        assert!(e.contains("layers[0]: attention: heads = 3 must divide the input channels C = 4 of input [4, 2, 2]"), "{e}");
-        let e = build_err(
-            "[[layers]]\nkind = \"residual\"\n[[layers.layers]]\nkind = \"global_avg_pool\"\n",
-            [4, 2, 2],
-        );
+        let e =
+            build_err("[[layers]]\nkind = \"conv2d\"\nout_channels = 1\nkernel_size = 3\ndilation = 3\n", [1, 6, 9]);
         assert!(
-            e.contains("residual: the inner layers map input [4, 2, 2] to [4]"),
+            e.starts_with(
+                "m.toml:1:1: layers[0]: conv2d: input [1, 6, 9] is too small for kernel_size 3 with dilation 3"
+            ),
             "{e}"
         );
+        let e = build_err("[[layers]]\nkind = \"attention\"\nheads = 3\n", [4, 2, 2]);
+        assert!(
+            e.contains("layers[0]: attention: heads = 3 must divide the input channels C = 4 of input [4, 2, 2]"),
+            "{e}"
+        );
+        let e =
+            build_err("[[layers]]\nkind = \"residual\"\n[[layers.layers]]\nkind = \"global_avg_pool\"\n", [4, 2, 2]);
+        assert!(e.contains("residual: the inner layers map input [4, 2, 2] to [4]"), "{e}");
     }
 
     #[test]
     fn bad_toml_is_a_located_one_line_error() {
-        let e = build_err(
-            "[[layers]]\nkind = \"conv2d\"\nout_channel = 3\nkernel_size = 3\n",
-            [1, 3, 3],
-        );
+        let e = build_err("[[layers]]\nkind = \"conv2d\"\nout_channel = 3\nkernel_size = 3\n", [1, 3, 3]);
         assert!(e.starts_with("m.toml:"), "{e}");
         assert!(e.contains("unknown field `out_channel`"), "{e}");
         assert!(e.contains("out_channels"), "{e}");
         let e = build_err("[[layers]]\nkind = \"convolution\"\n", [1, 3, 3]);
-        assert!(
-            e.contains("unknown variant `convolution`") && e.contains("conv2d"),
-            "{e}"
-        );
+        assert!(e.contains("unknown variant `convolution`") && e.contains("conv2d"), "{e}");
         let e = build_err("[[layers]]\nkind = \"relu\"\nslope = 0.1\n", [1, 3, 3]);
         assert!(e.contains("unknown field `slope`"), "{e}");
         let e = build_err("[[layers]\nkind = 1\n", [1, 3, 3]);

@@ -20,11 +20,7 @@ impl<T: Real> Param<T> {
     /// A parameter with a zero gradient.
     pub fn new(name: &str, value: ArrayD<T>) -> Self {
         let grad = ArrayD::zeros(value.raw_dim());
-        Param {
-            name: name.to_string(),
-            value,
-            grad,
-        }
+        Param { name: name.to_string(), value, grad }
     }
 }
 
@@ -63,13 +59,7 @@ pub struct Sgd<T> {
 
 impl<T> Default for Sgd<T> {
     fn default() -> Self {
-        Sgd {
-            lr: 0.01,
-            momentum: 0.0,
-            weight_decay: 0.0,
-            nesterov: false,
-            buf: vec![],
-        }
+        Sgd { lr: 0.01, momentum: 0.0, weight_decay: 0.0, nesterov: false, buf: vec![] }
     }
 }
 
@@ -77,29 +67,19 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
     fn step(&mut self, params: &mut [&mut Param<T>]) {
         let first = self.buf.is_empty();
         if first {
-            self.buf = params
-                .iter()
-                .map(|p| ArrayD::zeros(p.value.raw_dim()))
-                .collect();
+            self.buf = params.iter().map(|p| ArrayD::zeros(p.value.raw_dim())).collect();
         }
-        let (lr, mu, wd) = (
-            T::from_f64(self.lr),
-            T::from_f64(self.momentum),
-            T::from_f64(self.weight_decay),
-        );
+        let (lr, mu, wd) = (T::from_f64(self.lr), T::from_f64(self.momentum), T::from_f64(self.weight_decay));
         for (p, buf) in params.iter_mut().zip(self.buf.iter_mut()) {
             let p = &mut **p;
-            Zip::from(&mut p.value)
-                .and(&p.grad)
-                .and(buf)
-                .for_each(|w, &g, b| {
-                    let mut g = g + wd * *w;
-                    if self.momentum != 0.0 {
-                        *b = if first { g } else { mu * *b + g };
-                        g = if self.nesterov { g + mu * *b } else { *b };
-                    }
-                    *w -= lr * g;
-                });
+            Zip::from(&mut p.value).and(&p.grad).and(buf).for_each(|w, &g, b| {
+                let mut g = g + wd * *w;
+                if self.momentum != 0.0 {
+                    *b = if first { g } else { mu * *b + g };
+                    g = if self.nesterov { g + mu * *b } else { *b };
+                }
+                *w -= lr * g;
+            });
         }
     }
 }
@@ -160,21 +140,14 @@ impl<T: Real> Adam<T> {
     /// AdamW with β = (0.9, 0.999), ε = 1e-8 and decoupled weight decay λ
     /// (PyTorch's default λ is 0.01).
     pub fn adamw(lr: f64, weight_decay: f64) -> Self {
-        Adam {
-            weight_decay,
-            decoupled: true,
-            ..Adam::new(lr)
-        }
+        Adam { weight_decay, decoupled: true, ..Adam::new(lr) }
     }
 }
 
 impl<T: Real> Optimizer<T> for Adam<T> {
     fn step(&mut self, params: &mut [&mut Param<T>]) {
         if self.m.is_empty() {
-            self.m = params
-                .iter()
-                .map(|p| ArrayD::zeros(p.value.raw_dim()))
-                .collect();
+            self.m = params.iter().map(|p| ArrayD::zeros(p.value.raw_dim())).collect();
             self.v = self.m.clone();
         }
         self.t += 1;
@@ -182,35 +155,23 @@ impl<T: Real> Optimizer<T> for Adam<T> {
         let (b1, b2) = (T::from_f64(self.beta1), T::from_f64(self.beta2));
         let bc1 = T::from_f64(1.0 - self.beta1.powi(t));
         let bc2 = T::from_f64(1.0 - self.beta2.powi(t));
-        let (lr, eps, wd) = (
-            T::from_f64(self.lr),
-            T::from_f64(self.eps),
-            T::from_f64(self.weight_decay),
-        );
+        let (lr, eps, wd) = (T::from_f64(self.lr), T::from_f64(self.eps), T::from_f64(self.weight_decay));
         let decay = T::from_f64(1.0 - self.lr * self.weight_decay);
-        for ((p, m), v) in params
-            .iter_mut()
-            .zip(self.m.iter_mut())
-            .zip(self.v.iter_mut())
-        {
+        for ((p, m), v) in params.iter_mut().zip(self.m.iter_mut()).zip(self.v.iter_mut()) {
             let p = &mut **p;
-            Zip::from(&mut p.value)
-                .and(&p.grad)
-                .and(m)
-                .and(v)
-                .for_each(|w, &g, m, v| {
-                    let g = if self.decoupled {
-                        *w *= decay;
-                        g
-                    } else {
-                        g + wd * *w
-                    };
-                    *m = b1 * *m + (T::ONE - b1) * g;
-                    *v = b2 * *v + (T::ONE - b2) * g * g;
-                    let mh = *m / bc1;
-                    let vh = *v / bc2;
-                    *w -= lr * mh / (vh.sqrt() + eps);
-                });
+            Zip::from(&mut p.value).and(&p.grad).and(m).and(v).for_each(|w, &g, m, v| {
+                let g = if self.decoupled {
+                    *w *= decay;
+                    g
+                } else {
+                    g + wd * *w
+                };
+                *m = b1 * *m + (T::ONE - b1) * g;
+                *v = b2 * *v + (T::ONE - b2) * g * g;
+                let mh = *m / bc1;
+                let vh = *v / bc2;
+                *w -= lr * mh / (vh.sqrt() + eps);
+            });
         }
     }
 }
@@ -227,10 +188,7 @@ impl<T: Real> Optimizer<T> for Adam<T> {
 /// assert!((p.grad[0] - 3.0 / (5.0 + 1e-6)).abs() < 1e-15);
 /// ```
 pub fn clip_grad_norm<T: Real>(params: &mut [&mut Param<T>], max_norm: f64) -> f64 {
-    let sq: f64 = params
-        .iter()
-        .map(|p| p.grad.iter().map(|g| g.to_f64() * g.to_f64()).sum::<f64>())
-        .sum();
+    let sq: f64 = params.iter().map(|p| p.grad.iter().map(|g| g.to_f64() * g.to_f64()).sum::<f64>()).sum();
     let norm = sq.sqrt();
     let coef = max_norm / (norm + 1e-6);
     if coef < 1.0 {
@@ -256,12 +214,7 @@ mod tests {
     #[test]
     fn sgd_momentum_two_steps_by_hand() {
         let mut p = param(&[1.0, 2.0], &[0.5, -1.0]);
-        let mut opt = Sgd {
-            lr: 0.1,
-            momentum: 0.9,
-            weight_decay: 0.1,
-            ..Sgd::default()
-        };
+        let mut opt = Sgd { lr: 0.1, momentum: 0.9, weight_decay: 0.1, ..Sgd::default() };
         opt.step(&mut [&mut p]);
         // g = 0.5 + 0.1·1 = 0.6; buf = 0.6; p = 1 − 0.06 = 0.94
         // g = −1 + 0.1·2 = −0.8; buf = −0.8; p = 2 + 0.08 = 2.08
@@ -295,10 +248,7 @@ mod tests {
         // decoupled: 2·(1 − 0.001) = 1.998, then − 0.1·0.2/(0.2 + 1e-8)
         assert!((q.value[0] - (1.998 - 0.1 * 0.2 / (0.2 + 1e-8))).abs() < 1e-15);
         let mut r = param(&[2.0], &[0.2]);
-        let mut opt = Adam {
-            weight_decay: 0.5,
-            ..Adam::new(0.1)
-        };
+        let mut opt = Adam { weight_decay: 0.5, ..Adam::new(0.1) };
         opt.step(&mut [&mut r]);
         // L2: g = 0.2 + 1.0 = 1.2; first step moves by lr·g/(|g| + ε)
         assert!((r.value[0] - (2.0 - 0.1 * 1.2 / (1.2 + 1e-8))).abs() < 1e-15);

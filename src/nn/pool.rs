@@ -31,10 +31,7 @@ impl Pool2dConfig {
     /// `⌊(a + 2p − k)/s⌋ + 1`, or `None` if the window does not fit or the
     /// configuration is invalid.
     pub fn out_size(&self, a: usize) -> Option<usize> {
-        if self.kernel == 0
-            || self.stride == 0
-            || 2 * self.padding > self.kernel
-            || a + 2 * self.padding < self.kernel
+        if self.kernel == 0 || self.stride == 0 || 2 * self.padding > self.kernel || a + 2 * self.padding < self.kernel
         {
             return None;
         }
@@ -58,13 +55,7 @@ fn dims(x: (usize, usize, usize, usize), cfg: &Pool2dConfig) -> (usize, usize) {
 }
 
 /// Position of the first maximum of `x[n, c]` over rows `r` and columns `q`.
-fn argmax<T: Real>(
-    x: &ArrayView4<T>,
-    n: usize,
-    c: usize,
-    r: (usize, usize),
-    q: (usize, usize),
-) -> (usize, usize) {
+fn argmax<T: Real>(x: &ArrayView4<T>, n: usize, c: usize, r: (usize, usize), q: (usize, usize)) -> (usize, usize) {
     let mut best = (r.0, q.0);
     let mut m = T::NEG_INFINITY;
     for i in r.0..r.1 {
@@ -91,11 +82,7 @@ pub fn maxpool2d_forward<T: Real>(x: ArrayView4<T>, cfg: &Pool2dConfig) -> Array
 
 /// Max pooling backward: `x [N, C, H, W]`, `dy [N, C, H_out, W_out]` → `dx [N, C, H, W]`
 /// (each `dy` goes to its window's first maximum; overlapping windows accumulate).
-pub fn maxpool2d_backward<T: Real>(
-    x: ArrayView4<T>,
-    dy: ArrayView4<T>,
-    cfg: &Pool2dConfig,
-) -> Array4<T> {
+pub fn maxpool2d_backward<T: Real>(x: ArrayView4<T>, dy: ArrayView4<T>, cfg: &Pool2dConfig) -> Array4<T> {
     let (_, _, h, w) = x.dim();
     let mut dx = Array4::<T>::zeros(x.raw_dim());
     for ((b, ch, i, j), &g) in dy.indexed_iter() {
@@ -147,18 +134,12 @@ pub fn global_avg_pool_forward<T: Real>(x: ArrayView4<T>) -> Array2<T> {
     let (n, c, h, w) = x.dim();
     let hw = T::from_usize(h * w);
     Array2::from_shape_fn((n, c), |(b, ch)| {
-        x.index_axis(ndarray::Axis(0), b)
-            .index_axis(ndarray::Axis(0), ch)
-            .sum()
-            / hw
+        x.index_axis(ndarray::Axis(0), b).index_axis(ndarray::Axis(0), ch).sum() / hw
     })
 }
 
 /// Global average pooling backward: `dy [N, C]` → `dx [N, C, H, W]`, `dx = dy/(H·W)`.
-pub fn global_avg_pool_backward<T: Real>(
-    dims: (usize, usize, usize, usize),
-    dy: ArrayView2<T>,
-) -> Array4<T> {
+pub fn global_avg_pool_backward<T: Real>(dims: (usize, usize, usize, usize), dy: ArrayView2<T>) -> Array4<T> {
     let hw = T::from_usize(dims.2 * dims.3);
     Array4::from_shape_fn(dims, |(b, ch, _, _)| dy[[b, ch]] / hw)
 }
@@ -212,29 +193,16 @@ mod tests {
         })
     }
 
-    const CFGS: &[(usize, usize, usize, usize, usize)] = &[
-        (7, 5, 2, 2, 0),
-        (7, 9, 3, 2, 1),
-        (5, 5, 3, 1, 1),
-        (6, 7, 2, 3, 1),
-        (9, 4, 4, 1, 2),
-    ];
+    const CFGS: &[(usize, usize, usize, usize, usize)] =
+        &[(7, 5, 2, 2, 0), (7, 9, 3, 2, 1), (5, 5, 3, 1, 1), (6, 7, 2, 3, 1), (9, 4, 4, 1, 2)];
 
     #[test]
     fn pools_match_padded_window_reference_and_finite_differences() {
         for (k, &(h, w, kernel, stride, padding)) in CFGS.iter().enumerate() {
-            let cfg = Pool2dConfig {
-                kernel,
-                stride,
-                padding,
-            };
+            let cfg = Pool2dConfig { kernel, stride, padding };
             let x = rand_array((2, 3, h, w), 40 + k as u64, 1.0);
             for max in [true, false] {
-                let y = if max {
-                    maxpool2d_forward(x.view(), &cfg)
-                } else {
-                    avgpool2d_forward(x.view(), &cfg)
-                };
+                let y = if max { maxpool2d_forward(x.view(), &cfg) } else { avgpool2d_forward(x.view(), &cfg) };
                 let reference = pool_reference(&x, &cfg, max);
                 assert_close(&y, &reference, 0.0, 1e-12, "pool forward");
                 let r = rand_array(y.raw_dim(), 50 + k as u64, 1.0);
@@ -246,24 +214,15 @@ mod tests {
                 // Random inputs have no ties; h = 1e-5 never flips an argmax here.
                 // |a − b| ≤ 1e-8 + 1e-6·|b|.
                 let fd = fd_grad(&x, |xp| (pool_reference(xp, &cfg, max) * &r).sum());
-                assert_close(
-                    &dx,
-                    &fd,
-                    1e-8,
-                    1e-6,
-                    if max { "maxpool dx" } else { "avgpool dx" },
-                );
+                assert_close(&dx, &fd, 1e-8, 1e-6, if max { "maxpool dx" } else { "avgpool dx" });
             }
         }
     }
 
     #[test]
     fn global_pools_by_hand_and_fd() {
-        let x = Array4::from_shape_vec(
-            (1, 2, 2, 3),
-            vec![1., 5., 2., 0., 3., 4., -1., -2., -3., -4., -5., -0.5],
-        )
-        .unwrap();
+        let x =
+            Array4::from_shape_vec((1, 2, 2, 3), vec![1., 5., 2., 0., 3., 4., -1., -2., -3., -4., -5., -0.5]).unwrap();
         let avg = global_avg_pool_forward(x.view());
         assert_eq!(avg, ndarray::arr2(&[[15.0 / 6.0, -15.5 / 6.0]]));
         let mx = global_max_pool_forward(x.view());
@@ -276,35 +235,16 @@ mod tests {
         let xr = rand_array((2, 3, 5, 3), 9, 1.0);
         let r = rand_array((2, 3), 10, 1.0);
         let fd = fd_grad(&xr, |xp| (global_avg_pool_forward(xp.view()) * &r).sum());
-        assert_close(
-            &global_avg_pool_backward(xr.dim(), r.view()),
-            &fd,
-            1e-8,
-            1e-6,
-            "gap dx",
-        );
+        assert_close(&global_avg_pool_backward(xr.dim(), r.view()), &fd, 1e-8, 1e-6, "gap dx");
         let fd = fd_grad(&xr, |xp| (global_max_pool_forward(xp.view()) * &r).sum());
-        assert_close(
-            &global_max_pool_backward(xr.view(), r.view()),
-            &fd,
-            1e-8,
-            1e-6,
-            "gmp dx",
-        );
+        assert_close(&global_max_pool_backward(xr.view(), r.view()), &fd, 1e-8, 1e-6, "gmp dx");
     }
 
     #[test]
     fn max_ties_go_to_the_first_maximum() {
         let x = Array4::<f64>::ones((1, 1, 2, 2));
-        let cfg = Pool2dConfig {
-            kernel: 2,
-            stride: 1,
-            padding: 0,
-        };
+        let cfg = Pool2dConfig { kernel: 2, stride: 1, padding: 0 };
         let dx = maxpool2d_backward(x.view(), Array4::from_elem((1, 1, 1, 1), 1.0).view(), &cfg);
-        assert_eq!(
-            dx.iter().copied().collect::<Vec<_>>(),
-            vec![1.0, 0.0, 0.0, 0.0]
-        );
+        assert_eq!(dx.iter().copied().collect::<Vec<_>>(), vec![1.0, 0.0, 0.0, 0.0]);
     }
 }

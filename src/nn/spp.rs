@@ -31,13 +31,7 @@ pub fn adaptive_bin(i: usize, a: usize, n: usize) -> (usize, usize) {
     (i * a / n, ((i + 1) * a).div_ceil(n))
 }
 
-fn first_max<T: Real>(
-    x: &ArrayView4<T>,
-    b: usize,
-    c: usize,
-    r: (usize, usize),
-    q: (usize, usize),
-) -> (usize, usize) {
+fn first_max<T: Real>(x: &ArrayView4<T>, b: usize, c: usize, r: (usize, usize), q: (usize, usize)) -> (usize, usize) {
     let mut best = (r.0, q.0);
     let mut m = T::NEG_INFINITY;
     for i in r.0..r.1 {
@@ -107,9 +101,7 @@ pub fn spp_backward<T: Real>(x: ArrayView4<T>, dy: ArrayView2<T>, levels: &[usiz
     let mut dx = Array4::<T>::zeros(x.raw_dim());
     let mut off = 0;
     for &n in levels {
-        let dp = Array4::from_shape_fn((nb, c, n, n), |(b, ch, i, j)| {
-            dy[[b, off + (ch * n + i) * n + j]]
-        });
+        let dp = Array4::from_shape_fn((nb, c, n, n), |(b, ch, i, j)| dy[[b, off + (ch * n + i) * n + j]]);
         dx += &adaptive_max_pool2d_backward(x, dp.view());
         off += c * n * n;
     }
@@ -123,10 +115,7 @@ mod tests {
 
     /// Reference bins from floating-point floor/ceil.
     fn bin_ref(i: usize, a: usize, n: usize) -> (usize, usize) {
-        (
-            (i as f64 * a as f64 / n as f64).floor() as usize,
-            ((i + 1) as f64 * a as f64 / n as f64).ceil() as usize,
-        )
+        ((i as f64 * a as f64 / n as f64).floor() as usize, ((i + 1) as f64 * a as f64 / n as f64).ceil() as usize)
     }
 
     /// Reference SPP: per output element, the max over its bin, written straight into place.
@@ -174,10 +163,7 @@ mod tests {
     #[test]
     fn spp_matches_reference_for_many_sizes_and_fixed_length() {
         let levels = [1, 2, 4];
-        for (k, &(h, w)) in [(1, 1), (1, 5), (3, 3), (7, 5), (8, 8), (13, 2)]
-            .iter()
-            .enumerate()
-        {
+        for (k, &(h, w)) in [(1, 1), (1, 5), (3, 3), (7, 5), (8, 8), (13, 2)].iter().enumerate() {
             let x = rand_array((2, 3, h, w), 70 + k as u64, 1.0);
             let y = spp_forward(x.view(), &levels);
             assert_eq!(y.dim(), (2, 3 * 21));
@@ -202,19 +188,13 @@ mod tests {
         // A 1×1 map is the max of every bin of every level: gradient is the sum.
         let x = Array4::from_elem((1, 1, 1, 1), 0.3);
         let r = Array2::from_shape_fn((1, 21), |(_, j)| j as f64);
-        assert_eq!(
-            spp_backward(x.view(), r.view(), &[1, 2, 4])[[0, 0, 0, 0]],
-            (0..21).sum::<usize>() as f64
-        );
+        assert_eq!(spp_backward(x.view(), r.view(), &[1, 2, 4])[[0, 0, 0, 0]], (0..21).sum::<usize>() as f64);
     }
 
     #[test]
     fn spp_ties_send_gradient_to_first_maximum() {
         let x = Array4::<f64>::zeros((1, 1, 2, 2));
         let dx = spp_backward(x.view(), Array2::ones((1, 1)).view(), &[1]);
-        assert_eq!(
-            dx.iter().copied().collect::<Vec<_>>(),
-            vec![1.0, 0.0, 0.0, 0.0]
-        );
+        assert_eq!(dx.iter().copied().collect::<Vec<_>>(), vec![1.0, 0.0, 0.0, 0.0]);
     }
 }

@@ -21,13 +21,7 @@ pub fn to64<D: Dimension>(a: &Array<f32, D>) -> Array<f64, D> {
 }
 
 /// Assert `|a − b| ≤ atol + rtol·|b|` elementwise (b is the reference).
-pub fn assert_close<D: Dimension>(
-    a: &Array<f64, D>,
-    b: &Array<f64, D>,
-    atol: f64,
-    rtol: f64,
-    what: &str,
-) {
+pub fn assert_close<D: Dimension>(a: &Array<f64, D>, b: &Array<f64, D>, atol: f64, rtol: f64, what: &str) {
     assert_eq!(a.shape(), b.shape(), "{what}: shapes differ");
     let mut worst = (0.0f64, 0usize);
     for (i, (x, y)) in a.iter().zip(b.iter()).enumerate() {
@@ -40,15 +34,16 @@ pub fn assert_close<D: Dimension>(
     if worst.0 > 0.0 {
         let i = worst.1;
         let (x, y) = (a.iter().nth(i).unwrap(), b.iter().nth(i).unwrap());
-        panic!("{what}: element {i} (shape {:?}): got {x}, expected {y}, |diff| = {:e} > {atol:e} + {rtol:e}·|expected|", a.shape(), (x - y).abs());
+        panic!(
+            "{what}: element {i} (shape {:?}): got {x}, expected {y}, |diff| = {:e} > {atol:e} + {rtol:e}·|expected|",
+            a.shape(),
+            (x - y).abs()
+        );
     }
 }
 
 /// Central differences `(f(x + h·e_i) − f(x − h·e_i)) / 2h` with h = 1e-5.
-pub fn fd_grad<D: Dimension>(
-    x: &Array<f64, D>,
-    mut f: impl FnMut(&Array<f64, D>) -> f64,
-) -> Array<f64, D> {
+pub fn fd_grad<D: Dimension>(x: &Array<f64, D>, mut f: impl FnMut(&Array<f64, D>) -> f64) -> Array<f64, D> {
     let h = 1e-5;
     let mut xp = x.as_standard_layout().into_owned();
     let n = xp.len();

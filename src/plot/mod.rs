@@ -42,10 +42,7 @@ pub fn ensure_font() -> Result<()> {
 pub fn render_png<F>(path: &Path, size: (u32, u32), draw: F) -> Result<()>
 where
     F: FnOnce(
-        &plotters::drawing::DrawingArea<
-            plotters::backend::BitMapBackend<'_>,
-            plotters::coord::Shift,
-        >,
+        &plotters::drawing::DrawingArea<plotters::backend::BitMapBackend<'_>, plotters::coord::Shift>,
     ) -> std::result::Result<(), String>,
 {
     use plotters::prelude::*;
@@ -65,10 +62,12 @@ where
         }),
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
-            Err(Error::input(format!(
-                "{}: cannot draw plot: {e}",
-                path.display()
-            )))
+            Err(Error::input(format!("{}: cannot draw plot: {e}", path.display())))
         }
     }
 }
+
+pub mod bands;
+pub mod grid;
+pub mod lines;
+pub mod sa;

@@ -1,0 +1,282 @@
+//! The exact tabular model P(s', r | s, a) of a finite environment.
+
+use crate::{Error, Result};
+
+/// One outcome of taking an action in a state.
+///
+/// `done` is Gymnasium's `terminated`: the episode ends on arriving in `next`,
+/// so nothing is bootstrapped from `next`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Transition {
+    /// Probability of this outcome.
+    pub prob: f64,
+    /// The next state.
+    pub next: usize,
+    /// The reward received.
+    pub reward: f64,
+    /// Whether the episode terminates on this transition.
+    pub done: bool,
+}
+
+/// Flat CSR views of a model: (offsets, prob, next, reward, done).
+pub type RawModel<'a> = (&'a [usize], &'a [f64], &'a [u32], &'a [f64], &'a [bool]);
+
+/// The full model of a finite MDP, stored compactly (CSR): for every
+/// state–action pair, a list of [`Transition`]s whose probabilities sum to 1.
+///
+/// States marked *fixed* are absorbing with value 0 and need no decision:
+/// terminal cells, and cells the agent can never occupy (walls, cliffs). Their
+/// transitions are a self-loop with reward 0 and `done = true`, as in
+/// Gymnasium's FrozenLake table.
+///
+/// ```
+/// use rlkit::env::{TabularModel, Transition};
+/// // Two states; from 0 either action goes to the terminal state 1 with reward 1.
+/// let t = |next, reward, done| vec![Transition { prob: 1.0, next, reward, done }];
+/// let m = TabularModel::new(2, 2, 0.9, vec![t(1, 1.0, true), t(1, 1.0, true), t(1, 0.0, true), t(1, 0.0, true)], vec![false, true]).unwrap();
+/// assert_eq!(m.q_value(&[0.0, 0.0], 0, 1), 1.0);
+/// ```
+#[derive(Debug, Clone)]
+pub struct TabularModel {
+    n_states: usize,
+    n_actions: usize,
+    /// Discount factor.
+    pub gamma: f64,
+    offsets: Vec<usize>,
+    prob: Vec<f64>,
+    next: Vec<u32>,
+    reward: Vec<f64>,
+    done: Vec<bool>,
+    fixed: Vec<bool>,
+}
+
+impl TabularModel {
+    /// Build a model from one transition list per (state, action), in the
+    /// order `s * n_actions + a`. Checks that probabilities are non-negative
+    /// and sum to 1 (within 1e-9) and that next states are in range.
+    pub fn new(
+        n_states: usize,
+        n_actions: usize,
+        gamma: f64,
+        lists: Vec<Vec<Transition>>,
+        fixed: Vec<bool>,
+    ) -> Result<Self> {
+        if lists.len() != n_states * n_actions {
+            return Err(Error::internal("TabularModel::new: wrong number of lists"));
+        }
+        let mut b = ModelBuilder::new(n_states, n_actions, gamma, fixed)?;
+        for list in &lists {
+            b.push(list)?;
+        }
+        b.finish()
+    }
+
+    /// Number of states.
+    pub fn n_states(&self) -> usize {
+        self.n_states
+    }
+
+    /// Number of actions.
+    pub fn n_actions(&self) -> usize {
+        self.n_actions
+    }
+
+    /// Whether state `s` is fixed (terminal, or never occupied): value 0, no decision.
+    pub fn is_fixed(&self, s: usize) -> bool {
+        self.fixed[s]
+    }
+
+    /// The fixed-state mask.
+    pub fn fixed(&self) -> &[bool] {
+        &self.fixed
+    }
+
+    /// The transitions of (s, a).
+    pub fn transitions(&self, s: usize, a: usize) -> impl Iterator<Item = Transition> + '_ {
+        let i = s * self.n_actions + a;
+        (self.offsets[i]..self.offsets[i + 1]).map(move |k| Transition {
+            prob: self.prob[k],
+            next: self.next[k] as usize,
+            reward: self.reward[k],
+            done: self.done[k],
+        })
+    }
+
+    /// Total number of stored transitions.
+    pub fn n_transitions(&self) -> usize {
+        self.prob.len()
+    }
+
+    /// Whether every (s, a) has exactly one outcome.
+    pub fn is_deterministic(&self) -> bool {
+        self.prob.len() == self.n_states * self.n_actions
+    }
+
+    /// q(s, a) = Σ p · (r + γ · v(s') · [not done]).
+    #[inline]
+    pub fn q_value(&self, v: &[f64], s: usize, a: usize) -> f64 {
+        let i = s * self.n_actions + a;
+        let mut q = 0.0;
+        for k in self.offsets[i]..self.offsets[i + 1] {
+            let boot = if self.done[k] { 0.0 } else { v[self.next[k] as usize] };
+            q += self.prob[k] * (self.reward[k] + self.gamma * boot);
+        }
+        q
+    }
+
+    /// The expected immediate reward of (s, a).
+    pub fn expected_reward(&self, s: usize, a: usize) -> f64 {
+        self.transitions(s, a).map(|t| t.prob * t.reward).sum()
+    }
+
+    /// Sample an outcome of (s, a) with a uniform number `u` in [0, 1).
+    #[inline]
+    pub fn sample(&self, s: usize, a: usize, u: f64) -> Transition {
+        let i = s * self.n_actions + a;
+        let (lo, hi) = (self.offsets[i], self.offsets[i + 1]);
+        let mut k = lo;
+        if hi - lo > 1 {
+            let mut acc = self.prob[lo];
+            while k + 1 < hi && u >= acc {
+                k += 1;
+                acc += self.prob[k];
+            }
+        }
+        Transition { prob: self.prob[k], next: self.next[k] as usize, reward: self.reward[k], done: self.done[k] }
+    }
+
+    /// Flat CSR views for fast kernels: (offsets, prob, next, reward, done).
+    pub fn raw(&self) -> RawModel<'_> {
+        (&self.offsets, &self.prob, &self.next, &self.reward, &self.done)
+    }
+
+    /// Which states can reach termination (a `done` transition) with positive
+    /// probability under *some* policy (`policy = None`) or under the given
+    /// stochastic policy π(a|s) (row-major `n_states × n_actions`).
+    pub fn can_terminate(&self, policy: Option<&[f64]>) -> Vec<bool> {
+        let (ns, na) = (self.n_states, self.n_actions);
+        // Reverse graph: predecessors of each state through allowed (s, a).
+        let mut preds: Vec<Vec<u32>> = vec![Vec::new(); ns];
+        let mut reach = vec![false; ns];
+        let mut stack = Vec::new();
+        for s in 0..ns {
+            if self.fixed[s] {
+                reach[s] = true;
+                stack.push(s);
+                continue;
+            }
+            for a in 0..na {
+                if let Some(pi) = policy {
+                    if pi[s * na + a] <= 0.0 {
+                        continue;
+                    }
+                }
+                for t in self.transitions(s, a) {
+                    if t.prob <= 0.0 {
+                        continue;
+                    }
+                    if t.done && !reach[s] {
+                        reach[s] = true;
+                        stack.push(s);
+                    } else {
+                        preds[t.next].push(s as u32);
+                    }
+                }
+            }
+        }
+        while let Some(x) = stack.pop() {
+            for &p in &preds[x] {
+                let p = p as usize;
+                if !reach[p] {
+                    reach[p] = true;
+                    stack.push(p);
+                }
+            }
+        }
+        reach
+    }
+
+    /// Whether the policy terminates with probability 1 from every state:
+    /// every state reachable under π can still reach termination.
+    /// Returns the states from which it does not.
+    pub fn improper_states(&self, policy: &[f64]) -> Vec<usize> {
+        let reach = self.can_terminate(Some(policy));
+        (0..self.n_states).filter(|&s| !reach[s]).collect()
+    }
+}
+
+/// Builds a [`TabularModel`] one (state, action) list at a time, in the order
+/// `s * n_actions + a`, without holding all lists in memory.
+#[derive(Debug)]
+pub struct ModelBuilder {
+    m: TabularModel,
+}
+
+impl ModelBuilder {
+    /// Start a model; `fixed` marks the fixed (terminal or unoccupiable) states.
+    pub fn new(n_states: usize, n_actions: usize, gamma: f64, fixed: Vec<bool>) -> Result<Self> {
+        if fixed.len() != n_states {
+            return Err(Error::internal("ModelBuilder::new: fixed mask has the wrong length"));
+        }
+        if n_states >= u32::MAX as usize {
+            return Err(Error::input(format!("{n_states} states is more than rlkit supports (2^32 - 1)")));
+        }
+        let pairs = n_states * n_actions;
+        let mut offsets = Vec::with_capacity(pairs + 1);
+        offsets.push(0);
+        Ok(ModelBuilder {
+            m: TabularModel {
+                n_states,
+                n_actions,
+                gamma,
+                offsets,
+                prob: Vec::with_capacity(pairs),
+                next: Vec::with_capacity(pairs),
+                reward: Vec::with_capacity(pairs),
+                done: Vec::with_capacity(pairs),
+                fixed,
+            },
+        })
+    }
+
+    /// Append the outcome list of the next (state, action) pair.
+    pub fn push(&mut self, list: &[Transition]) -> Result<()> {
+        let m = &mut self.m;
+        let i = m.offsets.len() - 1;
+        if i >= m.n_states * m.n_actions {
+            return Err(Error::internal("ModelBuilder::push: too many lists"));
+        }
+        let mut sum = 0.0;
+        for t in list {
+            if t.prob.is_nan() || t.prob < 0.0 || t.next >= m.n_states || !t.reward.is_finite() {
+                return Err(Error::input(format!(
+                    "state {} action {}: invalid transition {t:?} (probabilities must be >= 0, next states in range, rewards finite)",
+                    i / m.n_actions,
+                    i % m.n_actions
+                )));
+            }
+            sum += t.prob;
+            m.prob.push(t.prob);
+            m.next.push(t.next as u32);
+            m.reward.push(t.reward);
+            m.done.push(t.done);
+        }
+        if (sum - 1.0).abs() > 1e-9 {
+            return Err(Error::input(format!(
+                "state {} action {}: transition probabilities sum to {sum}, not 1",
+                i / m.n_actions,
+                i % m.n_actions
+            )));
+        }
+        m.offsets.push(m.prob.len());
+        Ok(())
+    }
+
+    /// Finish; every pair must have been pushed.
+    pub fn finish(self) -> Result<TabularModel> {
+        if self.m.offsets.len() != self.m.n_states * self.m.n_actions + 1 {
+            return Err(Error::internal("ModelBuilder::finish: missing lists"));
+        }
+        Ok(self.m)
+    }
+}

@@ -1,0 +1,229 @@
+//! Loading an experiment: presets, the env file, `--set` overrides, variants,
+//! and full validation before anything is written.
+
+use std::path::{Path, PathBuf};
+
+use super::agents::{resolve_agent, ResolvedAgent};
+use super::schema::{slug, ExperimentSpec, PLOT_KINDS};
+use crate::config::{Doc, Seg};
+use crate::env::World;
+use crate::{Error, Result};
+
+/// Command-line options that change an experiment.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// `--out DIR`.
+    pub out: Option<PathBuf>,
+    /// `--seeds N`.
+    pub seeds: Option<usize>,
+    /// `--set KEY=VALUE`, in order.
+    pub sets: Vec<(String, String)>,
+}
+
+/// One variant, fully resolved.
+#[derive(Debug, Clone)]
+pub struct Variant {
+    /// Its name (`None` when the experiment has no variants).
+    pub name: Option<String>,
+    /// The environment, if the experiment has one.
+    pub world: Option<World>,
+    /// Where the environment came from (for messages).
+    pub env_file: String,
+    /// The agents.
+    pub agents: Vec<ResolvedAgent>,
+    /// The resolved configuration (every default filled in).
+    pub resolved: toml::Table,
+}
+
+/// A loaded, validated experiment.
+#[derive(Debug, Clone)]
+pub struct Experiment {
+    /// The experiment file.
+    pub file: PathBuf,
+    /// Its top level.
+    pub spec: ExperimentSpec,
+    /// Run ids.
+    pub seeds: Vec<u64>,
+    /// Output directory.
+    pub out_dir: PathBuf,
+    /// Plots to draw.
+    pub plots: Vec<String>,
+    /// Variants (one, unnamed, when the file has none).
+    pub variants: Vec<Variant>,
+}
+
+/// Resolve a path written in `base_file`: as given if it exists (relative to the
+/// current directory), else relative to `base_file`'s directory.
+pub fn resolve_path(base_file: &Path, p: &str) -> String {
+    let direct = Path::new(p);
+    if direct.exists() || direct.is_absolute() {
+        return p.to_string();
+    }
+    if let Some(dir) = base_file.parent() {
+        let rel = dir.join(p);
+        if rel.exists() {
+            return rel.display().to_string();
+        }
+    }
+    p.to_string()
+}
+
+fn string_at(doc: &Doc, path: &[Seg]) -> Result<Option<String>> {
+    match crate::config::get_path(&doc.table, path) {
+        None => Ok(None),
+        Some(toml::Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(doc.error_at(path, "must be a string (a file path)")),
+    }
+}
+
+fn key(k: &str) -> Seg {
+    Seg::Key(k.into())
+}
+
+/// Load and validate an experiment file. Nothing is written.
+pub fn load(path: &Path, opts: &LoadOptions) -> Result<Experiment> {
+    let mut doc = Doc::load(path)?;
+    // 1. A preset underneath the whole file.
+    if let Some(p) = string_at(&doc, &[key("extends")])? {
+        let preset = Doc::load(Path::new(&resolve_path(path, &p)))
+            .map_err(|e| doc.error_at(&[key("extends")], &e.to_string()))?;
+        doc.merge_base_at(&[], preset)?;
+    }
+    // 2. Agent presets.
+    let n_agents = match doc.table.get("agents") {
+        Some(toml::Value::Array(a)) => a.len(),
+        Some(_) => return Err(doc.error_at(&[key("agents")], "must be an array of tables: write [[agents]]")),
+        None => 0,
+    };
+    for i in 0..n_agents {
+        let at = [key("agents"), Seg::Index(i), key("preset")];
+        if let Some(p) = string_at(&doc, &at)? {
+            let preset =
+                Doc::load(Path::new(&resolve_path(path, &p))).map_err(|e| doc.error_at(&at, &e.to_string()))?;
+            doc.merge_base_at(&at[..2], preset)?;
+        }
+    }
+    // 3. The env file underneath [env].
+    if let Some(p) = string_at(&doc, &[key("env"), key("path")])? {
+        let env = Doc::load(Path::new(&resolve_path(path, &p)))
+            .map_err(|e| doc.error_at(&[key("env"), key("path")], &e.to_string()))?;
+        doc.merge_base_at(&[key("env")], env)?;
+    }
+    // 4. Command-line overrides.
+    for (k, v) in &opts.sets {
+        doc.set(k, v)?;
+    }
+    let spec: ExperimentSpec = doc.deserialize()?;
+    if spec.name.trim().is_empty() {
+        return Err(doc.error_at(&[key("name")], "the name must not be empty"));
+    }
+    let mut seeds = spec.seeds.ids();
+    if let Some(n) = opts.seeds {
+        seeds = (0..n as u64).collect();
+    }
+    if seeds.is_empty() {
+        return Err(doc.error_at(&[key("seeds")], "at least one seed is needed (seeds = 1, or a list of ids)"));
+    }
+    let plots = match &spec.plots {
+        Some(p) => {
+            for (i, k) in p.iter().enumerate() {
+                if !PLOT_KINDS.contains(&k.as_str()) {
+                    let hint = crate::config::did_you_mean(k, PLOT_KINDS)
+                        .map(|x| format!("; did you mean `{x}`?"))
+                        .unwrap_or_default();
+                    return Err(doc.error_at(
+                        &[key("plots"), Seg::Index(i)],
+                        &format!("unknown plot `{k}`{hint} (valid: {})", PLOT_KINDS.join(", ")),
+                    ));
+                }
+            }
+            p.clone()
+        }
+        None => PLOT_KINDS.iter().map(|s| s.to_string()).collect(),
+    };
+    if spec.agents.is_empty() {
+        return Err(doc.error_at(&[], "no agents: add at least one [[agents]] table with a `kind`"));
+    }
+    let out_dir = opts
+        .out
+        .clone()
+        .or_else(|| spec.out_dir.as_ref().map(PathBuf::from))
+        .unwrap_or_else(|| Path::new("runs").join(slug(&spec.name)));
+
+    let mut variants = Vec::new();
+    let variant_specs: Vec<Option<(usize, super::schema::VariantSpec)>> = if spec.variants.is_empty() {
+        vec![None]
+    } else {
+        spec.variants.iter().cloned().enumerate().map(Some).collect()
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    for v in variant_specs {
+        let mut vdoc = doc.clone();
+        if let Some((i, vs)) = &v {
+            if !seen.insert(slug(&vs.name)) {
+                return Err(doc.error_at(
+                    &[key("variants"), Seg::Index(*i), key("name")],
+                    &format!("variant name `{}` is used twice (names must differ as file names)", vs.name),
+                ));
+            }
+            for (k, val) in &vs.set {
+                let origin = format!("variants[{i}] (\"{}\") set {k}", vs.name);
+                vdoc.set_value(&[], k, val.clone(), &origin)?;
+            }
+        }
+        variants.push(resolve_variant(&vdoc, path, v.map(|x| x.1.name))?);
+    }
+    Ok(Experiment { file: path.to_path_buf(), spec, seeds, out_dir, plots, variants })
+}
+
+fn resolve_variant(doc: &Doc, path: &Path, name: Option<String>) -> Result<Variant> {
+    let spec: ExperimentSpec = doc.deserialize()?;
+    let env_prefix = [key("env")];
+    let mut env_file = path.display().to_string();
+    let world = match &spec.env {
+        Some(_) => {
+            let mut d = doc.clone();
+            if let Some(toml::Value::Table(t)) = d.table.get_mut("env") {
+                t.remove("path");
+            }
+            if let Some(src) = d.sources.iter().find(|s| s.prefix == env_prefix) {
+                env_file = src.file.display().to_string();
+            }
+            let w = World::from_doc(&d, &env_prefix)?;
+            Some(w)
+        }
+        None => None,
+    };
+    let mut agents = Vec::new();
+    let mut names = std::collections::BTreeSet::new();
+    for i in 0..spec.agents.len() {
+        let a = resolve_agent(doc, i, world.as_ref())?;
+        if !names.insert(slug(&a.name)) {
+            return Err(doc.error_at(
+                &[key("agents"), Seg::Index(i)],
+                &format!("agent name `{}` is used twice; give each agent a distinct `name`", a.name),
+            ));
+        }
+        agents.push(a);
+    }
+    let mut resolved = toml::Table::new();
+    resolved.insert("name".into(), toml::Value::String(spec.name.clone()));
+    if let Some(n) = &name {
+        resolved.insert("variant".into(), toml::Value::String(n.clone()));
+    }
+    resolved.insert("description".into(), toml::Value::String(spec.description.clone()));
+    resolved.insert("seed".into(), toml::Value::Integer(spec.seed as i64));
+    if let Some(w) = &world {
+        let env_table = match &w.kind {
+            crate::env::WorldKind::Grid(g) => toml::Value::try_from(&g.spec),
+            crate::env::WorldKind::Mdp(m) => toml::Value::try_from(&m.spec),
+        }
+        .map_err(|e| Error::internal(format!("cannot serialize the env: {e}")))?;
+        resolved.insert("env".into(), env_table);
+    }
+    resolved.insert(
+        "agents".into(),
+        toml::Value::Array(agents.iter().map(|a| toml::Value::Table(a.resolved.clone())).collect()),
+    );
+    Ok(Variant { name, world, env_file, agents, resolved })
+}

@@ -1,0 +1,376 @@
+//! Running a loaded experiment and writing its outputs.
+//!
+//! Output directory (one per variant when the experiment has variants):
+//!
+//! | file | contents |
+//! |---|---|
+//! | `config.resolved.toml` | the experiment with every default filled in |
+//! | `summary.json` | per agent: convergence, iterations, sweeps, final errors |
+//! | `iterations.csv` | `agent,seed,iteration,delta,error,sweeps` |
+//! | `values.csv` | `agent,seed,state,row,col,value` |
+//! | `policy.csv` | `agent,seed,state,row,col,action` (the action's symbol) |
+//! | `policies/<agent>.txt` | the final greedy policy as a policy file |
+//! | `timings.csv` | `agent,seed,iteration,seconds` — the only file that differs between identical runs |
+//! | `plots/*.png` | convergence curves and value heatmaps |
+//!
+//! Every file is written atomically. Everything except `timings.csv` is
+//! byte-identical for the same experiment and seed, whatever the thread count.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use super::agents::{AgentJob, DpJob};
+use super::load::{Experiment, Variant};
+use super::progress::{Progress, ProgressMode};
+use super::schema::slug;
+use crate::agents::dp::{
+    self, evaluation::EXACT_MAX_STATES, max_abs_diff, value_iteration::optimal_values, DpSolution, IterRecord,
+};
+use crate::data::table::{Cell, Table};
+use crate::env::World;
+use crate::plot::grid::{render_grid, GridPlot};
+use crate::plot::lines::{LineChart, Series};
+use crate::util::{atomic_write, ensure_writable_dir};
+use crate::{Error, Result};
+
+/// Options for [`run`].
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    /// How to show progress.
+    pub progress: ProgressMode,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions { progress: ProgressMode::Quiet }
+    }
+}
+
+/// What a run wrote.
+#[derive(Debug, Clone, Default)]
+pub struct RunReport {
+    /// The output directory.
+    pub out_dir: PathBuf,
+    /// Every file written.
+    pub files: Vec<PathBuf>,
+    /// Warnings (for example a solver that hit its iteration limit).
+    pub warnings: Vec<String>,
+}
+
+/// Tidy tables a variant accumulates.
+#[derive(Debug, Default)]
+pub struct Outputs {
+    /// `iterations.csv`.
+    pub iterations: Table,
+    /// `values.csv`.
+    pub values: Table,
+    /// `policy.csv`.
+    pub policy: Table,
+    /// `timings.csv`.
+    pub timings: Table,
+    /// `episodes.csv` (learning agents).
+    pub episodes: Table,
+    /// Per-agent summaries.
+    pub summaries: Vec<serde_json::Value>,
+    /// Extra files written by agent families.
+    pub files: Vec<PathBuf>,
+    /// Stochastic-approximation runs, for their plots.
+    pub sa_runs: Vec<(String, u64, crate::agents::sa::SaRun)>,
+}
+
+/// Run `exp`, writing everything under its output directory.
+pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunReport> {
+    // Validate what can only be checked once everything is loaded, before writing anything.
+    for v in &exp.variants {
+        if let Some(w) = &v.world {
+            if v.agents.iter().any(|a| matches!(a.job, AgentJob::Dp(DpJob::Vi(_) | DpJob::Tpi(_) | DpJob::Pi(_)))) {
+                w.check_gamma(&v.env_file)?;
+            }
+        }
+    }
+    ensure_writable_dir(&exp.out_dir)?;
+    let total: u64 = exp
+        .variants
+        .iter()
+        .map(|v| {
+            v.agents
+                .iter()
+                .map(|a| if matches!(a.job, AgentJob::Dp(_)) { 1 } else { exp.seeds.len() as u64 })
+                .sum::<u64>()
+        })
+        .sum();
+    let progress = Progress::new(opts.progress, &exp.spec.name, total);
+    let mut report = RunReport { out_dir: exp.out_dir.clone(), ..Default::default() };
+    let mut variant_summaries = Vec::new();
+    for v in &exp.variants {
+        let dir = match &v.name {
+            Some(n) => exp.out_dir.join(slug(n)),
+            None => exp.out_dir.clone(),
+        };
+        ensure_writable_dir(&dir)?;
+        let files = run_variant(exp, v, &dir, &progress, &mut report.warnings)?;
+        variant_summaries.push(json!({ "variant": v.name, "dir": dir.display().to_string() }));
+        report.files.extend(files);
+    }
+    progress.finish();
+    if exp.variants.iter().any(|v| v.name.is_some()) {
+        let path = exp.out_dir.join("summary.json");
+        let s =
+            json!({ "experiment": exp.spec.name, "description": exp.spec.description, "variants": variant_summaries });
+        atomic_write(&path, pretty(&s).as_bytes())?;
+        report.files.push(path);
+    }
+    Ok(report)
+}
+
+fn pretty(v: &serde_json::Value) -> String {
+    let mut s = serde_json::to_string_pretty(v).unwrap_or_else(|_| "{}".into());
+    s.push('\n');
+    s
+}
+
+fn new_outputs() -> Outputs {
+    Outputs {
+        iterations: Table::default(),
+        values: Table::new(&["agent", "seed", "state", "row", "col", "value"]),
+        policy: Table::new(&["agent", "seed", "state", "row", "col", "action"]),
+        timings: Table::new(&["agent", "seed", "iteration", "seconds"]),
+        episodes: Table::new(&["agent", "seed", "episode", "return", "length", "steps"]),
+        summaries: vec![],
+        files: vec![],
+        sa_runs: vec![],
+    }
+}
+
+/// Append one agent's final values and greedy actions (`None` for a stochastic policy: `*`).
+pub fn push_values_policy(
+    out: &mut Outputs,
+    world: &World,
+    agent: &str,
+    seed: u64,
+    values: &[f64],
+    actions: Option<&[usize]>,
+) {
+    for (s, &v) in values.iter().enumerate() {
+        let (row, col) = match world.coords(s) {
+            Some((r, c)) => (Cell::from(r), Cell::from(c)),
+            None => (Cell::Empty, Cell::Empty),
+        };
+        out.values.push(vec![agent.into(), seed.into(), s.into(), row.clone(), col.clone(), v.into()]);
+        let sym = if world.model().is_fixed(s) {
+            "#".to_string()
+        } else {
+            actions.map_or("*".to_string(), |a| world.action_symbol(a[s]))
+        };
+        out.policy.push(vec![agent.into(), seed.into(), s.into(), row, col, sym.into()]);
+    }
+}
+
+fn push_iterations(out: &mut Outputs, agent: &str, seed: u64, recs: &[IterRecord]) {
+    let mut t = Table::new(&["agent", "seed", "iteration", "delta", "error", "sweeps"]);
+    for r in recs {
+        t.push(vec![agent.into(), seed.into(), r.iteration.into(), r.delta.into(), r.error.into(), r.sweeps.into()]);
+        out.timings.push(vec![agent.into(), seed.into(), r.iteration.into(), r.seconds.into()]);
+    }
+    out.iterations.extend_union(t);
+}
+
+fn run_dp(world: &World, job: &DpJob, v_star: Option<&[f64]>) -> Result<(DpSolution, Option<Vec<usize>>)> {
+    let m = world.model();
+    Ok(match job {
+        DpJob::Vi(c) => {
+            let s = dp::value_iteration(m, c, v_star)?;
+            let a = s.actions.clone();
+            (s, Some(a))
+        }
+        DpJob::Pi(c) => {
+            let s = dp::policy_iteration(m, c, v_star)?;
+            let a = s.actions.clone();
+            (s, Some(a))
+        }
+        DpJob::Tpi(c) => {
+            let s = dp::truncated_policy_iteration(m, c, v_star)?;
+            let a = s.actions.clone();
+            (s, Some(a))
+        }
+        DpJob::Eval { cfg, policy, .. } => {
+            // The error column compares with v_pi solved exactly, where the model is small enough.
+            let exact = if m.n_states() <= EXACT_MAX_STATES { dp::evaluation::exact(m, policy).ok() } else { None };
+            let start = std::time::Instant::now();
+            let ev = dp::evaluate(m, policy, cfg, None)?;
+            let secs = start.elapsed().as_secs_f64();
+            let mut iterations = ev.iterations.clone();
+            if let Some(vp) = &exact {
+                // Recompute the per-sweep error by replaying the sweeps is costly; record the final one.
+                if let Some(last) = iterations.last_mut() {
+                    last.error = Some(max_abs_diff(&ev.values, vp));
+                }
+            }
+            for r in &mut iterations {
+                r.seconds = secs;
+            }
+            let actions =
+                policy.is_deterministic().then(|| (0..m.n_states()).map(|s| policy.greedy_action(s)).collect());
+            (DpSolution { values: ev.values, actions: vec![], iterations, converged: true }, actions)
+        }
+    })
+}
+
+fn run_variant(
+    exp: &Experiment,
+    v: &Variant,
+    dir: &Path,
+    progress: &Progress,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<PathBuf>> {
+    let mut out = new_outputs();
+    let needs_vstar = v.agents.iter().any(|a| matches!(a.job, AgentJob::Dp(_)));
+    let v_star = match (&v.world, needs_vstar) {
+        (Some(w), true) if w.gamma() < 1.0 || w.model().can_terminate(None).iter().all(|&b| b) => {
+            Some(optimal_values(w.model())?)
+        }
+        _ => None,
+    };
+    let first_seed = exp.seeds[0];
+    let mut curves: Vec<Series> = Vec::new();
+    let mut heatmaps: Vec<(String, Vec<f64>, Option<Vec<usize>>)> = Vec::new();
+    for agent in &v.agents {
+        match &agent.job {
+            AgentJob::Dp(job) => {
+                let Some(world) = &v.world else { return Err(Error::internal("DP agent without an env")) };
+                let (sol, actions) = run_dp(world, job, v_star.as_deref())?;
+                if !sol.converged {
+                    warnings.push(format!(
+                        "{}: `{}` stopped at its iteration limit before converging",
+                        exp.file.display(),
+                        agent.name
+                    ));
+                }
+                push_iterations(&mut out, &agent.name, first_seed, &sol.iterations);
+                push_values_policy(&mut out, world, &agent.name, first_seed, &sol.values, actions.as_deref());
+                let last = sol.iterations.last();
+                let start_value = world.starts().first().map(|&s| sol.values[s]);
+                out.summaries.push(json!({
+                    "agent": agent.name,
+                    "kind": agent.kind,
+                    "seed": first_seed,
+                    "converged": sol.converged,
+                    "iterations": sol.iterations.len(),
+                    "sweeps": sol.sweeps(),
+                    "final_delta": last.map(|r| r.delta),
+                    "final_error": last.and_then(|r| r.error),
+                    "value_error_vs_optimal": v_star.as_ref().filter(|_| !matches!(job, DpJob::Eval { .. })).map(|vs| max_abs_diff(&sol.values, vs)),
+                    "start_state_value": start_value,
+                    "policy": match job { DpJob::Eval { source, .. } => json!(source), _ => json!("greedy") },
+                }));
+                let pts: Vec<(f64, f64)> =
+                    sol.iterations.iter().map(|r| (r.iteration as f64, r.error.unwrap_or(r.delta))).collect();
+                if !matches!(job, DpJob::Eval { .. }) {
+                    curves.push(Series { label: agent.name.clone(), points: pts, ..Default::default() });
+                }
+                heatmaps.push((agent.name.clone(), sol.values.clone(), actions));
+                if let Some(a) = heatmaps.last().and_then(|h| h.2.clone()) {
+                    let pdir = dir.join("policies");
+                    ensure_writable_dir(&pdir)?;
+                    let p = pdir.join(format!("{}.txt", slug(&agent.name)));
+                    atomic_write(&p, dp::policy::format_policy(world, &a).as_bytes())?;
+                    out.files.push(p);
+                }
+                progress.inc(1);
+            }
+            AgentJob::Other(params) => {
+                super::run_extra(exp, v, agent, params, dir, &mut out, progress)?;
+            }
+        }
+    }
+    // Tables.
+    let mut files = std::mem::take(&mut out.files);
+    let write = |name: &str, t: &Table, files: &mut Vec<PathBuf>| -> Result<()> {
+        if t.rows.is_empty() {
+            return Ok(());
+        }
+        let p = dir.join(name);
+        t.write_csv(&p)?;
+        files.push(p);
+        Ok(())
+    };
+    write("iterations.csv", &out.iterations, &mut files)?;
+    write("values.csv", &out.values, &mut files)?;
+    write("policy.csv", &out.policy, &mut files)?;
+    write("timings.csv", &out.timings, &mut files)?;
+    write("episodes.csv", &out.episodes, &mut files)?;
+    // Plots.
+    let plots_dir = dir.join("plots");
+    let want = |k: &str| exp.plots.iter().any(|p| p == k);
+    let title_env = v.world.as_ref().map(|w| w.name.clone()).unwrap_or_default();
+    let vname = v.name.as_ref().map(|n| format!(" ({n})")).unwrap_or_default();
+    if want("convergence") && curves.iter().any(|c| c.points.len() > 1) {
+        ensure_writable_dir(&plots_dir)?;
+        let p = plots_dir.join("convergence.png");
+        let y_label =
+            if v_star.is_some() { "‖v_k − v*‖∞ (log scale)" } else { "‖v_k − v_{k−1}‖∞ (log scale)" };
+        LineChart {
+            title: format!("Convergence on {title_env}{vname}"),
+            x_label: "iteration k".into(),
+            y_label: y_label.into(),
+            log_y: true,
+            series: curves,
+            ..Default::default()
+        }
+        .render(&p)?;
+        files.push(p);
+    }
+    if want("values") {
+        if let Some(grid) = v.world.as_ref().and_then(World::grid) {
+            ensure_writable_dir(&plots_dir)?;
+            for (name, values, actions) in &heatmaps {
+                let p = plots_dir.join(format!("values_{}.png", slug(name)));
+                let title = format!("{name} on {title_env}{vname}: values and policy");
+                render_grid(
+                    &p,
+                    grid,
+                    &GridPlot { title, values: Some(values), actions: actions.as_deref(), decimals: None },
+                )?;
+                files.push(p);
+            }
+        }
+    }
+    if want("sa") && !out.sa_runs.is_empty() {
+        ensure_writable_dir(&plots_dir)?;
+        files.extend(crate::agents::sa::plot(&plots_dir, &out.sa_runs)?);
+    }
+    // Config and summary.
+    let cfg_path = dir.join("config.resolved.toml");
+    let mut resolved = v.resolved.clone();
+    resolved.insert(
+        "seeds".into(),
+        toml::Value::Array(exp.seeds.iter().map(|&s| toml::Value::Integer(s as i64)).collect()),
+    );
+    resolved.insert("out_dir".into(), toml::Value::String(exp.out_dir.display().to_string()));
+    resolved
+        .insert("plots".into(), toml::Value::Array(exp.plots.iter().map(|p| toml::Value::String(p.clone())).collect()));
+    let text =
+        toml::to_string(&resolved).map_err(|e| Error::internal(format!("cannot write the resolved config: {e}")))?;
+    atomic_write(&cfg_path, text.as_bytes())?;
+    files.push(cfg_path);
+    let summary = json!({
+        "experiment": exp.spec.name,
+        "description": exp.spec.description,
+        "variant": v.name,
+        "env": v.world.as_ref().map(|w| json!({
+            "name": w.name,
+            "states": w.model().n_states(),
+            "actions": w.action_names(),
+            "gamma": w.gamma(),
+        })),
+        "seeds": exp.seeds,
+        "optimal_start_value": v_star.as_ref().and_then(|vs| v.world.as_ref().and_then(|w| w.starts().first().map(|&s| vs[s]))),
+        "agents": out.summaries,
+        "files": files.iter().map(|f| f.strip_prefix(dir).unwrap_or(f).display().to_string()).collect::<Vec<_>>(),
+    });
+    let sp = dir.join("summary.json");
+    atomic_write(&sp, pretty(&summary).as_bytes())?;
+    files.push(sp);
+    Ok(files)
+}

@@ -1,0 +1,117 @@
+//! The experiment file schema.
+//!
+//! ```toml
+//! name = "quickstart"                 # required; also the default output directory runs/<name>
+//! description = "..."
+//! extends = "configs/zhao_dp.toml"    # optional preset: merged underneath this file
+//! seed = 0                            # the experiment seed every random stream derives from
+//! seeds = 1                           # number of runs (ids 0..N-1), or a list of ids [0, 4, 7]
+//! out_dir = "runs/quickstart"         # optional
+//! plots = ["convergence", "values"]   # which plots to draw
+//!
+//! [env]
+//! path = "envs/zhao_5x5.toml"         # an env file, or write the env inline here
+//! gamma = 0.9                         # any env key overrides the file's value
+//!
+//! [[agents]]
+//! kind = "value-iteration"
+//! name = "VI"                         # label in outputs and legends (default: kind)
+//! preset = "configs/agents/precise.toml"   # optional: merged underneath this agent
+//! tol = 1e-6                          # the agent's hyperparameters
+//!
+//! [[variants]]                        # optional: run everything once per variant,
+//! name = "gamma=0.5"                  # each in its own subdirectory
+//! set = { "env.gamma" = 0.5 }
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+/// Run ids: a count or an explicit list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SeedSpec {
+    /// Run ids 0..N-1.
+    Count(usize),
+    /// Explicit run ids.
+    List(Vec<u64>),
+}
+
+impl Default for SeedSpec {
+    fn default() -> Self {
+        SeedSpec::Count(1)
+    }
+}
+
+impl SeedSpec {
+    /// The run ids.
+    pub fn ids(&self) -> Vec<u64> {
+        match self {
+            SeedSpec::Count(n) => (0..*n as u64).collect(),
+            SeedSpec::List(l) => l.clone(),
+        }
+    }
+}
+
+/// One variant of an experiment: a name and overrides of experiment keys.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VariantSpec {
+    /// Name (also its subdirectory, made file-safe).
+    pub name: String,
+    /// Dotted experiment keys and their values, e.g. `{ "env.gamma" = 0.5 }`.
+    #[serde(default)]
+    pub set: toml::Table,
+}
+
+/// The plots an experiment can draw.
+pub const PLOT_KINDS: &[&str] = &["convergence", "values", "learning", "sa"];
+
+/// The top level of an experiment file (the `env` and `agents` tables are
+/// checked by the environment and by each agent's own config).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentSpec {
+    /// Name; the default output directory is `runs/<name>`.
+    pub name: String,
+    /// One line of description.
+    #[serde(default)]
+    pub description: String,
+    /// A preset merged underneath this file (already applied when this is read).
+    #[serde(default)]
+    pub extends: Option<String>,
+    /// The experiment seed.
+    #[serde(default)]
+    pub seed: u64,
+    /// The runs.
+    #[serde(default)]
+    pub seeds: SeedSpec,
+    /// Output directory.
+    #[serde(default)]
+    pub out_dir: Option<String>,
+    /// Plots to draw (default: all that apply).
+    #[serde(default)]
+    pub plots: Option<Vec<String>>,
+    /// The environment (a table; see [`crate::env`]).
+    #[serde(default)]
+    pub env: Option<toml::Table>,
+    /// The agents (tables with `kind`, optional `name` and `preset`, and hyperparameters).
+    #[serde(default)]
+    pub agents: Vec<toml::Table>,
+    /// Variants.
+    #[serde(default)]
+    pub variants: Vec<VariantSpec>,
+    /// Episodes per run for learning agents (an agent may override it).
+    #[serde(default)]
+    pub episodes: Option<usize>,
+}
+
+/// Make a name safe for a file name: letters, digits, `-`, `_` and `.`; anything else becomes `_`.
+pub fn slug(name: &str) -> String {
+    let s: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
+    if s.is_empty() {
+        "_".into()
+    } else {
+        s
+    }
+}

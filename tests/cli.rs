@@ -1,0 +1,226 @@
+//! The `rlkit` binary, run as a user would: bad input gets one clear line on
+//! stderr naming the file and the line/column or key, exit code 2, no panic, and
+//! no partial output directory.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn rlkit(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rlkit")).args(args).output().expect("run rlkit")
+}
+
+fn tmpdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("rlkit-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+/// Exit code 2, exactly one line on stderr that starts with `error: ` and contains every
+/// `needle`, no panic.
+fn assert_user_error(out: &Output, needles: &[&str]) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "one line expected: {err}");
+    assert!(lines[0].starts_with("error: "), "{err}");
+    for n in needles {
+        assert!(lines[0].contains(n), "`{n}` not in: {err}");
+    }
+}
+
+const GOOD_EXP: &str = "name = \"t\"\n[env]\npath = \"envs/zhao_5x5.toml\"\n[[agents]]\nkind = \"value-iteration\"\n";
+
+fn run_exp(dir: &Path, text: &str) -> (Output, PathBuf) {
+    let f = write(dir, "exp.toml", text);
+    let out_dir = dir.join("out");
+    let o = rlkit(&["run", &f, "--out", out_dir.to_str().unwrap(), "-q"]);
+    (o, out_dir)
+}
+
+#[test]
+fn malformed_toml() {
+    let d = tmpdir("malformed");
+    let (o, out) = run_exp(&d, "name = \"t\"\n[env\npath = 1\n");
+    assert_user_error(&o, &["exp.toml:2:", "invalid TOML"]);
+    assert!(!out.exists(), "no partial output directory");
+}
+
+#[test]
+fn unknown_key_with_did_you_mean() {
+    let d = tmpdir("unknown");
+    let (o, out) =
+        run_exp(&d, &GOOD_EXP.replace("kind = \"value-iteration\"\n", "kind = \"value-iteration\"\ntoll = 1e-6\n"));
+    assert_user_error(&o, &["exp.toml:6:1", "agents[0].toll", "unknown field `toll`", "did you mean `tol`?"]);
+    assert!(!out.exists());
+    let (o, _) = run_exp(&d, &GOOD_EXP.replace("name = \"t\"", "name = \"t\"\nseeed = 3"));
+    assert_user_error(&o, &["exp.toml:2:1", "did you mean `seed`?"]);
+    let (o, _) = run_exp(&d, &GOOD_EXP.replace("value-iteration", "value-iterashun"));
+    assert_user_error(&o, &["exp.toml:5:1", "unknown agent kind `value-iterashun`", "did you mean `value-iteration`?"]);
+}
+
+#[test]
+fn wrong_types() {
+    let d = tmpdir("types");
+    let (o, out) = run_exp(
+        &d,
+        &GOOD_EXP.replace("kind = \"value-iteration\"\n", "kind = \"value-iteration\"\nmax_iterations = 1e5\n"),
+    );
+    assert_user_error(&o, &["exp.toml:6:1", "agents[0].max_iterations", "100_000"]);
+    assert!(!out.exists());
+    let (o, _) = run_exp(&d, &GOOD_EXP.replace("name = \"t\"", "name = \"t\"\nseeds = \"many\""));
+    assert_user_error(&o, &["exp.toml:2:1", "seeds"]);
+}
+
+#[test]
+fn bad_maps() {
+    let d = tmpdir("maps");
+    let ragged = write(&d, "ragged.toml", "gamma = 0.9\nmap = \"\"\"\n...\n..\n...\n\"\"\"\n");
+    assert_user_error(&rlkit(&["check", &ragged]), &["ragged.toml:4:1", "row 1 has 2 cells but row 0 has 3"]);
+    let sym = write(&d, "sym.toml", "gamma = 0.9\nmap = \"\"\"\n..Z\n\"\"\"\n");
+    assert_user_error(&rlkit(&["check", &sym]), &["sym.toml:3:1", "unknown symbol `Z`", "valid symbols:"]);
+    let nostart = write(&d, "nostart.toml", "gamma = 1.0\nactions = \"four\"\nmap = \"\"\"\n....\n.CCG\n\"\"\"\n");
+    assert_user_error(&rlkit(&["check", &nostart]), &["nostart.toml:3:1", "no start", "add an `S`"]);
+    // An env error reached through an experiment names the env file.
+    let env = write(&d, "env.toml", "gamma = 0.9\nmap = \"..Q\"\n");
+    let (o, out) = run_exp(&d, &GOOD_EXP.replace("envs/zhao_5x5.toml", &env));
+    assert_user_error(&o, &["env.toml:2:1", "unknown symbol `Q`"]);
+    assert!(!out.exists());
+}
+
+#[test]
+fn bad_gamma() {
+    let d = tmpdir("gamma");
+    let (o, out) =
+        run_exp(&d, &GOOD_EXP.replace("path = \"envs/zhao_5x5.toml\"", "path = \"envs/zhao_5x5.toml\"\ngamma = 1.5"));
+    assert_user_error(&o, &["exp.toml:4:1", "env.gamma", "outside [0, 1]"]);
+    assert!(!out.exists());
+    // gamma = 1 on a continuing task.
+    let (o, out) =
+        run_exp(&d, &GOOD_EXP.replace("path = \"envs/zhao_5x5.toml\"", "path = \"envs/zhao_5x5.toml\"\ngamma = 1.0"));
+    assert_user_error(&o, &["envs/zhao_5x5.toml", "gamma = 1 requires an episodic task", "use gamma < 1"]);
+    assert!(!out.exists());
+    let o = rlkit(&["solve", "envs/zhao_5x5.toml", "--gamma", "1"]);
+    assert_user_error(&o, &["envs/zhao_5x5.toml", "gamma = 1 requires an episodic task"]);
+    let o = rlkit(&["solve", "envs/zhao_5x5.toml", "--set", "gamma=-0.1"]);
+    assert_user_error(&o, &["--set gamma=-0.1", "outside [0, 1]"]);
+}
+
+#[test]
+fn policy_file_shape_mismatch() {
+    let d = tmpdir("policy");
+    let p = write(&d, "p.txt", "> > > >\n> > > >\n");
+    let o = rlkit(&["solve", "envs/zhao_5x5.toml", "--algo", "policy-evaluation", "--policy", &p]);
+    assert_user_error(&o, &["p.txt:1:1", "4 symbols but the map has 5 columns"]);
+    let p = write(&d, "q.txt", ">>>>>\n>>>>>\n");
+    let o = rlkit(&["solve", "envs/zhao_5x5.toml", "--algo", "policy-evaluation", "--policy", &p]);
+    assert_user_error(&o, &["q.txt", "2 rows but the map has 5"]);
+    let p = write(&d, "r.txt", ">>>>>\n>>x>>\n>>>>>\n>>>>>\n>>>>>\n");
+    let o = rlkit(&["solve", "envs/zhao_5x5.toml", "--algo", "policy-evaluation", "--policy", &p]);
+    assert_user_error(&o, &["r.txt:2:3", "`x` is not an action", "^ > v < o"]);
+    // Through an experiment: nothing is written.
+    let (o, out) = run_exp(
+        &d,
+        &GOOD_EXP.replace("kind = \"value-iteration\"\n", &format!("kind = \"policy-evaluation\"\npolicy = \"{p}\"\n")),
+    );
+    assert_user_error(&o, &["r.txt:2:3"]);
+    assert!(!out.exists());
+}
+
+#[test]
+fn unwritable_output_directory() {
+    let d = tmpdir("unwritable");
+    // A path below a regular file cannot be created, even by root.
+    let blocker = write(&d, "file", "x");
+    let f = write(&d, "exp.toml", GOOD_EXP);
+    let o = rlkit(&["run", &f, "--out", &format!("{blocker}/sub"), "-q"]);
+    assert_user_error(&o, &["file/sub", "not writable", "--out DIR"]);
+}
+
+#[test]
+fn bad_set_and_missing_file() {
+    let o = rlkit(&["solve", "envs/zhao_5x5.toml", "--set", "rewards"]);
+    assert_user_error(&o, &["--set rewards", "KEY=VALUE"]);
+    let o = rlkit(&["solve", "envs/zhao_5x5.toml", "--set", "rewards.forbiden=-10"]);
+    assert_user_error(&o, &["--set rewards.forbiden=-10", "did you mean `forbidden`?"]);
+    let o = rlkit(&["check", "envs/nope.toml"]);
+    assert_user_error(&o, &["envs/nope.toml: cannot read"]);
+}
+
+#[test]
+fn check_accepts_every_shipped_file() {
+    for dir in ["envs", "experiments"] {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "toml") {
+                let o = rlkit(&["check", p.to_str().unwrap()]);
+                assert!(o.status.success(), "{}: {}", p.display(), String::from_utf8_lossy(&o.stderr));
+            }
+        }
+    }
+}
+
+#[test]
+fn solve_csv_format() {
+    let o = rlkit(&["solve", "envs/zhao_5x5.toml", "--format", "csv", "--set", "rewards.forbidden=-10"]);
+    assert!(o.status.success());
+    let text = String::from_utf8(o.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "row,col,value");
+    assert_eq!(lines.len(), 26);
+    let v: f64 = lines[1].rsplit(',').next().unwrap().parse().unwrap();
+    assert!((v - 3.486784401).abs() < 1e-8, "{v}"); // Zhao Fig 3.4(d) top-left
+    assert!(lines[18].starts_with("3,2,")); // the target
+                                            // Walls are included with their value 0.
+    let d = tmpdir("walls");
+    let env = write(&d, "w.toml", "gamma = 0.9\nactions = \"four\"\nmap = \".#T\"\n");
+    let o = rlkit(&["solve", &env, "--format", "csv"]);
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(text.lines().nth(2).unwrap(), "0,1,0");
+}
+
+#[test]
+fn run_render_and_list() {
+    let d = tmpdir("render");
+    let (o, out) = run_exp(&d, GOOD_EXP);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains(out.to_str().unwrap()));
+    for f in
+        ["summary.json", "iterations.csv", "values.csv", "policy.csv", "config.resolved.toml", "plots/convergence.png"]
+    {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    let png = d.join("r.png");
+    let o = rlkit(&[
+        "render",
+        "envs/zhao_5x5.toml",
+        "--values",
+        out.join("values.csv").to_str().unwrap(),
+        "--policy",
+        out.join("policies/value-iteration.txt").to_str().unwrap(),
+        "-o",
+        png.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[1..4], b"PNG");
+    let o = rlkit(&["list"]);
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        s.contains("envs/zhao_5x5.toml") && s.contains("value-iteration") && s.contains("experiments/quickstart.toml")
+    );
+}
+
+#[test]
+fn help_shows_examples() {
+    let o = rlkit(&["--help"]);
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(s.contains("Examples:") && s.contains("rlkit run experiments/quickstart.toml"));
+}

@@ -1,0 +1,149 @@
+//! The shipped book experiments, run end to end through the library, with their numbers
+//! checked in the CSV files they write. Expected values: `tests/reference/dp_reference.py`
+//! (an independent pure-Python implementation); see also tests/dp_book.rs.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rlkit::experiment::{load, run, LoadOptions, RunOptions};
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("rlkit-exp-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn run_exp(file: &str, out: &Path) {
+    let exp = load(Path::new(file), &LoadOptions { out: Some(out.to_path_buf()), ..Default::default() }).unwrap();
+    run(&exp, &RunOptions::default()).unwrap();
+}
+
+/// values.csv as agent -> values by state.
+fn values(dir: &Path) -> BTreeMap<String, Vec<f64>> {
+    let text = std::fs::read_to_string(dir.join("values.csv")).unwrap();
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let mut out: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for r in rdr.records() {
+        let r = r.unwrap();
+        let s: usize = r[2].parse().unwrap();
+        let v = out.entry(r[0].to_string()).or_default();
+        assert_eq!(v.len(), s, "values.csv is in state order");
+        v.push(r[5].parse().unwrap());
+    }
+    out
+}
+
+fn close(got: &[f64], want: &[f64], tol: f64, what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!((g - w).abs() <= tol, "{what}: state {i}: {g} vs {w}");
+    }
+}
+
+#[test]
+fn zhao_fig3_4() {
+    let out = tmp("fig34");
+    run_exp("experiments/zhao_fig3_4.toml", &out);
+    let a = &values(&out.join("a_gamma0.9"))["VI"];
+    close(&a[..5], &[5.832, 5.58, 6.2, 6.48, 5.832], 1e-9, "3.4a top row");
+    assert!((a[17] - 10.0).abs() < 1e-9);
+    let b = &values(&out.join("b_gamma0.5"))["VI"];
+    close(&b[..5], &[0.001953125, 0.00390625, 0.0078125, 0.015625, 0.03125], 1e-9, "3.4b top row");
+    let c = &values(&out.join("c_gamma0"))["VI"];
+    assert_eq!(c.iter().filter(|&&x| x == 1.0).count(), 5);
+    assert_eq!(c.iter().filter(|&&x| x == 0.0).count(), 20);
+    let d = &values(&out.join("d_forbidden-10"))["VI"];
+    close(&d[..5], &[3.486784401, 3.87420489, 4.3046721, 4.782969, 5.31441], 1e-8, "3.4d top row");
+    // The policy file of (d) avoids every forbidden cell on the way from the top-left.
+    let pol = std::fs::read_to_string(out.join("d_forbidden-10/policies/VI.txt")).unwrap();
+    assert_eq!(pol.lines().next().unwrap(), "> > > > v");
+    assert!(out.join("a_gamma0.9/plots/values_VI.png").exists());
+    assert!(out.join("summary.json").exists());
+}
+
+#[test]
+fn zhao_fig2_7() {
+    let out = tmp("fig27");
+    run_exp("experiments/zhao_fig2_7.toml", &out);
+    let v = values(&out);
+    #[rustfmt::skip]
+    let good = [3.486784, 3.874205, 4.304672, 4.782969, 5.314410, 3.138106, 3.486784, 4.782969, 5.314410, 5.904900,
+        2.824295, 2.541866, 10.0, 5.904900, 6.561000, 2.541866, 10.0, 10.0, 10.0, 7.290000, 2.287679, 9.0, 10.0, 9.0, 8.1];
+    close(&v["good (exact)"], &good, 1e-6, "good exact");
+    close(&v["good (iterative)"], &good, 1e-6, "good iterative");
+    close(&v["always right"][..5], &[-6.561, -7.29, -8.1, -9.0, -10.0], 1e-9, "always right");
+    close(&v["uniform"][..3], &[-3.846349, -3.813770, -3.644241], 1e-6, "uniform");
+    // Stochastic policies are written as `*` in policy.csv.
+    let pol = std::fs::read_to_string(out.join("policy.csv")).unwrap();
+    assert!(pol.lines().any(|l| l.starts_with("uniform,0,0,0,0,*")), "{pol}");
+    assert!(pol.lines().any(|l| l == "always right,0,0,0,0,>"));
+}
+
+#[test]
+fn sutton_barto_fig3_2_3_5() {
+    let out = tmp("sb35");
+    run_exp("experiments/sutton_barto_fig3_2_3_5.toml", &out);
+    let v = values(&out);
+    close(&v["Fig 3.2 uniform"][..5], &[3.308996, 8.789292, 4.427619, 5.322368, 1.492179], 1e-6, "Fig 3.2");
+    let vs = &v["Fig 3.5 optimal"];
+    close(&vs[..5], &[21.977485, 24.419428, 21.977485, 19.419428, 17.477485], 1e-6, "Fig 3.5");
+    assert!((vs[1] - 10.0 / (1.0 - 0.9f64.powi(5))).abs() < 1e-9);
+}
+
+#[test]
+fn sutton_barto_fig4_1() {
+    let out = tmp("sb41");
+    run_exp("experiments/sutton_barto_fig4_1.toml", &out);
+    let v = values(&out);
+    close(&v["exact"][..4], &[0.0, -14.0, -20.0, -22.0], 1e-9, "exact");
+    close(&v["synchronous"][..4], &[0.0, -13.998939, -19.998427, -21.998240], 1e-6, "sync");
+    close(&v["optimal"][..4], &[0.0, -1.0, -2.0, -3.0], 1e-9, "optimal");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let sweeps = |name: &str| {
+        summary["agents"].as_array().unwrap().iter().find(|a| a["agent"] == name).unwrap()["sweeps"].as_u64().unwrap()
+    };
+    assert_eq!(sweeps("synchronous"), 173);
+    assert_eq!(sweeps("in place"), 114);
+    // iterations.csv has one row per sweep; the first sweep changes every value by exactly 1.
+    let it = std::fs::read_to_string(out.join("iterations.csv")).unwrap();
+    assert!(it.lines().any(|l| l.starts_with("synchronous,0,1,1,")), "{}", &it[..200]);
+}
+
+#[test]
+fn frozen_lake_4x4_optimal() {
+    let out = tmp("fl");
+    run_exp("experiments/frozen_lake_4x4.toml", &out);
+    let a = values(&out.join("gamma0.99"));
+    close(&a["VI"][..4], &[0.542026, 0.498803, 0.470696, 0.456852], 1e-6, "FL 0.99 VI");
+    close(&a["PI"][..4], &[0.542026, 0.498803, 0.470696, 0.456852], 1e-6, "FL 0.99 PI");
+    let b = values(&out.join("gamma1"));
+    assert!((b["VI"][0] - 14.0 / 17.0).abs() < 1e-6);
+}
+
+#[test]
+fn quickstart_outputs_are_byte_identical() {
+    let a = tmp("qa");
+    let files = [
+        "config.resolved.toml",
+        "summary.json",
+        "iterations.csv",
+        "values.csv",
+        "policy.csv",
+        "plots/convergence.png",
+        "plots/values_VI.png",
+        "policies/VI.txt",
+    ];
+    run_exp("experiments/quickstart.toml", &a);
+    let first: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(a.join(f)).unwrap()).collect();
+    run_exp("experiments/quickstart.toml", &a);
+    for (f, x) in files.iter().zip(&first) {
+        assert!(*x == std::fs::read(a.join(f)).unwrap(), "{f} differs between two identical runs");
+    }
+    // The convergence table has the required columns, in order.
+    let it = std::fs::read_to_string(a.join("iterations.csv")).unwrap();
+    assert_eq!(it.lines().next().unwrap(), "agent,seed,iteration,delta,error,sweeps");
+    let vals = std::fs::read_to_string(a.join("values.csv")).unwrap();
+    assert_eq!(vals.lines().next().unwrap(), "agent,seed,state,row,col,value");
+    assert_eq!(vals.lines().count(), 1 + 3 * 25);
+}
