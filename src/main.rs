@@ -47,6 +47,11 @@ enum Format {
 
 #[derive(Subcommand, Debug)]
 enum Cmd {
+    /// Neural networks from TOML: summary, init, forward, backward, gradcheck.
+    Nn {
+        #[command(subcommand)]
+        cmd: rlkit::nn::cli::NnCommand,
+    },
     /// Run an experiment and write CSV, JSON and plots.
     #[command(after_help = "Example:\n  rlkit run experiments/quickstart.toml --seeds 5 --set agents[0].tol=1e-8")]
     Run {
@@ -163,6 +168,7 @@ fn main() -> ExitCode {
 
 fn dispatch(cmd: Cmd) -> Result<()> {
     match cmd {
+        Cmd::Nn { cmd } => rlkit::nn::cli::run(cmd),
         Cmd::Run { experiment, out, seeds, sets, quiet } => {
             let opts = LoadOptions { out, seeds, sets: parse_sets(&sets)? };
             let exp = experiment::load(&experiment, &opts)?;

@@ -1,0 +1,503 @@
+//! Squeeze-and-excitation (SE, Hu et al. 2018) and CBAM (Woo et al. 2018).
+//!
+//! **SE**, `x [N, C, H, W]` → `y [N, C, H, W]`, hidden width `Hd = max(1, ⌊C/r⌋)`
+//! (r = 16 by default):
+//! `s = mean_{h,w} x` `[N, C]`, `g = σ(fc2(relu(fc1(s))))` `[N, C]`,
+//! `y = x · g[:, :, None, None]`, where `fc1: C→Hd` (`fc1.weight [Hd, C]`,
+//! `fc1.bias [Hd]`) and `fc2: Hd→C` (`fc2.weight [C, Hd]`, `fc2.bias [C]`).
+//! The input gradient includes the path through the squeeze:
+//! `dx = dy·g + (ds/(H·W))` broadcast over the map.
+//!
+//! **CBAM**, as in the paper: channel attention, then spatial attention.
+//! - channel: `a = σ(MLP(AvgPool(x)) + MLP(MaxPool(x)))` `[N, C]` with one
+//!   shared MLP `fc2(relu(fc1(·)))` with biases (applied to both descriptors,
+//!   so `fc2.bias` enters twice, as in the official code), `x' = x · a`;
+//! - spatial: `m = σ(conv_{k×k}([mean_c(x'); max_c(x')]))` `[N, 1, H, W]`
+//!   with the channel mean stacked *first*, then the channel max; padding
+//!   `k/2` (k odd, default 7), no bias, no batch norm; `y = x' · m`.
+//!
+//! Parameters `fc1.*`, `fc2.*` as for SE and `spatial.weight [1, 2, k, k]`.
+//!
+//! *Difference from the official CBAM code:* the reference implementation
+//! (Jongchan/attention-module) stacks `[max; mean]` (max first) and follows
+//! the 7×7 convolution with BatchNorm2d (and a ReLU-less `BasicConv`). We
+//! follow the paper: `[mean; max]`, no BN. To port official weights, swap the
+//! two input channels of `spatial.weight` and fold the BN into it (plus a bias,
+//! which this layer does not have).
+//!
+//! Ties in the max-pooled descriptors (over H·W for channel attention, over C
+//! for spatial attention) send the gradient to the first maximum.
+
+use ndarray::{Array1, Array2, Array4, ArrayView1, ArrayView2, ArrayView4, Axis, Zip};
+
+use super::act::{relu_backward, relu_forward, sigmoid};
+use super::conv::{conv2d_backward, conv2d_forward, Conv2dConfig};
+use super::linear::{linear_backward, linear_forward};
+use super::pool::{
+    global_avg_pool_backward, global_avg_pool_forward, global_max_pool_backward, global_max_pool_forward,
+};
+use super::scalar::Real;
+
+/// Hidden width of the SE / CBAM MLP: `max(1, ⌊C/r⌋)`.
+///
+/// ```
+/// assert_eq!(rlkit::nn::blocks::hidden_units(64, 16), 4);
+/// assert_eq!(rlkit::nn::blocks::hidden_units(4, 16), 1);
+/// ```
+pub fn hidden_units(c: usize, r: usize) -> usize {
+    (c / r.max(1)).max(1)
+}
+
+/// The two-layer MLP `fc2(relu(fc1(v)))`: `w1 [Hd, C]`, `b1 [Hd]`, `w2 [C, Hd]`, `b2 [C]`.
+#[derive(Clone, Copy, Debug)]
+pub struct Mlp2<'a, T> {
+    /// `fc1.weight [Hd, C]`.
+    pub w1: ArrayView2<'a, T>,
+    /// `fc1.bias [Hd]`.
+    pub b1: ArrayView1<'a, T>,
+    /// `fc2.weight [C, Hd]`.
+    pub w2: ArrayView2<'a, T>,
+    /// `fc2.bias [C]`.
+    pub b2: ArrayView1<'a, T>,
+}
+
+/// Gradients of an [`Mlp2`], same shapes as its parameters.
+#[derive(Clone, Debug)]
+pub struct Mlp2Grads<T> {
+    /// d `fc1.weight`.
+    pub w1: Array2<T>,
+    /// d `fc1.bias`.
+    pub b1: Array1<T>,
+    /// d `fc2.weight`.
+    pub w2: Array2<T>,
+    /// d `fc2.bias`.
+    pub b2: Array1<T>,
+}
+
+impl<T: Real> Mlp2<'_, T> {
+    /// `v [N, C]` → (`out [N, C]`, pre-activation `z1 [N, Hd]`).
+    fn forward(&self, v: ArrayView2<T>) -> (Array2<T>, Array2<T>) {
+        let z1 = linear_forward(v, self.w1, Some(self.b1));
+        let a = relu_forward(z1.view());
+        (linear_forward(a.view(), self.w2, Some(self.b2)), z1)
+    }
+
+    /// Backward from `dout [N, C]`: returns `dv [N, C]` and accumulates into `g`.
+    fn backward(&self, v: ArrayView2<T>, z1: ArrayView2<T>, dout: ArrayView2<T>, g: &mut Mlp2Grads<T>) -> Array2<T> {
+        let a = relu_forward(z1);
+        let (da, dw2, db2) = linear_backward(a.view(), self.w2, dout);
+        let dz1 = relu_backward(z1, da.view());
+        let (dv, dw1, db1) = linear_backward(v, self.w1, dz1.view());
+        g.w1 += &dw1;
+        g.b1 += &db1;
+        g.w2 += &dw2;
+        g.b2 += &db2;
+        dv
+    }
+
+    fn zero_grads(&self) -> Mlp2Grads<T> {
+        Mlp2Grads {
+            w1: Array2::zeros(self.w1.raw_dim()),
+            b1: Array1::zeros(self.b1.raw_dim()),
+            w2: Array2::zeros(self.w2.raw_dim()),
+            b2: Array1::zeros(self.b2.raw_dim()),
+        }
+    }
+}
+
+fn scale_channels<T: Real>(x: ArrayView4<T>, g: ArrayView2<T>) -> Array4<T> {
+    let mut y = x.to_owned();
+    for ((b, c, _, _), v) in y.indexed_iter_mut() {
+        *v *= g[[b, c]];
+    }
+    y
+}
+
+/// Σ over H, W of `a ∘ b`: `[N, C, H, W]` × 2 → `[N, C]`.
+fn dot_hw<T: Real>(a: ArrayView4<T>, b: ArrayView4<T>) -> Array2<T> {
+    (&a * &b).sum_axis(Axis(3)).sum_axis(Axis(2))
+}
+
+/// SE forward: `x [N, C, H, W]` → `y [N, C, H, W]` (see the module docs).
+pub fn se_forward<T: Real>(x: ArrayView4<T>, mlp: &Mlp2<T>) -> Array4<T> {
+    let s = global_avg_pool_forward(x);
+    let (z2, _) = mlp.forward(s.view());
+    scale_channels(x, z2.mapv(sigmoid).view())
+}
+
+/// SE backward: `x [N, C, H, W]`, `dy [N, C, H, W]` → (`dx [N, C, H, W]`, MLP gradients).
+/// Recomputes the (cheap) squeeze and excitation.
+pub fn se_backward<T: Real>(x: ArrayView4<T>, mlp: &Mlp2<T>, dy: ArrayView4<T>) -> (Array4<T>, Mlp2Grads<T>) {
+    let s = global_avg_pool_forward(x);
+    let (z2, z1) = mlp.forward(s.view());
+    let g = z2.mapv(sigmoid);
+    let dg = dot_hw(dy, x);
+    let dz2 = Zip::from(&dg).and(&g).map_collect(|&d, &g| d * g * (T::ONE - g));
+    let mut grads = mlp.zero_grads();
+    let ds = mlp.backward(s.view(), z1.view(), dz2.view(), &mut grads);
+    let mut dx = scale_channels(dy, g.view());
+    dx += &global_avg_pool_backward(x.dim(), ds.view());
+    (dx, grads)
+}
+
+/// CBAM parameters: the shared channel MLP and `spatial.weight [1, 2, k, k]`.
+#[derive(Clone, Copy, Debug)]
+pub struct CbamParams<'a, T> {
+    /// Shared channel-attention MLP.
+    pub mlp: Mlp2<'a, T>,
+    /// Spatial-attention kernel `[1, 2, k, k]` over `[mean_c; max_c]`, k odd.
+    pub spatial: ArrayView4<'a, T>,
+}
+
+/// CBAM gradients.
+#[derive(Clone, Debug)]
+pub struct CbamGrads<T> {
+    /// MLP gradients.
+    pub mlp: Mlp2Grads<T>,
+    /// d `spatial.weight` `[1, 2, k, k]`.
+    pub spatial: Array4<T>,
+}
+
+struct CbamFwd<T> {
+    avg: Array2<T>,
+    mx: Array2<T>,
+    z1a: Array2<T>,
+    z1m: Array2<T>,
+    ca: Array2<T>,
+    f1: Array4<T>,
+    stacked: Array4<T>,
+    sa: Array4<T>,
+}
+
+fn cbam_fwd<T: Real>(x: ArrayView4<T>, p: &CbamParams<T>) -> CbamFwd<T> {
+    let (n, c, h, w) = x.dim();
+    let avg = global_avg_pool_forward(x);
+    let mx = global_max_pool_forward(x);
+    let (ma, z1a) = p.mlp.forward(avg.view());
+    let (mm, z1m) = p.mlp.forward(mx.view());
+    let ca = (&ma + &mm).mapv(sigmoid);
+    let f1 = scale_channels(x, ca.view());
+    let cc = T::from_usize(c);
+    let mut stacked = Array4::<T>::zeros((n, 2, h, w));
+    for b in 0..n {
+        for i in 0..h {
+            for j in 0..w {
+                let mut sum = T::ZERO;
+                let mut m = T::NEG_INFINITY;
+                for ch in 0..c {
+                    let v = f1[[b, ch, i, j]];
+                    sum += v;
+                    m = m.max(v);
+                }
+                stacked[[b, 0, i, j]] = sum / cc;
+                stacked[[b, 1, i, j]] = m;
+            }
+        }
+    }
+    let k = p.spatial.dim().2;
+    let cfg = Conv2dConfig { stride: 1, padding: k / 2, dilation: 1 };
+    let sa = conv2d_forward(stacked.view(), p.spatial, None, &cfg).mapv(sigmoid);
+    CbamFwd { avg, mx, z1a, z1m, ca, f1, stacked, sa }
+}
+
+/// CBAM forward: `x [N, C, H, W]` → `y [N, C, H, W]` (see the module docs).
+pub fn cbam_forward<T: Real>(x: ArrayView4<T>, p: &CbamParams<T>) -> Array4<T> {
+    let f = cbam_fwd(x, p);
+    let mut y = f.f1;
+    for ((b, _, i, j), v) in y.indexed_iter_mut() {
+        *v *= f.sa[[b, 0, i, j]];
+    }
+    y
+}
+
+/// CBAM backward: `x [N, C, H, W]`, `dy [N, C, H, W]` → (`dx [N, C, H, W]`, gradients).
+/// Recomputes the forward activations.
+pub fn cbam_backward<T: Real>(x: ArrayView4<T>, p: &CbamParams<T>, dy: ArrayView4<T>) -> (Array4<T>, CbamGrads<T>) {
+    let (n, c, h, w) = x.dim();
+    let f = cbam_fwd(x, p);
+    // y = f1 · sa
+    let mut df1 = dy.to_owned();
+    let mut dz = Array4::<T>::zeros((n, 1, h, w));
+    for ((b, ch, i, j), v) in df1.indexed_iter_mut() {
+        let s = f.sa[[b, 0, i, j]];
+        dz[[b, 0, i, j]] += *v * f.f1[[b, ch, i, j]];
+        *v *= s;
+    }
+    Zip::from(&mut dz).and(&f.sa).for_each(|d, &s| *d = *d * s * (T::ONE - s));
+    let k = p.spatial.dim().2;
+    let cfg = Conv2dConfig { stride: 1, padding: k / 2, dilation: 1 };
+    let (dstack, dspatial, _) = conv2d_backward(f.stacked.view(), p.spatial, dz.view(), &cfg);
+    let cc = T::from_usize(c);
+    for b in 0..n {
+        for i in 0..h {
+            for j in 0..w {
+                let dmean = dstack[[b, 0, i, j]] / cc;
+                let mut arg = 0;
+                let mut m = T::NEG_INFINITY;
+                for ch in 0..c {
+                    df1[[b, ch, i, j]] += dmean;
+                    if f.f1[[b, ch, i, j]] > m {
+                        m = f.f1[[b, ch, i, j]];
+                        arg = ch;
+                    }
+                }
+                df1[[b, arg, i, j]] += dstack[[b, 1, i, j]];
+            }
+        }
+    }
+    // f1 = x · ca
+    let dca = dot_hw(df1.view(), x);
+    let mut dx = scale_channels(df1.view(), f.ca.view());
+    let dm = Zip::from(&dca).and(&f.ca).map_collect(|&d, &a| d * a * (T::ONE - a));
+    let mut mg = p.mlp.zero_grads();
+    let davg = p.mlp.backward(f.avg.view(), f.z1a.view(), dm.view(), &mut mg);
+    let dmx = p.mlp.backward(f.mx.view(), f.z1m.view(), dm.view(), &mut mg);
+    dx += &global_avg_pool_backward(x.dim(), davg.view());
+    dx += &global_max_pool_backward(x, dmx.view());
+    (dx, CbamGrads { mlp: mg, spatial: dspatial })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::conv::conv2d_naive;
+    use crate::nn::testutil::*;
+
+    struct P {
+        w1: Array2<f64>,
+        b1: Array1<f64>,
+        w2: Array2<f64>,
+        b2: Array1<f64>,
+        ws: Array4<f64>,
+    }
+
+    fn params(c: usize, hd: usize, k: usize, seed: u64) -> P {
+        P {
+            w1: rand_array((hd, c), seed, 1.0),
+            b1: rand_array(hd, seed + 1, 0.5),
+            w2: rand_array((c, hd), seed + 2, 1.0),
+            b2: rand_array(c, seed + 3, 0.5),
+            ws: rand_array((1, 2, k, k), seed + 4, 0.5),
+        }
+    }
+
+    fn mlp(p: &P) -> Mlp2<'_, f64> {
+        Mlp2 { w1: p.w1.view(), b1: p.b1.view(), w2: p.w2.view(), b2: p.b2.view() }
+    }
+
+    fn sig(v: f64) -> f64 {
+        1.0 / (1.0 + (-v).exp())
+    }
+
+    /// Reference MLP on one vector with plain loops.
+    fn mlp_ref(p: &P, v: &[f64]) -> Vec<f64> {
+        let hd = p.w1.nrows();
+        let a: Vec<f64> =
+            (0..hd).map(|j| (p.b1[j] + (0..v.len()).map(|i| p.w1[[j, i]] * v[i]).sum::<f64>()).max(0.0)).collect();
+        (0..v.len()).map(|i| p.b2[i] + (0..hd).map(|j| p.w2[[i, j]] * a[j]).sum::<f64>()).collect()
+    }
+
+    fn se_ref(x: &Array4<f64>, p: &P) -> Array4<f64> {
+        let (n, c, h, w) = x.dim();
+        let mut y = x.clone();
+        for b in 0..n {
+            let s: Vec<f64> = (0..c)
+                .map(|ch| {
+                    (0..h).flat_map(|i| (0..w).map(move |j| (i, j))).map(|(i, j)| x[[b, ch, i, j]]).sum::<f64>()
+                        / (h * w) as f64
+                })
+                .collect();
+            let g = mlp_ref(p, &s);
+            for ch in 0..c {
+                for i in 0..h {
+                    for j in 0..w {
+                        y[[b, ch, i, j]] *= sig(g[ch]);
+                    }
+                }
+            }
+        }
+        y
+    }
+
+    fn cbam_ref(x: &Array4<f64>, p: &P) -> Array4<f64> {
+        let (n, c, h, w) = x.dim();
+        let mut f1 = x.clone();
+        for b in 0..n {
+            let cells = || (0..h).flat_map(|i| (0..w).map(move |j| (i, j)));
+            let avg: Vec<f64> =
+                (0..c).map(|ch| cells().map(|(i, j)| x[[b, ch, i, j]]).sum::<f64>() / (h * w) as f64).collect();
+            let mx: Vec<f64> =
+                (0..c).map(|ch| cells().map(|(i, j)| x[[b, ch, i, j]]).fold(f64::NEG_INFINITY, f64::max)).collect();
+            let (ma, mm) = (mlp_ref(p, &avg), mlp_ref(p, &mx));
+            for ch in 0..c {
+                for (i, j) in cells() {
+                    f1[[b, ch, i, j]] *= sig(ma[ch] + mm[ch]);
+                }
+            }
+        }
+        let stacked = Array4::from_shape_fn((n, 2, h, w), |(b, k, i, j)| {
+            let vals = (0..c).map(|ch| f1[[b, ch, i, j]]);
+            if k == 0 {
+                vals.sum::<f64>() / c as f64
+            } else {
+                vals.fold(f64::NEG_INFINITY, f64::max)
+            }
+        });
+        let k = p.ws.dim().2;
+        let z =
+            conv2d_naive(stacked.view(), p.ws.view(), None, &Conv2dConfig { stride: 1, padding: k / 2, dilation: 1 });
+        Array4::from_shape_fn(x.dim(), |(b, ch, i, j)| f1[[b, ch, i, j]] * sig(z[[b, 0, i, j]]))
+    }
+
+    type P32 = (Array2<f32>, Array1<f32>, Array2<f32>, Array1<f32>, Array4<f32>);
+
+    fn to32p(p: &P) -> P32 {
+        (to32(&p.w1), to32(&p.b1), to32(&p.w2), to32(&p.b2), to32(&p.ws))
+    }
+
+    #[test]
+    fn se_forward_backward() {
+        for (k, &(n, c, h, w, r)) in
+            [(2, 5, 3, 4, 2), (1, 16, 5, 5, 16), (2, 3, 1, 1, 16), (2, 7, 6, 3, 3)].iter().enumerate()
+        {
+            let p = params(c, hidden_units(c, r), 1, 200 + 10 * k as u64);
+            let x = rand_array((n, c, h, w), 300 + k as u64, 2.0);
+            let y = se_forward(x.view(), &mlp(&p));
+            assert_close(&y, &se_ref(&x, &p), 1e-14, 1e-12, "se f64");
+            let (w1, b1, w2, b2, _) = to32p(&p);
+            let m32 = Mlp2 { w1: w1.view(), b1: b1.view(), w2: w2.view(), b2: b2.view() };
+            assert_close(&to64(&se_forward(to32(&x).view(), &m32)), &y, 1e-5, 1e-4, "se f32");
+            let dy = rand_array(x.raw_dim(), 400 + k as u64, 1.0);
+            let (dx, g) = se_backward(x.view(), &mlp(&p), dy.view());
+            // |a − b| ≤ 1e-8 + 1e-6·|b| against central differences of the reference.
+            let loss = |x: &Array4<f64>, p: &P| (se_ref(x, p) * &dy).sum();
+            assert_close(&dx, &fd_grad(&x, |xp| loss(xp, &p)), 1e-8, 1e-6, "se dx");
+            let mut q = params(c, hidden_units(c, r), 1, 200 + 10 * k as u64);
+            assert_close(
+                &g.w1,
+                &fd_grad(&p.w1, |v| {
+                    q.w1 = v.clone();
+                    loss(&x, &q)
+                }),
+                1e-8,
+                1e-6,
+                "se dw1",
+            );
+            q.w1 = p.w1.clone();
+            assert_close(
+                &g.b1,
+                &fd_grad(&p.b1, |v| {
+                    q.b1 = v.clone();
+                    loss(&x, &q)
+                }),
+                1e-8,
+                1e-6,
+                "se db1",
+            );
+            q.b1 = p.b1.clone();
+            assert_close(
+                &g.w2,
+                &fd_grad(&p.w2, |v| {
+                    q.w2 = v.clone();
+                    loss(&x, &q)
+                }),
+                1e-8,
+                1e-6,
+                "se dw2",
+            );
+            q.w2 = p.w2.clone();
+            assert_close(
+                &g.b2,
+                &fd_grad(&p.b2, |v| {
+                    q.b2 = v.clone();
+                    loss(&x, &q)
+                }),
+                1e-8,
+                1e-6,
+                "se db2",
+            );
+        }
+    }
+
+    #[test]
+    fn cbam_forward_backward() {
+        for (k, &(n, c, h, w, r, ks)) in
+            [(2, 6, 5, 4, 2, 3), (1, 4, 7, 9, 16, 7), (2, 3, 1, 2, 1, 7), (1, 5, 3, 3, 2, 5)].iter().enumerate()
+        {
+            let p = params(c, hidden_units(c, r), ks, 500 + 10 * k as u64);
+            let x = rand_array((n, c, h, w), 600 + k as u64, 2.0);
+            let cp = CbamParams { mlp: mlp(&p), spatial: p.ws.view() };
+            let y = cbam_forward(x.view(), &cp);
+            assert_close(&y, &cbam_ref(&x, &p), 1e-14, 1e-12, "cbam f64");
+            let (w1, b1, w2, b2, ws) = to32p(&p);
+            let c32 = CbamParams {
+                mlp: Mlp2 { w1: w1.view(), b1: b1.view(), w2: w2.view(), b2: b2.view() },
+                spatial: ws.view(),
+            };
+            assert_close(&to64(&cbam_forward(to32(&x).view(), &c32)), &y, 1e-5, 1e-4, "cbam f32");
+            let dy = rand_array(x.raw_dim(), 700 + k as u64, 1.0);
+            let (dx, g) = cbam_backward(x.view(), &cp, dy.view());
+            let (dx32, g32) = cbam_backward(to32(&x).view(), &c32, to32(&dy).view());
+            assert_close(&to64(&dx32), &dx, 1e-5, 1e-4, "cbam dx f32");
+            assert_close(&to64(&g32.spatial), &g.spatial, 1e-5, 1e-4, "cbam dws f32");
+            // |a − b| ≤ 1e-8 + 1e-6·|b| against central differences of the reference.
+            let loss = |x: &Array4<f64>, p: &P| (cbam_ref(x, p) * &dy).sum();
+            assert_close(&dx, &fd_grad(&x, |xp| loss(xp, &p)), 1e-8, 1e-6, "cbam dx");
+            let mut q = params(c, hidden_units(c, r), ks, 500 + 10 * k as u64);
+            assert_close(
+                &g.mlp.w1,
+                &fd_grad(&p.w1, |v| {
+                    q.w1 = v.clone();
+                    loss(&x, &q)
+                }),
+                1e-8,
+                1e-6,
+                "cbam dw1",
+            );
+            q.w1 = p.w1.clone();
+            assert_close(
+                &g.mlp.b1,
+                &fd_grad(&p.b1, |v| {
+                    q.b1 = v.clone();
+                    loss(&x, &q)
+                }),
+                1e-8,
+                1e-6,
+                "cbam db1",
+            );
+            q.b1 = p.b1.clone();
+            assert_close(
+                &g.mlp.w2,
+                &fd_grad(&p.w2, |v| {
+                    q.w2 = v.clone();
+                    loss(&x, &q)
+                }),
+                1e-8,
+                1e-6,
+                "cbam dw2",
+            );
+            q.w2 = p.w2.clone();
+            assert_close(
+                &g.mlp.b2,
+                &fd_grad(&p.b2, |v| {
+                    q.b2 = v.clone();
+                    loss(&x, &q)
+                }),
+                1e-8,
+                1e-6,
+                "cbam db2",
+            );
+            q.b2 = p.b2.clone();
+            assert_close(
+                &g.spatial,
+                &fd_grad(&p.ws, |v| {
+                    q.ws = v.clone();
+                    loss(&x, &q)
+                }),
+                1e-8,
+                1e-6,
+                "cbam dws",
+            );
+        }
+    }
+}

@@ -1,0 +1,353 @@
+//! 2-D convolution (cross-correlation, as PyTorch's `nn.Conv2d`), with stride,
+//! zero padding, dilation and an optional bias.
+//!
+//! Shapes: input `x [N, C, H, W]`, weight `w [O, C, KH, KW]`, bias `b [O]`,
+//! output `y [N, O, H_out, W_out]` with
+//! `H_out = ⌊(H + 2p − d(KH−1) − 1)/s⌋ + 1` (same for W):
+//!
+//! `y[n,o,i,j] = b[o] + Σ_{c,u,v} w[o,c,u,v] · x[n, c, i·s − p + u·d, j·s − p + v·d]`
+//! (zero outside the image).
+//!
+//! The fast path lays the receptive fields out as columns (im2col, one matrix
+//! `[C·KH·KW, N·H_out·W_out]` for the whole batch) and multiplies by the
+//! weight matrix `[O, C·KH·KW]` with ndarray's `dot`; the backward pass is two
+//! more products and a col2im scatter-add. [`conv2d_naive`] is the seven-loop
+//! reference the tests compare with.
+
+use ndarray::{Array1, Array2, Array4, ArrayView1, ArrayView2, ArrayView4, Axis};
+
+use super::scalar::Real;
+
+/// Stride, zero padding and dilation of a 2-D convolution (the same along H and W).
+///
+/// ```
+/// use rlkit::nn::conv::Conv2dConfig;
+/// let cfg = Conv2dConfig { stride: 1, padding: 2, dilation: 2 };
+/// assert_eq!(cfg.out_size(7, 3), Some(7)); // "same" padding p = d(k−1)/2
+/// assert_eq!(Conv2dConfig { stride: 2, padding: 0, dilation: 1 }.out_size(7, 3), Some(3));
+/// assert_eq!(Conv2dConfig::default().out_size(2, 3), None); // kernel larger than the input
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conv2dConfig {
+    /// Step between output positions (≥ 1).
+    pub stride: usize,
+    /// Zeros added on each side of H and W.
+    pub padding: usize,
+    /// Spacing between kernel taps (≥ 1; 1 is an ordinary convolution).
+    pub dilation: usize,
+}
+
+impl Default for Conv2dConfig {
+    fn default() -> Self {
+        Conv2dConfig { stride: 1, padding: 0, dilation: 1 }
+    }
+}
+
+impl Conv2dConfig {
+    /// Output length `⌊(a + 2p − d(k−1) − 1)/s⌋ + 1` for an input length `a` and
+    /// kernel size `k`, or `None` when the dilated kernel does not fit in the
+    /// padded input (or stride/dilation/kernel is 0).
+    pub fn out_size(&self, a: usize, k: usize) -> Option<usize> {
+        if self.stride == 0 || self.dilation == 0 || k == 0 {
+            return None;
+        }
+        let eff = self.dilation * (k - 1) + 1;
+        let padded = a + 2 * self.padding;
+        if padded < eff {
+            None
+        } else {
+            Some((padded - eff) / self.stride + 1)
+        }
+    }
+}
+
+/// Input index for output position `o` and kernel tap `t`, or `None` in the padding.
+#[inline]
+fn src(o: usize, t: usize, cfg: &Conv2dConfig, len: usize) -> Option<usize> {
+    let i = (o * cfg.stride + t * cfg.dilation).checked_sub(cfg.padding)?;
+    (i < len).then_some(i)
+}
+
+/// im2col: `x [N, C, H, W]` → columns `[C·KH·KW, N·OH·OW]`, row `(c·KH + u)·KW + v`,
+/// column `(n·OH + i)·OW + j`.
+pub fn im2col<T: Real>(x: ArrayView4<T>, kh: usize, kw: usize, cfg: &Conv2dConfig, oh: usize, ow: usize) -> Array2<T> {
+    let x = x.as_standard_layout();
+    let xs = x.as_slice().expect("standard layout");
+    let (n, c, h, w) = x.dim();
+    let cols = n * oh * ow;
+    let mut col = Array2::<T>::zeros((c * kh * kw, cols));
+    let cs = col.as_slice_mut().expect("fresh array");
+    for ci in 0..c {
+        for u in 0..kh {
+            for v in 0..kw {
+                let r = (ci * kh + u) * kw + v;
+                let row = &mut cs[r * cols..(r + 1) * cols];
+                // Output columns j whose input column is inside the image.
+                let jx: Vec<Option<usize>> = (0..ow).map(|j| src(j, v, cfg, w)).collect();
+                for b in 0..n {
+                    let xb = &xs[(b * c + ci) * h * w..][..h * w];
+                    for i in 0..oh {
+                        let Some(iy) = src(i, u, cfg, h) else {
+                            continue;
+                        };
+                        let xrow = &xb[iy * w..][..w];
+                        let orow = &mut row[(b * oh + i) * ow..][..ow];
+                        for (o, ix) in orow.iter_mut().zip(&jx) {
+                            if let Some(ix) = ix {
+                                *o = xrow[*ix];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    col
+}
+
+/// col2im: the adjoint of [`im2col`]; scatter-adds columns `[C·KH·KW, N·OH·OW]`
+/// back into an image `[N, C, H, W]`.
+#[allow(clippy::too_many_arguments)]
+pub fn col2im<T: Real>(
+    col: ArrayView2<T>,
+    dims: (usize, usize, usize, usize),
+    kh: usize,
+    kw: usize,
+    cfg: &Conv2dConfig,
+    oh: usize,
+    ow: usize,
+) -> Array4<T> {
+    let (n, c, h, w) = dims;
+    let col = col.as_standard_layout();
+    let cs = col.as_slice().expect("standard layout");
+    let cols = n * oh * ow;
+    let mut x = Array4::<T>::zeros(dims);
+    let xs = x.as_slice_mut().expect("fresh array");
+    for ci in 0..c {
+        for u in 0..kh {
+            for v in 0..kw {
+                let r = (ci * kh + u) * kw + v;
+                let row = &cs[r * cols..(r + 1) * cols];
+                let jx: Vec<Option<usize>> = (0..ow).map(|j| src(j, v, cfg, w)).collect();
+                for b in 0..n {
+                    let xb = &mut xs[(b * c + ci) * h * w..][..h * w];
+                    for i in 0..oh {
+                        let Some(iy) = src(i, u, cfg, h) else {
+                            continue;
+                        };
+                        let xrow = &mut xb[iy * w..][..w];
+                        let orow = &row[(b * oh + i) * ow..][..ow];
+                        for (o, ix) in orow.iter().zip(&jx) {
+                            if let Some(ix) = ix {
+                                xrow[*ix] += *o;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    x
+}
+
+fn out_dims(x: (usize, usize, usize, usize), wd: (usize, usize, usize, usize), cfg: &Conv2dConfig) -> (usize, usize) {
+    let oh = cfg.out_size(x.2, wd.2);
+    let ow = cfg.out_size(x.3, wd.3);
+    match (oh, ow) {
+        (Some(a), Some(b)) if x.1 == wd.1 => (a, b),
+        _ => panic!("conv2d: input {x:?} and weight {wd:?} incompatible under {cfg:?} (validated at build time)"),
+    }
+}
+
+/// Conv2d forward. `x [N, C, H, W]`, `w [O, C, KH, KW]`, `b [O]` (optional)
+/// → `y [N, O, H_out, W_out]`.
+///
+/// Panics if the shapes are incompatible; the model builder validates them first.
+///
+/// ```
+/// use ndarray::{Array1, Array4};
+/// use rlkit::nn::conv::{conv2d_forward, Conv2dConfig};
+/// let x = Array4::<f32>::ones((1, 1, 3, 3));
+/// let w = Array4::<f32>::ones((1, 1, 3, 3));
+/// let y = conv2d_forward(x.view(), w.view(), Some(Array1::from(vec![0.5f32]).view()),
+///                        &Conv2dConfig { stride: 1, padding: 1, dilation: 1 });
+/// assert_eq!(y[[0, 0, 1, 1]], 9.5); // centre sees all 9 ones
+/// assert_eq!(y[[0, 0, 0, 0]], 4.5); // corner sees 4
+/// ```
+pub fn conv2d_forward<T: Real>(
+    x: ArrayView4<T>,
+    w: ArrayView4<T>,
+    b: Option<ArrayView1<T>>,
+    cfg: &Conv2dConfig,
+) -> Array4<T> {
+    let (n, _, _, _) = x.dim();
+    let (o, c, kh, kw) = w.dim();
+    let (oh, ow) = out_dims(x.dim(), w.dim(), cfg);
+    let col = im2col(x, kh, kw, cfg, oh, ow);
+    let wm = w.to_shape((o, c * kh * kw)).expect("reshape weight");
+    let ym = wm.dot(&col); // [O, N·OH·OW]
+    let y4 = ym.into_shape_with_order((o, n, oh, ow)).expect("reshape output");
+    let mut y = y4.permuted_axes([1, 0, 2, 3]).as_standard_layout().into_owned();
+    if let Some(b) = b {
+        for mut yn in y.outer_iter_mut() {
+            for (mut yo, &bo) in yn.outer_iter_mut().zip(b.iter()) {
+                yo += bo;
+            }
+        }
+    }
+    y
+}
+
+/// Conv2d backward. Given `x [N, C, H, W]`, `w [O, C, KH, KW]` and the output
+/// gradient `dy [N, O, H_out, W_out]`, returns
+/// (`dx [N, C, H, W]`, `dw [O, C, KH, KW]`, `db [O]`).
+pub fn conv2d_backward<T: Real>(
+    x: ArrayView4<T>,
+    w: ArrayView4<T>,
+    dy: ArrayView4<T>,
+    cfg: &Conv2dConfig,
+) -> (Array4<T>, Array4<T>, Array1<T>) {
+    let (n, _, _, _) = x.dim();
+    let (o, c, kh, kw) = w.dim();
+    let (oh, ow) = out_dims(x.dim(), w.dim(), cfg);
+    assert_eq!(dy.dim(), (n, o, oh, ow), "conv2d_backward: dy shape");
+    let col = im2col(x, kh, kw, cfg, oh, ow);
+    let dym = dy.permuted_axes([1, 0, 2, 3]);
+    let dym = dym.as_standard_layout();
+    let dym = dym.to_shape((o, n * oh * ow)).expect("reshape dy");
+    let dw = dym.dot(&col.t()).into_shape_with_order((o, c, kh, kw)).expect("reshape dw");
+    let db = dym.sum_axis(Axis(1));
+    let wm = w.to_shape((o, c * kh * kw)).expect("reshape weight");
+    let dcol = wm.t().dot(&dym);
+    let dx = col2im(dcol.view(), x.dim(), kh, kw, cfg, oh, ow);
+    (dx, dw, db)
+}
+
+/// The slow, obvious reference: seven nested loops, straight from the formula
+/// in the module docs. `x [N, C, H, W]`, `w [O, C, KH, KW]`, `b [O]` → `y`.
+pub fn conv2d_naive<T: Real>(
+    x: ArrayView4<T>,
+    w: ArrayView4<T>,
+    b: Option<ArrayView1<T>>,
+    cfg: &Conv2dConfig,
+) -> Array4<T> {
+    let (n, c, h, wd) = x.dim();
+    let (o, _, kh, kw) = w.dim();
+    let (oh, ow) = out_dims(x.dim(), w.dim(), cfg);
+    let mut y = Array4::<T>::zeros((n, o, oh, ow));
+    let (s, p, d) = (cfg.stride as isize, cfg.padding as isize, cfg.dilation as isize);
+    for bn in 0..n {
+        for oc in 0..o {
+            for i in 0..oh {
+                for j in 0..ow {
+                    let mut acc = b.map_or(T::ZERO, |b| b[oc]);
+                    for ci in 0..c {
+                        for u in 0..kh {
+                            for v in 0..kw {
+                                let iy = i as isize * s - p + u as isize * d;
+                                let ix = j as isize * s - p + v as isize * d;
+                                if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < wd {
+                                    acc += w[[oc, ci, u, v]] * x[[bn, ci, iy as usize, ix as usize]];
+                                }
+                            }
+                        }
+                    }
+                    y[[bn, oc, i, j]] = acc;
+                }
+            }
+        }
+    }
+    y
+}
+
+/// Multiply–add FLOPs of a forward pass (2 per multiply-accumulate, plus the bias).
+pub fn conv2d_flops(n: usize, c: usize, o: usize, kh: usize, kw: usize, oh: usize, ow: usize) -> u64 {
+    (2 * n * o * oh * ow * c * kh * kw) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::testutil::*;
+
+    // (N, C, H, W, O, KH, KW, stride, padding, dilation): odd sizes, stride > 1,
+    // dilation > 1, padding > 0, non-square kernels and images.
+    const CASES: &[[usize; 10]] = &[
+        [2, 3, 7, 5, 4, 3, 3, 1, 1, 1],
+        [1, 2, 9, 8, 3, 3, 2, 2, 1, 1],
+        [2, 3, 11, 9, 2, 3, 3, 1, 2, 2],
+        [1, 1, 10, 7, 2, 3, 3, 3, 0, 2],
+        [3, 2, 5, 5, 5, 1, 1, 2, 0, 1],
+        [1, 2, 3, 4, 3, 5, 5, 1, 3, 1],
+    ];
+
+    fn case(cse: &[usize; 10], seed: u64) -> (Array4<f64>, Array4<f64>, Array1<f64>, Conv2dConfig) {
+        let [n, c, h, w, o, kh, kw, s, p, d] = *cse;
+        let x = rand_array((n, c, h, w), seed, 1.0);
+        let wt = rand_array((o, c, kh, kw), seed + 1, 0.5);
+        let b = rand_array(o, seed + 2, 0.5);
+        (x, wt, b, Conv2dConfig { stride: s, padding: p, dilation: d })
+    }
+
+    #[test]
+    fn forward_matches_naive_f32_and_f64() {
+        for (k, cse) in CASES.iter().enumerate() {
+            let (x, w, b, cfg) = case(cse, 10 * k as u64);
+            let reference = conv2d_naive(x.view(), w.view(), Some(b.view()), &cfg);
+            let fast64 = conv2d_forward(x.view(), w.view(), Some(b.view()), &cfg);
+            assert_close(&fast64, &reference, 1e-12, 1e-10, "conv f64 vs naive");
+            let fast32 = conv2d_forward(to32(&x).view(), to32(&w).view(), Some(to32(&b).view()), &cfg);
+            // f32 against the f64 reference: |a − b| ≤ 1e-5 + 1e-4·|b|.
+            assert_close(&to64(&fast32), &reference, 1e-5, 1e-4, "conv f32 vs naive f64");
+        }
+    }
+
+    #[test]
+    fn output_size_formula() {
+        let cfg = Conv2dConfig { stride: 3, padding: 1, dilation: 2 };
+        // ⌊(10 + 2 − 2·2 − 1)/3⌋ + 1 = 3
+        assert_eq!(cfg.out_size(10, 3), Some(3));
+        let (x, w, _, _) = case(&[1, 1, 10, 10, 1, 3, 3, 1, 1, 1], 0);
+        assert_eq!(conv2d_naive(x.view(), w.view(), None, &cfg).dim(), (1, 1, 3, 3));
+        assert_eq!(Conv2dConfig { stride: 1, padding: 0, dilation: 3 }.out_size(6, 3), None);
+        assert_eq!(Conv2dConfig { stride: 1, padding: 0, dilation: 3 }.out_size(7, 3), Some(1));
+    }
+
+    #[test]
+    fn backward_matches_finite_differences_of_naive_f64() {
+        for (k, cse) in CASES.iter().enumerate() {
+            let (x, w, b, cfg) = case(cse, 100 + 10 * k as u64);
+            let y = conv2d_naive(x.view(), w.view(), Some(b.view()), &cfg);
+            let r = rand_array(y.raw_dim(), 7 + k as u64, 1.0);
+            let (dx, dw, db) = conv2d_backward(x.view(), w.view(), r.view(), &cfg);
+            let loss = |x: &Array4<f64>, w: &Array4<f64>, b: &Array1<f64>| {
+                (conv2d_naive(x.view(), w.view(), Some(b.view()), &cfg) * &r).sum()
+            };
+            // Central differences in f64, h = 1e-5; the loss is linear in each
+            // argument so only rounding (~1e-10) remains: |a − b| ≤ 1e-8 + 1e-6·|b|.
+            let fdx = fd_grad(&x, |xp| loss(xp, &w, &b));
+            assert_close(&dx, &fdx, 1e-8, 1e-6, "conv dx");
+            let fdw = fd_grad(&w, |wp| loss(&x, wp, &b));
+            assert_close(&dw, &fdw, 1e-8, 1e-6, "conv dw");
+            let fdb = fd_grad(&b, |bp| loss(&x, &w, bp));
+            assert_close(&db, &fdb, 1e-8, 1e-6, "conv db");
+            // The f32 instantiation agrees with the f64 one: |a − b| ≤ 1e-5 + 1e-4·|b|.
+            let (dx32, dw32, db32) = conv2d_backward(to32(&x).view(), to32(&w).view(), to32(&r).view(), &cfg);
+            assert_close(&to64(&dx32), &dx, 1e-5, 1e-4, "conv dx f32");
+            assert_close(&to64(&dw32), &dw, 1e-5, 1e-4, "conv dw f32");
+            assert_close(&to64(&db32), &db, 1e-5, 1e-4, "conv db f32");
+        }
+    }
+
+    #[test]
+    fn hand_computed_dilated_case() {
+        // 1×1×5×5 image x[i][j] = 5i + j, kernel of ones 2×2 with dilation 2:
+        // y[0][0] = x[0][0] + x[0][2] + x[2][0] + x[2][2] = 0 + 2 + 10 + 12 = 24.
+        let x = Array4::from_shape_fn((1, 1, 5, 5), |(_, _, i, j)| (5 * i + j) as f64);
+        let w = Array4::<f64>::ones((1, 1, 2, 2));
+        let y = conv2d_forward(x.view(), w.view(), None, &Conv2dConfig { stride: 1, padding: 0, dilation: 2 });
+        assert_eq!(y.dim(), (1, 1, 3, 3));
+        assert_eq!(y[[0, 0, 0, 0]], 24.0);
+        assert_eq!(y[[0, 0, 2, 2]], 24.0 + 4.0 * 12.0);
+    }
+}
