@@ -14,6 +14,15 @@
 //! only changes at the end of an episode, so each episode follows one fixed
 //! policy. `alpha` replaces the sample average by a step-size schedule (the
 //! default, `inverse-count`, *is* the sample average).
+//!
+//! **Exploration limits.** Sample averages keep the returns of the first,
+//! uniform episode forever, and with a small ε a long episode from one start
+//! can stay trapped in a region the current policy returns to. On Zhao's grid
+//! with r_forbidden = −10 and ε = 0.1 this makes the method settle on a
+//! "keep away from the forbidden cells" policy far from the ε-greedy optimum
+//! (the target and its neighbourhood are never revisited), for every budget
+//! we tried; with ε = 0.2 and 0.5 it gets close to the optimum (see
+//! `tests/mc_book.rs`). [`epsilon_optimal`] computes the exact optimum.
 
 use serde::{Deserialize, Serialize};
 
@@ -164,4 +173,50 @@ impl Agent for McEpsilonGreedy {
     fn max_episode_steps(&self) -> Option<u64> {
         self.cfg.episode_length
     }
+}
+
+/// The ε-greedy version of a deterministic policy: π(a|s) = ε/|A| + (1 − ε)·[a = actions(s)].
+pub fn epsilon_greedy_policy(n_actions: usize, actions: &[usize], epsilon: f64) -> crate::agents::dp::Policy {
+    let mut probs = vec![epsilon / n_actions as f64; actions.len() * n_actions];
+    for (s, &a) in actions.iter().enumerate() {
+        probs[s * n_actions + a] += 1.0 - epsilon;
+    }
+    crate::agents::dp::Policy::from_probs(n_actions, probs)
+}
+
+/// The optimal ε-greedy policy (the best among ε-soft policies, Sutton & Barto
+/// §5.4), by policy iteration restricted to ε-greedy policies:
+/// π_{k+1} = ε-greedy(argmax_a q_{π_k}(s, a)), with q_{π_k} from *exact*
+/// evaluation, until the greedy actions stop changing (ties: lowest index
+/// within a relative 1e-9). Returns (greedy actions, v of the ε-greedy policy).
+///
+/// ```
+/// use rlkit::agents::mc::epsilon_greedy::epsilon_optimal;
+/// use rlkit::env::World;
+/// let w = World::load("envs/zhao_5x5.toml".as_ref()).unwrap();
+/// let (_, v0) = epsilon_optimal(w.model(), 0.0).unwrap();
+/// let (_, v2) = epsilon_optimal(w.model(), 0.2).unwrap();
+/// assert!((v0[17] - 10.0).abs() < 1e-8);   // ε = 0: v*
+/// assert!(v2[17] < v0[17]);                // exploring costs value
+/// ```
+pub fn epsilon_optimal(model: &crate::env::TabularModel, epsilon: f64) -> crate::Result<(Vec<usize>, Vec<f64>)> {
+    use crate::agents::dp::{evaluate, EvalConfig, EvalMethod};
+    if !(0.0..=1.0).contains(&epsilon) {
+        return Err(crate::Error::input(format!("epsilon = {epsilon} must be in [0, 1]")));
+    }
+    let (ns, na) = (model.n_states(), model.n_actions());
+    let cfg = EvalConfig {
+        method: EvalMethod::Exact,
+        ..Default::default()
+    };
+    let mut actions = vec![0; ns];
+    for _ in 0..10_000 {
+        let v = evaluate(model, &epsilon_greedy_policy(na, &actions, epsilon), &cfg, None)?.values;
+        let next = crate::agents::dp::greedy(model, &v);
+        if next == actions {
+            return Ok((actions, v));
+        }
+        actions = next;
+    }
+    Err(crate::Error::internal("epsilon-greedy policy iteration did not converge"))
 }

@@ -16,6 +16,15 @@
 //! Episodes have `episode_length` steps (fewer if they terminate). Starts
 //! cycle through all non-fixed (s, a) in order (`start = "cycle"`, default) or
 //! are drawn uniformly (`start = "random"`). Ties in the argmax: lowest index.
+//!
+//! **Every-visit on continuing tasks.** Episodes are cut at `episode_length`
+//! and not bootstrapped, so a pair repeated late in an episode (e.g. "stay"
+//! on Zhao's target) is credited with returns of ever shorter horizons. On a
+//! continuing task every-visit averages are therefore biased low for such
+//! pairs and the method can settle on a suboptimal policy whatever the
+//! budget; first-visit (one return per pair per episode, from its first
+//! visit) does not have this problem. Sample averages also never forget the
+//! returns of early (looping) policies, so every-visit converges slowly.
 
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
