@@ -352,11 +352,11 @@ fn progress_row(
     let mut sq = 0.0;
     let mut max: f64 = 0.0;
     let mut n = 0usize;
-    for s in 0..model.n_states() {
+    for (s, (v, vr)) in values.iter().zip(&r.v).enumerate() {
         if model.is_fixed(s) {
             continue;
         }
-        let e = values[s] - r.v[s];
+        let e = v - vr;
         sq += e * e;
         max = max.max(e.abs());
         n += 1;

@@ -176,7 +176,11 @@ impl Agent for McEpsilonGreedy {
 }
 
 /// The ε-greedy version of a deterministic policy: π(a|s) = ε/|A| + (1 − ε)·[a = actions(s)].
-pub fn epsilon_greedy_policy(n_actions: usize, actions: &[usize], epsilon: f64) -> crate::agents::dp::Policy {
+pub fn epsilon_greedy_policy(
+    n_actions: usize,
+    actions: &[usize],
+    epsilon: f64,
+) -> crate::agents::dp::Policy {
     let mut probs = vec![epsilon / n_actions as f64; actions.len() * n_actions];
     for (s, &a) in actions.iter().enumerate() {
         probs[s * n_actions + a] += 1.0 - epsilon;
@@ -199,10 +203,15 @@ pub fn epsilon_greedy_policy(n_actions: usize, actions: &[usize], epsilon: f64) 
 /// assert!((v0[17] - 10.0).abs() < 1e-8);   // ε = 0: v*
 /// assert!(v2[17] < v0[17]);                // exploring costs value
 /// ```
-pub fn epsilon_optimal(model: &crate::env::TabularModel, epsilon: f64) -> crate::Result<(Vec<usize>, Vec<f64>)> {
+pub fn epsilon_optimal(
+    model: &crate::env::TabularModel,
+    epsilon: f64,
+) -> crate::Result<(Vec<usize>, Vec<f64>)> {
     use crate::agents::dp::{evaluate, EvalConfig, EvalMethod};
     if !(0.0..=1.0).contains(&epsilon) {
-        return Err(crate::Error::input(format!("epsilon = {epsilon} must be in [0, 1]")));
+        return Err(crate::Error::input(format!(
+            "epsilon = {epsilon} must be in [0, 1]"
+        )));
     }
     let (ns, na) = (model.n_states(), model.n_actions());
     let cfg = EvalConfig {
@@ -211,12 +220,20 @@ pub fn epsilon_optimal(model: &crate::env::TabularModel, epsilon: f64) -> crate:
     };
     let mut actions = vec![0; ns];
     for _ in 0..10_000 {
-        let v = evaluate(model, &epsilon_greedy_policy(na, &actions, epsilon), &cfg, None)?.values;
+        let v = evaluate(
+            model,
+            &epsilon_greedy_policy(na, &actions, epsilon),
+            &cfg,
+            None,
+        )?
+        .values;
         let next = crate::agents::dp::greedy(model, &v);
         if next == actions {
             return Ok((actions, v));
         }
         actions = next;
     }
-    Err(crate::Error::internal("epsilon-greedy policy iteration did not converge"))
+    Err(crate::Error::internal(
+        "epsilon-greedy policy iteration did not converge",
+    ))
 }
