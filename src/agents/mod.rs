@@ -6,8 +6,10 @@
 //! - [`td`]: temporal-difference learning;
 //! - [`approx`]: function approximation.
 
+pub mod agent;
 pub mod approx;
 pub mod dp;
 pub mod mc;
 pub mod sa;
 pub mod td;
+pub mod train;

@@ -1,0 +1,82 @@
+//! Expected Sarsa (Sutton & Barto §6.6).
+//!
+//! ```text
+//! Q(S, A) ← Q(S, A) + α [R + γ Σ_a π(a|S') Q(S', a) − Q(S, A)]
+//! ```
+//!
+//! with π the agent's own ε-greedy policy, so
+//! Σ_a π(a|S') Q(S', a) = ε·mean_a Q(S', a) + (1 − ε)·max_a Q(S', a).
+//! A terminal S' contributes 0; a truncated one is bootstrapped as usual.
+
+use serde::{Deserialize, Serialize};
+
+use super::QTable;
+use crate::agents::agent::{
+    epsilon_greedy, epsilon_greedy_expectation, Agent, AgentRng, Epsilon, Experience, StepSize,
+};
+
+/// Hyperparameters of Expected Sarsa (TOML: `alpha`, `epsilon`, `q0`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedSarsaConfig {
+    /// Step size (default 0.1).
+    #[serde(default = "super::default_alpha")]
+    pub alpha: StepSize,
+    /// Exploration, for acting and for the expectation (default 0.1).
+    #[serde(default = "super::default_epsilon")]
+    pub epsilon: Epsilon,
+    /// Initial q(s, a) (default 0).
+    #[serde(default)]
+    pub q0: f64,
+}
+
+impl Default for ExpectedSarsaConfig {
+    fn default() -> Self {
+        ExpectedSarsaConfig { alpha: super::default_alpha(), epsilon: super::default_epsilon(), q0: 0.0 }
+    }
+}
+
+/// The Expected Sarsa agent.
+#[derive(Debug, Clone)]
+pub struct ExpectedSarsa {
+    cfg: ExpectedSarsaConfig,
+    q: QTable,
+    gamma: f64,
+    episode: u64,
+    eps: f64,
+}
+
+impl ExpectedSarsa {
+    /// A fresh agent.
+    pub fn new(cfg: ExpectedSarsaConfig, n_states: usize, n_actions: usize, gamma: f64) -> Self {
+        ExpectedSarsa { q: QTable::new(n_states, n_actions, cfg.q0), eps: cfg.epsilon.at(0), cfg, gamma, episode: 0 }
+    }
+}
+
+impl Agent for ExpectedSarsa {
+    fn act(&mut self, state: usize, rng: &mut AgentRng) -> usize {
+        epsilon_greedy(self.q.row(state), self.eps, rng)
+    }
+
+    fn observe(&mut self, t: &Experience) {
+        let boot = if t.terminated { 0.0 } else { epsilon_greedy_expectation(self.q.row(t.next_state), self.eps) };
+        self.q.update(t.state, t.action, t.reward + self.gamma * boot, &self.cfg.alpha);
+    }
+
+    fn end_episode(&mut self) {
+        self.episode += 1;
+        self.eps = self.cfg.epsilon.at(self.episode);
+    }
+
+    fn greedy_policy(&self) -> Vec<usize> {
+        self.q.greedy_policy()
+    }
+
+    fn values(&self) -> Vec<f64> {
+        self.q.values()
+    }
+
+    fn q(&self) -> Option<&[f64]> {
+        Some(self.q.as_slice())
+    }
+}

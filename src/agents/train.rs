@@ -1,0 +1,482 @@
+//! The training loop for step-based agents, the agent registry, and
+//! [`run_seed`], which the experiment runner calls once per (agent, seed).
+//!
+//! # Seeding
+//! A run with seed `seed` draws the environment from the stream
+//! `derive_seed(seed, &[STREAM_ENV])` (passed to `Env::reset` once, at the
+//! first episode) and the agent from `rng_for(seed, &[STREAM_AGENT])`. Each
+//! run owns its streams, so running seeds in parallel gives byte-identical
+//! results whatever the thread count. Give every run its own `seed` (e.g.
+//! `derive_seed(experiment_seed, &[agent_index, seed_index])`).
+//!
+//! # Episodes
+//! An episode ends when the environment terminates or truncates, or when it
+//! reaches the step cap (the smaller of [`TrainConfig::max_episode_steps`] and
+//! [`Agent::max_episode_steps`]); a capped episode is reported to the agent as
+//! *truncated*, so TD agents bootstrap through it (never through a
+//! termination). The return recorded is the undiscounted sum of rewards.
+//!
+//! # Registry
+//! Agent kinds are looked up by name in a global registry seeded with the
+//! built-ins ([`BUILTIN_KINDS`]). Register your own with [`register`]; the
+//! experiment runner builds agents with [`build`] and runs them with
+//! [`run_seed`]. The episode-based Monte Carlo kinds `mc-basic` and
+//! `mc-exploring-starts` are not step-based; [`run_seed`] runs them directly.
+
+use std::collections::BTreeMap;
+use std::sync::{OnceLock, RwLock};
+
+use super::agent::{Agent, Experience};
+use super::mc;
+use super::td;
+use crate::data::table::Table;
+use crate::env::{Env, TabularModel, World};
+use crate::util::{derive_seed, rng_for};
+use crate::{Error, Result};
+
+/// Stream label of the environment's random stream.
+pub const STREAM_ENV: u64 = 0;
+/// Stream label of the agent's random stream.
+pub const STREAM_AGENT: u64 = 1;
+
+/// Settings of the training loop.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TrainConfig {
+    /// Number of episodes.
+    pub episodes: usize,
+    /// Cap on the steps of an episode (truncation); `None` for none.
+    pub max_episode_steps: Option<u64>,
+    /// Call the evaluation hook every this many environment steps (and
+    /// record a row of [`SeedResult::iterations`] in [`run_seed`]).
+    pub eval_every: Option<u64>,
+}
+
+/// What the loop records per episode.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EpisodeRecord {
+    /// 1-based episode number.
+    pub episode: usize,
+    /// Undiscounted sum of the episode's rewards.
+    pub ret: f64,
+    /// Steps in the episode.
+    pub length: u64,
+    /// Cumulative steps up to the end of this episode.
+    pub steps: u64,
+}
+
+/// Train `agent` on `env` for `cfg.episodes` episodes with the run seed `seed`.
+/// `on_eval(total_steps, episode, agent)` is called every `cfg.eval_every`
+/// steps (after the agent has observed that step).
+///
+/// Forward: episodes of (act → step → observe) then `end_episode`.
+/// Returns one [`EpisodeRecord`] per episode.
+pub fn train<E, A, F>(env: &mut E, agent: &mut A, cfg: &TrainConfig, seed: u64, mut on_eval: F) -> Vec<EpisodeRecord>
+where
+    E: Env + ?Sized,
+    A: Agent + ?Sized,
+    F: FnMut(u64, usize, &A),
+{
+    let mut rng = rng_for(seed, &[STREAM_AGENT]);
+    let env_seed = derive_seed(seed, &[STREAM_ENV]);
+    let cap = match (cfg.max_episode_steps, agent.max_episode_steps()) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let eval_every = cfg.eval_every.filter(|&k| k > 0);
+    let mut records = Vec::with_capacity(cfg.episodes);
+    let mut steps = 0u64;
+    for ep in 0..cfg.episodes {
+        let mut s = env.reset(if ep == 0 { Some(env_seed) } else { None });
+        let mut ret = 0.0;
+        let mut len = 0u64;
+        loop {
+            let a = agent.act(s, &mut rng);
+            let st = env.step(a);
+            len += 1;
+            steps += 1;
+            ret += st.reward;
+            let truncated = !st.terminated && (st.truncated || cap.is_some_and(|c| len >= c));
+            agent.observe(&Experience {
+                state: s,
+                action: a,
+                reward: st.reward,
+                next_state: st.state,
+                terminated: st.terminated,
+                truncated,
+            });
+            if let Some(k) = eval_every {
+                if steps % k == 0 {
+                    on_eval(steps, ep + 1, agent);
+                }
+            }
+            if st.terminated || truncated {
+                break;
+            }
+            s = st.state;
+        }
+        agent.end_episode();
+        records.push(EpisodeRecord { episode: ep + 1, ret, length: len, steps });
+    }
+    records
+}
+
+/// Episode records as a tidy table `episode,return,length,steps`.
+pub fn episodes_table(records: &[EpisodeRecord]) -> Table {
+    let mut t = Table::new(&["episode", "return", "length", "steps"]);
+    for r in records {
+        t.push(vec![r.episode.into(), r.ret.into(), r.length.into(), r.steps.into()]);
+    }
+    t
+}
+
+/// Builds an agent of one kind from its parameters (the agent's TOML table
+/// without `kind`, `name` and `preset`) and the environment's sizes and γ.
+pub type AgentFactory =
+    fn(params: &toml::Table, n_states: usize, n_actions: usize, gamma: f64) -> Result<Box<dyn Agent + Send>>;
+
+/// The built-in step-based kinds, with one line of description each.
+pub const BUILTIN_KINDS: &[(&str, &str)] = &[
+    ("sarsa", "Sarsa (S&B 6.4, Zhao 7.1): alpha, epsilon, q0"),
+    ("expected-sarsa", "Expected Sarsa (S&B 6.6): alpha, epsilon, q0"),
+    ("n-step-sarsa", "n-step Sarsa (S&B 7.2): n, alpha, epsilon, q0"),
+    ("q-learning", "Q-learning (S&B 6.5, Zhao 7.2/7.3): alpha, epsilon, q0, behaviour, episode_length"),
+    ("td0", "TD(0) prediction, uniform policy (S&B 6.1): alpha, v0"),
+    ("mc-prediction", "every-visit MC prediction, uniform policy (S&B 6.1): alpha, v0"),
+    (
+        "mc-epsilon-greedy",
+        "MC epsilon-greedy (Zhao Alg. 5.3): epsilon, episode_length, first_visit, alpha, q0, bootstrap_truncated",
+    ),
+];
+
+/// The episode-based kinds [`run_seed`] runs directly (not in the registry).
+pub const EPISODIC_KINDS: &[(&str, &str)] = &[
+    ("mc-basic", "MC Basic (Zhao Alg. 5.1): episode_length, episodes_per_pair, iterations"),
+    ("mc-exploring-starts", "MC Exploring Starts (Zhao Alg. 5.2): episode_length, first_visit, start, q0"),
+];
+
+/// Keys of an agent table that belong to the runner, not to the agent.
+pub const RESERVED_KEYS: &[&str] = &["kind", "name", "preset"];
+
+fn builtin(kind: &str) -> Option<AgentFactory> {
+    use super::agent::parse_params as p;
+    Some(match kind {
+        "sarsa" => |t, ns, na, g| Ok(Box::new(td::Sarsa::new(p("sarsa", t)?, ns, na, g))),
+        "expected-sarsa" => |t, ns, na, g| Ok(Box::new(td::ExpectedSarsa::new(p("expected-sarsa", t)?, ns, na, g))),
+        "n-step-sarsa" => |t, ns, na, g| Ok(Box::new(td::NStepSarsa::from_config(p("n-step-sarsa", t)?, ns, na, g)?)),
+        "q-learning" => |t, ns, na, g| Ok(Box::new(td::QLearning::new(p("q-learning", t)?, ns, na, g))),
+        "td0" => |t, ns, na, g| Ok(Box::new(td::Td0::new(p("td0", t)?, ns, na, g))),
+        "mc-prediction" => |t, ns, na, g| Ok(Box::new(mc::McPrediction::new(p("mc-prediction", t)?, ns, na, g))),
+        "mc-epsilon-greedy" => {
+            |t, ns, na, g| Ok(Box::new(mc::McEpsilonGreedy::new(p("mc-epsilon-greedy", t)?, ns, na, g)))
+        }
+        _ => return None,
+    })
+}
+
+fn registry() -> &'static RwLock<BTreeMap<String, AgentFactory>> {
+    static R: OnceLock<RwLock<BTreeMap<String, AgentFactory>>> = OnceLock::new();
+    R.get_or_init(|| {
+        let map = BUILTIN_KINDS.iter().filter_map(|(k, _)| builtin(k).map(|f| (k.to_string(), f))).collect();
+        RwLock::new(map)
+    })
+}
+
+/// Register (or replace) the factory of agent kind `kind`.
+///
+/// ```
+/// use rlkit::agents::{agent::{Agent, AgentRng, Experience}, train};
+/// struct Stay(usize);
+/// impl Agent for Stay {
+///     fn act(&mut self, _: usize, _: &mut AgentRng) -> usize { 0 }
+///     fn observe(&mut self, _: &Experience) {}
+///     fn greedy_policy(&self) -> Vec<usize> { vec![0; self.0] }
+///     fn values(&self) -> Vec<f64> { vec![0.0; self.0] }
+/// }
+/// train::register("stay", |_p, ns, _na, _g| Ok(Box::new(Stay(ns))));
+/// let a = train::build("stay", &toml::Table::new(), 3, 2, 0.9).unwrap();
+/// assert_eq!(a.greedy_policy(), vec![0, 0, 0]);
+/// ```
+pub fn register(kind: &str, f: AgentFactory) {
+    let mut r = registry().write().unwrap_or_else(|e| e.into_inner());
+    r.insert(kind.to_string(), f);
+}
+
+/// Whether `kind` can be built with [`build`].
+pub fn is_registered(kind: &str) -> bool {
+    registry().read().unwrap_or_else(|e| e.into_inner()).contains_key(kind)
+}
+
+/// Every kind [`run_seed`] accepts: the registered ones and [`EPISODIC_KINDS`].
+pub fn kinds() -> Vec<String> {
+    let mut v: Vec<String> = registry().read().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect();
+    v.extend(EPISODIC_KINDS.iter().map(|(k, _)| k.to_string()));
+    v.sort();
+    v
+}
+
+/// Build an agent of a registered kind. `params` may contain the runner's
+/// [`RESERVED_KEYS`]; they are dropped. Unknown kinds and bad parameters are
+/// [`Error::Input`]s naming the kind and key.
+pub fn build(
+    kind: &str,
+    params: &toml::Table,
+    n_states: usize,
+    n_actions: usize,
+    gamma: f64,
+) -> Result<Box<dyn Agent + Send>> {
+    let f = registry().read().unwrap_or_else(|e| e.into_inner()).get(kind).copied();
+    let Some(f) = f else {
+        if EPISODIC_KINDS.iter().any(|(k, _)| *k == kind) {
+            return Err(Error::input(format!(
+                "agent kind `{kind}` is episode-based, not step-based; run it with run_seed"
+            )));
+        }
+        let all = kinds();
+        let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+        let hint =
+            crate::config::did_you_mean(kind, &refs).map(|k| format!(" (did you mean `{k}`?)")).unwrap_or_default();
+        return Err(Error::input(format!("unknown agent kind `{kind}`{hint}; valid: {}", refs.join(", "))));
+    };
+    let mut p = params.clone();
+    for k in RESERVED_KEYS {
+        p.remove(*k);
+    }
+    f(&p, n_states, n_actions, gamma)
+}
+
+/// The outputs of one (agent, seed) run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeedResult {
+    /// `episode,return,length,steps` (steps cumulative). Empty for `mc-basic`.
+    pub episodes: Table,
+    /// The final greedy action of every state (0 on fixed states).
+    pub greedy_actions: Vec<usize>,
+    /// The final values (max_a q or v; 0 on fixed states).
+    pub values: Vec<f64>,
+    /// The final q, row-major, when the agent has one.
+    pub q: Option<Vec<f64>>,
+    /// Progress during training, when asked for (`eval_every` for step-based
+    /// kinds; always for `mc-basic`): `step,episode,rmse,max_error,pa,mpa,miou`
+    /// (`iteration,...` for `mc-basic`), see [`run_seed`].
+    pub iterations: Option<Table>,
+}
+
+/// Reference values and optimal action sets for progress rows.
+struct Reference {
+    v: Vec<f64>,
+    sets: Vec<Vec<usize>>,
+}
+
+fn progress_row(
+    model: &TabularModel,
+    r: &Reference,
+    values: &[f64],
+    actions: &[usize],
+) -> Vec<crate::data::table::Cell> {
+    let mut sq = 0.0;
+    let mut max: f64 = 0.0;
+    let mut n = 0usize;
+    for (s, (v, vr)) in values.iter().zip(&r.v).enumerate() {
+        if model.is_fixed(s) {
+            continue;
+        }
+        let e = v - vr;
+        sq += e * e;
+        max = max.max(e.abs());
+        n += 1;
+    }
+    let rmse = if n > 0 { (sq / n as f64).sqrt() } else { 0.0 };
+    let (pa, mpa, miou) = match crate::metrics::policy_confusion(&r.sets, actions, model.fixed(), model.n_actions()) {
+        Ok(cm) => {
+            let s = cm.scores();
+            (s.pa, s.mpa, s.miou)
+        }
+        Err(_) => (f64::NAN, f64::NAN, f64::NAN),
+    };
+    vec![rmse.into(), max.into(), pa.into(), mpa.into(), miou.into()]
+}
+
+/// Tolerance for the optimal action sets used by the progress metrics.
+pub const OPTIMAL_SET_TOL: f64 = 1e-6;
+
+fn clean(model: &TabularModel, mut values: Vec<f64>, mut actions: Vec<usize>) -> (Vec<f64>, Vec<usize>) {
+    for (s, (v, a)) in values.iter_mut().zip(actions.iter_mut()).enumerate() {
+        if model.is_fixed(s) {
+            *v = 0.0;
+            *a = 0;
+        }
+    }
+    (values, actions)
+}
+
+/// Run one seed of agent `kind` on `world`.
+///
+/// - Step-based kinds (the registry): [`build`] + [`train`] for
+///   `cfg.episodes` episodes on `world.make_env()`.
+/// - `mc-exploring-starts`: `cfg.episodes` episodes of
+///   [`mc::mc_exploring_starts`] on the model (streams as above).
+/// - `mc-basic`: [`mc::mc_basic`] until its policy is stable or its
+///   `iterations` are spent (`cfg.episodes` is ignored).
+///
+/// `iterations` (when `cfg.eval_every` is set, or for `mc-basic`) has one row
+/// per evaluation: RMSE and max-norm error of the agent's values against v*
+/// over the non-fixed states (for the prediction kinds `td0` and
+/// `mc-prediction`, against v of the uniform policy instead), and PA, MPA,
+/// MIoU of its greedy policy against the optimal sets of v* (see
+/// [`crate::metrics::policy`]).
+///
+/// A continuing environment (no terminal state reachable from the start) needs
+/// a step cap: `cfg.max_episode_steps`, the env's `max_steps` or the agent's
+/// `episode_length`; without one this is an [`Error::Input`].
+///
+/// ```
+/// use rlkit::agents::train::{run_seed, TrainConfig};
+/// use rlkit::env::World;
+/// let w = World::load("envs/cliff_walking.toml".as_ref()).unwrap();
+/// let p: toml::Table = toml::from_str("alpha = 0.5\nepsilon = 0.1").unwrap();
+/// let cfg = TrainConfig { episodes: 50, ..Default::default() };
+/// let a = run_seed(&w, "sarsa", &p, 1, &cfg).unwrap();
+/// let b = run_seed(&w, "sarsa", &p, 1, &cfg).unwrap();
+/// assert_eq!(a, b);
+/// assert_eq!(a.episodes.rows.len(), 50);
+/// ```
+pub fn run_seed(world: &World, kind: &str, params: &toml::Table, seed: u64, cfg: &TrainConfig) -> Result<SeedResult> {
+    let model = world.model();
+    let (ns, na, gamma) = (model.n_states(), model.n_actions(), model.gamma);
+    let prediction = matches!(kind, "td0" | "mc-prediction");
+    let want_progress = cfg.eval_every.is_some() || kind == "mc-basic";
+    let reference = if want_progress {
+        let v_star = crate::agents::dp::value_iteration::optimal_values(model)?;
+        let sets = crate::agents::dp::optimal_action_sets(model, &v_star, OPTIMAL_SET_TOL);
+        let v = if prediction {
+            let pi = crate::agents::dp::Policy::uniform(ns, na);
+            crate::agents::dp::evaluate(
+                model,
+                &pi,
+                &crate::agents::dp::EvalConfig { method: crate::agents::dp::EvalMethod::Exact, ..Default::default() },
+                None,
+            )?
+            .values
+        } else {
+            v_star
+        };
+        Some(Reference { v, sets })
+    } else {
+        None
+    };
+    let mut p = params.clone();
+    for k in RESERVED_KEYS {
+        p.remove(*k);
+    }
+    match kind {
+        "mc-basic" => {
+            let c: mc::McBasicConfig = super::agent::parse_params(kind, &p)?;
+            let mut rng = rng_for(seed, &[STREAM_AGENT]);
+            let res = mc::mc_basic(model, &c, None, &mut rng)?;
+            let r = reference.as_ref().expect("computed for mc-basic");
+            let mut it = Table::new(&["iteration", "rmse", "max_error", "pa", "mpa", "miou"]);
+            for (k, row) in res.iterations.iter().enumerate() {
+                let mut cells = vec![(k + 1).into()];
+                cells.extend(progress_row(model, r, &row.values, &row.actions));
+                it.push(cells);
+            }
+            let last = res.iterations.last().expect("at least one iteration");
+            Ok(SeedResult {
+                episodes: Table::new(&["episode", "return", "length", "steps"]),
+                greedy_actions: last.actions.clone(),
+                values: last.values.clone(),
+                q: Some(last.q.clone()),
+                iterations: Some(it),
+            })
+        }
+        "mc-exploring-starts" => {
+            let c: mc::McEsConfig = super::agent::parse_params(kind, &p)?;
+            let mut rng = rng_for(seed, &[STREAM_AGENT]);
+            let res = mc::mc_exploring_starts(model, &c, cfg.episodes, &mut rng)?;
+            let iterations = reference.as_ref().map(|r| {
+                let mut it = Table::new(&["step", "episode", "rmse", "max_error", "pa", "mpa", "miou"]);
+                let mut cells = vec![
+                    res.episodes.rows.last().map_or(crate::data::table::Cell::Int(0), |row| row[3].clone()),
+                    cfg.episodes.into(),
+                ];
+                cells.extend(progress_row(model, r, &res.values, &res.actions));
+                it.push(cells);
+                it
+            });
+            Ok(SeedResult {
+                episodes: res.episodes,
+                greedy_actions: res.actions,
+                values: res.values,
+                q: Some(res.q),
+                iterations,
+            })
+        }
+        _ => {
+            let mut agent = build(kind, &p, ns, na, gamma)?;
+            let capped =
+                cfg.max_episode_steps.is_some() || world.max_steps().is_some() || agent.max_episode_steps().is_some();
+            if !capped {
+                let reach = model.can_terminate(None);
+                if let Some(&s0) = world.starts().iter().find(|&&s| !reach[s]) {
+                    return Err(Error::input(format!(
+                        "agent `{kind}` on `{}`: episodes from {} can never terminate; set a step cap (max_episode_steps, the env's max_steps, or the agent's episode_length)",
+                        world.name,
+                        world.state_label(s0)
+                    )));
+                }
+            }
+            let mut env = world.make_env();
+            let mut it = Table::new(&["step", "episode", "rmse", "max_error", "pa", "mpa", "miou"]);
+            let records = train(&mut env, &mut agent, cfg, seed, |step, ep, a| {
+                if let Some(r) = &reference {
+                    let (v, acts) = clean(model, a.values(), a.greedy_policy());
+                    let mut cells = vec![step.into(), ep.into()];
+                    cells.extend(progress_row(model, r, &v, &acts));
+                    it.push(cells);
+                }
+            });
+            let (values, greedy_actions) = clean(model, agent.values(), agent.greedy_policy());
+            Ok(SeedResult {
+                episodes: episodes_table(&records),
+                greedy_actions,
+                values,
+                q: agent.q().map(<[f64]>::to_vec),
+                iterations: cfg.eval_every.map(|_| it),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_kind_and_bad_params_are_input_errors() {
+        let e = build("sarsaa", &toml::Table::new(), 4, 2, 1.0).err().unwrap();
+        assert!(matches!(e, Error::Input(_)));
+        assert!(e.to_string().contains("did you mean `sarsa`"), "{e}");
+        let p: toml::Table = toml::from_str("alpha = 0.5\nepsilom = 0.1").unwrap();
+        let e = build("sarsa", &p, 4, 2, 1.0).err().unwrap();
+        assert!(e.to_string().contains("epsilom"), "{e}");
+        let p: toml::Table = toml::from_str("kind = \"sarsa\"\nname = \"s\"\nalpha = 0.5").unwrap();
+        assert!(build("sarsa", &p, 4, 2, 1.0).is_ok());
+        let p: toml::Table = toml::from_str("n = 0").unwrap();
+        assert!(build("n-step-sarsa", &p, 4, 2, 1.0).is_err());
+        assert!(build("mc-basic", &toml::Table::new(), 4, 2, 1.0).is_err());
+        for (k, _) in BUILTIN_KINDS {
+            assert!(build(k, &toml::Table::new(), 4, 2, 1.0).is_ok(), "{k}");
+        }
+    }
+
+    #[test]
+    fn continuing_env_needs_a_cap() {
+        let w = World::load("envs/zhao_5x5.toml".as_ref()).unwrap();
+        let cfg = TrainConfig { episodes: 1, ..Default::default() };
+        let e = run_seed(&w, "q-learning", &toml::Table::new(), 0, &cfg).unwrap_err();
+        assert!(e.to_string().contains("step cap"), "{e}");
+        let cfg = TrainConfig { episodes: 2, max_episode_steps: Some(10), ..Default::default() };
+        let r = run_seed(&w, "q-learning", &toml::Table::new(), 0, &cfg).unwrap();
+        assert_eq!(r.episodes.to_csv_string().lines().nth(2).unwrap().split(',').nth(3), Some("20"));
+    }
+}
