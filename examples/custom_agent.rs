@@ -1,11 +1,11 @@
 //! A new agent in under 100 lines: Double Q-learning (van Hasselt 2010; Sutton & Barto
-//! §6.7), registered under the kind name "double-q-learning" and run on cliff walking.
+//! §6.7), registered under the kind name "double-q-learning" and run on cliff walking by an
+//! experiment file (`examples/double_q.toml`) through the same runner as `rlkit run`.
 //!
 //! `cargo run --release --example custom_agent`
 use rlkit::agents::agent::{argmax_first, epsilon_greedy, parse_params, Agent, AgentRng, Experience, StepSize};
-use rlkit::agents::train::{register, run_seed, TrainConfig};
-use rlkit::data::table::Cell;
-use rlkit::env::World;
+use rlkit::agents::train::register;
+use rlkit::experiment::{load, run, LoadOptions, RunOptions};
 use serde::Deserialize;
 
 /// Hyperparameters (TOML: `alpha`, a constant step size here; `epsilon`).
@@ -62,21 +62,20 @@ fn main() -> rlkit::Result<()> {
         let z = vec![0.0; ns * na];
         Ok(Box::new(DoubleQ { cfg, na, gamma, q: [z.clone(), z.clone()], sum: z, flip: false }))
     });
-    let world = World::load("envs/cliff_walking.toml".as_ref())?;
-    let params: toml::Table = toml::from_str("alpha = 0.5\nepsilon = 0.1").expect("valid TOML");
-    let cfg = TrainConfig { episodes: 500, ..Default::default() };
-    for kind in ["double-q-learning", "q-learning", "sarsa"] {
-        let mut late = 0.0;
-        let seeds = 10;
-        for seed in 0..seeds {
-            let r = run_seed(&world, kind, &params, rlkit::util::derive_seed(0, &[seed]), &cfg)?;
-            let returns: Vec<f64> = r.episodes.rows[400..]
-                .iter()
-                .map(|row| if let Cell::Float(x) = row[1] { x } else { f64::NAN })
-                .collect();
-            late += returns.iter().sum::<f64>() / returns.len() as f64 / seeds as f64;
-        }
-        println!("{kind:>18}: mean return over episodes 401-500, {seeds} seeds: {late:.1}");
+    // The experiment names the new kind like any built-in one; the runner writes
+    // runs/custom_agent/ with episodes.csv, summary.json and plots/learning_curves.png.
+    let exp = load("examples/double_q.toml".as_ref(), &LoadOptions::default())?;
+    let report = run(&exp, &RunOptions::default())?;
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.out_dir.join("summary.json")).unwrap_or_default())
+            .unwrap_or_default();
+    for a in summary["agents"].as_array().into_iter().flatten() {
+        println!(
+            "{:>18}: mean return over the last 50 episodes, 10 seeds: {:.1}",
+            a["agent"].as_str().unwrap_or("?"),
+            a["mean_late_return"].as_f64().unwrap_or(f64::NAN)
+        );
     }
+    println!("learning curves: {}", report.out_dir.join("plots/learning_curves.png").display());
     Ok(())
 }

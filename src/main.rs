@@ -406,8 +406,8 @@ fn list() -> Result<()> {
     for (k, d) in experiment::agents::DP_KINDS {
         println!("  {k:<40} {d}");
     }
-    for k in experiment::extra_kinds() {
-        println!("  {k}");
+    for (k, d) in experiment::extra_kind_descriptions() {
+        println!("  {k:<40} {d}");
     }
     println!("\nExperiments (experiments/):");
     for (p, d) in describe("experiments") {

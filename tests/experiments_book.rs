@@ -147,3 +147,53 @@ fn quickstart_outputs_are_byte_identical() {
     assert_eq!(vals.lines().next().unwrap(), "agent,seed,state,row,col,value");
     assert_eq!(vals.lines().count(), 1 + 3 * 25);
 }
+
+/// Multi-seed learning runs are byte-identical whatever the number of threads: every seed's
+/// streams derive from (experiment seed, run id), never from scheduling.
+#[test]
+fn learning_outputs_do_not_depend_on_thread_count() {
+    let files = ["episodes.csv", "values.csv", "policy.csv", "summary.json", "plots/learning_curves.png"];
+    let mut outputs = Vec::new();
+    for threads in [1, 2, 3] {
+        let out = tmp(&format!("threads{threads}"));
+        let opts = LoadOptions { out: Some(out.clone()), seeds: Some(6), sets: vec![("episodes".into(), "60".into())] };
+        let exp = load(Path::new("experiments/sutton_barto_fig6_4.toml"), &opts).unwrap();
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| run(&exp, &RunOptions::default())).unwrap();
+        outputs.push(files.iter().map(|f| std::fs::read(out.join(f)).unwrap()).collect::<Vec<_>>());
+    }
+    for (f, i) in files.iter().zip(0..) {
+        assert!(outputs[0][i] == outputs[1][i] && outputs[1][i] == outputs[2][i], "{f} depends on the thread count");
+    }
+    // 6 seeds x 3 agents x 60 episodes, plus the header.
+    let eps = String::from_utf8(outputs[0][0].clone()).unwrap();
+    assert_eq!(eps.lines().count(), 1 + 6 * 3 * 60);
+    assert_eq!(eps.lines().next().unwrap(), "agent,seed,episode,return,length,steps");
+}
+
+#[test]
+fn cliff_walking_sarsa_beats_q_learning_through_the_runner() {
+    let out = tmp("cliff");
+    let opts = LoadOptions { out: Some(out.clone()), seeds: Some(20), ..Default::default() };
+    let exp = load(Path::new("experiments/sutton_barto_fig6_4.toml"), &opts).unwrap();
+    run(&exp, &RunOptions::default()).unwrap();
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let late = |name: &str| {
+        s["agents"].as_array().unwrap().iter().find(|a| a["agent"] == name).unwrap()["mean_late_return"]
+            .as_f64()
+            .unwrap()
+    };
+    // Book (S&B Fig. 6.4): about -25 for Sarsa, -50 for Q-learning; Expected Sarsa about -20.
+    let (sarsa, q, es) = (late("Sarsa"), late("Q-learning"), late("Expected Sarsa"));
+    assert!((-32.0..-20.0).contains(&sarsa), "Sarsa {sarsa}");
+    assert!((-58.0..-42.0).contains(&q), "Q-learning {q}");
+    assert!((-25.0..-16.0).contains(&es), "Expected Sarsa {es}");
+    assert!(sarsa > q + 12.0);
+    // Policy-map metrics are reported for every learning agent.
+    for a in s["agents"].as_array().unwrap() {
+        let pa = a["mean_pa"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&pa));
+        assert!(a["mean_miou"].as_f64().is_some());
+    }
+}

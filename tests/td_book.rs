@@ -101,7 +101,7 @@ fn sutton_barto_fig_6_3_windy_gridworld() {
         done += steps.iter().filter(|&&s| s <= 8000.0).count() as f64 / seeds as f64;
         late += column(&r.episodes, "length")[200..].iter().sum::<f64>() / 50.0 / seeds as f64;
         let path = greedy_path(&w, &r.greedy_actions, 100);
-        assert!(path.map_or(true, |n| n >= 15), "a path shorter than 15 steps cannot exist: {path:?}");
+        assert!(path.is_none_or(|n| n >= 15), "a path shorter than 15 steps cannot exist: {path:?}");
         near_optimal += usize::from(path.is_some_and(|n| n <= 17));
         optimal += usize::from(path == Some(15));
     }
@@ -189,7 +189,7 @@ fn zhao_fig_7_2_sarsa() {
         let last = len[400..].iter().sum::<f64>() / 100.0;
         assert!(last < 20.0 && first > 2.0 * last, "seed {seed}: episode length {first} -> {last}");
         let path = greedy_path(&w, &r.greedy_actions, 50);
-        assert!(path.map_or(true, |n| n >= 11), "no path is shorter than 11 steps: {path:?}");
+        assert!(path.is_none_or(|n| n >= 11), "no path is shorter than 11 steps: {path:?}");
         reach += usize::from(path == Some(11));
     }
     // Far from the target the values are nearly flat (γ = 0.9, v ≈ −7), so with constant

@@ -1,8 +1,7 @@
-//! The book experiment files of the TD/MC chapters name valid agent kinds and parameters.
+//! The book experiment files of the TD/MC chapters load and validate through the runner's
+//! loader: valid agent kinds, parameters (including the runner's keys) and environments.
 
-use rlkit::agents::agent::parse_params;
-use rlkit::agents::mc::{McBasicConfig, McEsConfig};
-use rlkit::agents::train::build;
+use rlkit::experiment::{load, LoadOptions};
 
 #[test]
 fn experiment_agent_tables_are_valid() {
@@ -16,22 +15,8 @@ fn experiment_agent_tables_are_valid() {
         "zhao_fig7_4",
     ];
     for f in files {
-        let text = std::fs::read_to_string(format!("experiments/{f}.toml")).unwrap();
-        let doc: toml::Table = toml::from_str(&text).unwrap();
-        let agents = doc["agents"].as_array().unwrap();
-        assert!(!agents.is_empty(), "{f}");
-        for a in agents {
-            let t = a.as_table().unwrap().clone();
-            let kind = t["kind"].as_str().unwrap().to_string();
-            let mut p = t.clone();
-            for k in ["kind", "name", "preset"] {
-                p.remove(k);
-            }
-            match kind.as_str() {
-                "mc-basic" => drop(parse_params::<McBasicConfig>(&kind, &p).unwrap()),
-                "mc-exploring-starts" => drop(parse_params::<McEsConfig>(&kind, &p).unwrap()),
-                _ => drop(build(&kind, &t, 25, 5, 0.9).unwrap_or_else(|e| panic!("{f}: {e}"))),
-            }
-        }
+        let path = format!("experiments/{f}.toml");
+        let exp = load(path.as_ref(), &LoadOptions::default()).unwrap_or_else(|e| panic!("{f}: {e}"));
+        assert!(exp.variants.iter().all(|v| !v.agents.is_empty()), "{f}");
     }
 }

@@ -24,9 +24,70 @@ use crate::config::{Doc, Seg};
 use crate::env::World;
 use crate::Result;
 
+/// Keys of a learning agent's table that belong to the runner: `episodes`
+/// (overrides the experiment's), `max_episode_steps` (truncation cap) and
+/// `eval_every` (record PA/MPA/MIoU and RMSE against v* every this many steps).
+pub const RUNNER_KEYS: &[&str] = &["episodes", "max_episode_steps", "eval_every"];
+
+/// Whether `kind` is a learning agent (registered in [`crate::agents::train`] or episodic MC).
+pub fn is_learning_kind(kind: &str) -> bool {
+    crate::agents::train::is_registered(kind) || crate::agents::train::EPISODIC_KINDS.iter().any(|k| k.0 == kind)
+}
+
+/// Agent kinds handled by families other than dynamic programming, with a description.
+pub fn extra_kind_descriptions() -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = Vec::new();
+    for k in crate::agents::sa::KINDS {
+        v.push((k.to_string(), "stochastic approximation (Zhao ch. 6)".into()));
+    }
+    for k in crate::agents::train::kinds() {
+        let d = crate::agents::train::BUILTIN_KINDS.iter().find(|b| b.0 == k).map_or("custom (registered)", |b| b.1);
+        v.push((k, d.to_string()));
+    }
+    for (k, d) in crate::agents::train::EPISODIC_KINDS {
+        v.push((k.to_string(), d.to_string()));
+    }
+    v
+}
+
 /// Agent kinds handled by families other than dynamic programming.
 pub fn extra_kinds() -> Vec<String> {
-    crate::agents::sa::KINDS.iter().map(|k| k.to_string()).collect()
+    extra_kind_descriptions().into_iter().map(|k| k.0).collect()
+}
+
+/// The learning-run settings of an agent: its params without the runner's keys, and a TrainConfig.
+fn learning_config(
+    doc: Option<&Doc>,
+    prefix: &[Seg],
+    params: &toml::Table,
+    default_episodes: Option<usize>,
+) -> Result<(toml::Table, crate::agents::train::TrainConfig)> {
+    let err = |k: &str, m: &str| {
+        let mut p = prefix.to_vec();
+        p.push(Seg::Key(k.into()));
+        match doc {
+            Some(d) => d.error_at(&p, m),
+            None => crate::Error::input(format!("{k}: {m}")),
+        }
+    };
+    let int = |k: &str| -> Result<Option<u64>> {
+        match params.get(k) {
+            None => Ok(None),
+            Some(toml::Value::Integer(i)) if *i > 0 => Ok(Some(*i as u64)),
+            Some(_) => Err(err(k, "must be a positive integer (write 100_000, not 1e5)")),
+        }
+    };
+    let episodes = int("episodes")?.map(|e| e as usize).or(default_episodes).unwrap_or(500);
+    let cfg = crate::agents::train::TrainConfig {
+        episodes,
+        max_episode_steps: int("max_episode_steps")?,
+        eval_every: int("eval_every")?,
+    };
+    let mut p = params.clone();
+    for k in RUNNER_KEYS {
+        p.remove(*k);
+    }
+    Ok((p, cfg))
 }
 
 /// Validate an agent of another family; `Ok(None)` if no family knows `kind`.
@@ -36,10 +97,30 @@ pub fn resolve_extra(
     prefix: &[Seg],
     kind: &str,
     params: &toml::Table,
-    _world: Option<&World>,
+    world: Option<&World>,
 ) -> Result<Option<toml::Table>> {
     if crate::agents::sa::KINDS.contains(&kind) {
         crate::agents::sa::validate(kind, params).map_err(|e| doc.error_at(prefix, &e.to_string()))?;
+        return Ok(Some(params.clone()));
+    }
+    if is_learning_kind(kind) {
+        let Some(w) = world else {
+            return Err(doc.error_at(prefix, &format!("`{kind}` needs an environment: add an [env] table")));
+        };
+        let episodes = match doc.table.get("episodes") {
+            Some(toml::Value::Integer(i)) if *i > 0 => Some(*i as usize),
+            _ => None,
+        };
+        let (p, _) = learning_config(Some(doc), prefix, params, episodes)?;
+        let m = w.model();
+        let check = match kind {
+            "mc-basic" => crate::agents::agent::parse_params::<crate::agents::mc::McBasicConfig>(kind, &p).map(|_| ()),
+            "mc-exploring-starts" => {
+                crate::agents::agent::parse_params::<crate::agents::mc::McEsConfig>(kind, &p).map(|_| ())
+            }
+            _ => crate::agents::train::build(kind, &p, m.n_states(), m.n_actions(), m.gamma).map(|_| ()),
+        };
+        check.map_err(|e| doc.error_at(prefix, &e.to_string()))?;
         return Ok(Some(params.clone()));
     }
     Ok(None)
@@ -48,7 +129,7 @@ pub fn resolve_extra(
 /// Run an agent of another family over the experiment's seeds.
 pub fn run_extra(
     exp: &Experiment,
-    _v: &Variant,
+    v: &Variant,
     agent: &agents::ResolvedAgent,
     params: &toml::Table,
     _dir: &Path,
@@ -74,5 +155,16 @@ pub fn run_extra(
         }
         return Ok(());
     }
+    if is_learning_kind(&agent.kind) {
+        return runner::run_learning(exp, v, agent, params, out, progress);
+    }
     Err(crate::Error::internal(format!("no runner for agent kind `{}`", agent.kind)))
+}
+
+/// Split a learning agent's table into its own params and the runner's settings.
+pub fn learning_settings(
+    params: &toml::Table,
+    default_episodes: Option<usize>,
+) -> Result<(toml::Table, crate::agents::train::TrainConfig)> {
+    learning_config(None, &[], params, default_episodes)
 }

@@ -77,6 +77,12 @@ pub struct Outputs {
     pub files: Vec<PathBuf>,
     /// Stochastic-approximation runs, for their plots.
     pub sa_runs: Vec<(String, u64, crate::agents::sa::SaRun)>,
+    /// Learning curves: (agent, one curve of (cumulative steps, return) per seed).
+    pub curves: Vec<(String, Vec<crate::plot::learning::SeedCurve>)>,
+    /// Progress curves: (agent, one curve of (step, RMSE of the values vs the reference) per seed).
+    pub rmse: Vec<(String, Vec<crate::plot::learning::SeedCurve>)>,
+    /// v* of the variant's env, when it can be computed.
+    pub v_star: Option<Vec<f64>>,
 }
 
 /// Run `exp`, writing everything under its output directory.
@@ -140,6 +146,9 @@ fn new_outputs() -> Outputs {
         summaries: vec![],
         files: vec![],
         sa_runs: vec![],
+        curves: vec![],
+        rmse: vec![],
+        v_star: None,
     }
 }
 
@@ -225,13 +234,14 @@ fn run_variant(
     warnings: &mut Vec<String>,
 ) -> Result<Vec<PathBuf>> {
     let mut out = new_outputs();
-    let needs_vstar = v.agents.iter().any(|a| matches!(a.job, AgentJob::Dp(_)));
+    let needs_vstar = v.agents.iter().any(|a| matches!(a.job, AgentJob::Dp(_)) || super::is_learning_kind(&a.kind));
     let v_star = match (&v.world, needs_vstar) {
         (Some(w), true) if w.gamma() < 1.0 || w.model().can_terminate(None).iter().all(|&b| b) => {
             Some(optimal_values(w.model())?)
         }
         _ => None,
     };
+    out.v_star = v_star.clone();
     let first_seed = exp.seeds[0];
     let mut curves: Vec<Series> = Vec::new();
     let mut heatmaps: Vec<(String, Vec<f64>, Option<Vec<usize>>)> = Vec::new();
@@ -336,6 +346,40 @@ fn run_variant(
             }
         }
     }
+    if want("learning") && out.curves.iter().any(|c| c.1.iter().any(|s| s.len() > 1)) {
+        ensure_writable_dir(&plots_dir)?;
+        let p = plots_dir.join("learning_curves.png");
+        let title = format!("Learning curves on {title_env}{vname}");
+        crate::plot::learning::render_learning_curves(
+            &p,
+            &title,
+            &out.curves,
+            &exp.spec.learning_curve,
+            exp.spec.seed,
+        )?;
+        files.push(p);
+    }
+    if want("learning") && out.rmse.iter().any(|c| c.1.iter().any(|s| s.len() > 1)) {
+        ensure_writable_dir(&plots_dir)?;
+        let p = plots_dir.join("value_error.png");
+        let spec = crate::plot::learning::CurveSpec {
+            x: "steps".into(),
+            smoothing: crate::plot::learning::SmoothingKind::None,
+            ..exp.spec.learning_curve.clone()
+        };
+        let mut chart_curves = out.rmse.clone();
+        for c in &mut chart_curves {
+            c.0 = format!("{} RMSE", c.0);
+        }
+        crate::plot::learning::render_value_error(
+            &p,
+            &format!("Value error during learning on {title_env}{vname}"),
+            &chart_curves,
+            &spec,
+            exp.spec.seed,
+        )?;
+        files.push(p);
+    }
     if want("sa") && !out.sa_runs.is_empty() {
         ensure_writable_dir(&plots_dir)?;
         files.extend(crate::agents::sa::plot(&plots_dir, &out.sa_runs)?);
@@ -373,4 +417,133 @@ fn run_variant(
     atomic_write(&sp, pretty(&summary).as_bytes())?;
     files.push(sp);
     Ok(files)
+}
+
+/// Mean of `xs` (NaN when empty).
+fn mean(xs: &[f64]) -> f64 {
+    if xs.is_empty() {
+        f64::NAN
+    } else {
+        xs.iter().sum::<f64>() / xs.len() as f64
+    }
+}
+
+/// Run a learning agent (TD, MC, or a registered custom kind) over every seed, in
+/// parallel; each seed's streams derive from (experiment seed, run id), so the
+/// results do not depend on the thread count.
+pub fn run_learning(
+    exp: &Experiment,
+    v: &Variant,
+    agent: &super::agents::ResolvedAgent,
+    params: &toml::Table,
+    out: &mut Outputs,
+    progress: &Progress,
+) -> Result<()> {
+    use rayon::prelude::*;
+    let Some(world) = &v.world else { return Err(Error::internal("learning agent without an env")) };
+    let (p, cfg) = super::learning_settings(params, exp.spec.episodes)?;
+    let results: Vec<crate::agents::train::SeedResult> = exp
+        .seeds
+        .par_iter()
+        .map(|&id| {
+            let r = crate::agents::train::run_seed(
+                world,
+                &agent.kind,
+                &p,
+                crate::util::derive_seed(exp.spec.seed, &[id]),
+                &cfg,
+            );
+            progress.inc(1);
+            r
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let model = world.model();
+    let mut seed_curves = Vec::new();
+    let mut rmse_curves = Vec::new();
+    let (mut pa, mut mpa, mut miou, mut verr, mut late) = (vec![], vec![], vec![], vec![], vec![]);
+    let mut per_seed = Vec::new();
+    for (&id, r) in exp.seeds.iter().zip(&results) {
+        let prefix = [("agent", Cell::from(agent.name.as_str())), ("seed", Cell::from(id))];
+        if !r.episodes.rows.is_empty() {
+            out.episodes.extend_union(r.episodes.with_prefix(&prefix));
+        }
+        if let Some(it) = &r.iterations {
+            out.iterations.extend_union(it.with_prefix(&prefix));
+            if let (Some(si), Some(ri)) = (it.column_index("step"), it.column_index("rmse")) {
+                let c: Vec<(u64, f64)> = it
+                    .rows
+                    .iter()
+                    .filter_map(|row| match (&row[si], &row[ri]) {
+                        (Cell::Int(s), Cell::Float(x)) => Some((*s as u64, *x)),
+                        _ => None,
+                    })
+                    .collect();
+                rmse_curves.push(c);
+            }
+        }
+        push_values_policy(out, world, &agent.name, id, &r.values, Some(&r.greedy_actions));
+        // Learning curve: (cumulative steps, return) per episode.
+        let (ri, si) = (r.episodes.column_index("return"), r.episodes.column_index("steps"));
+        let curve: Vec<(u64, f64)> = match (ri, si) {
+            (Some(ri), Some(si)) => r
+                .episodes
+                .rows
+                .iter()
+                .filter_map(|row| {
+                    let ret = match &row[ri] {
+                        Cell::Float(x) => *x,
+                        Cell::Int(i) => *i as f64,
+                        _ => return None,
+                    };
+                    match &row[si] {
+                        Cell::Int(s) => Some((*s as u64, ret)),
+                        _ => None,
+                    }
+                })
+                .collect(),
+            _ => vec![],
+        };
+        let tail = (curve.len() / 10).max(1).min(curve.len());
+        let late_return = mean(&curve[curve.len() - tail..].iter().map(|c| c.1).collect::<Vec<_>>());
+        let mut entry = json!({ "seed": id, "episodes": curve.len(), "late_mean_return": if curve.is_empty() { None } else { Some(late_return) } });
+        if let Some(vs) = &out.v_star {
+            let m = crate::metrics::policy_metrics(model, &r.greedy_actions, vs, 1e-6)?;
+            pa.push(m.scores.pa);
+            mpa.push(m.scores.mpa);
+            miou.push(m.scores.miou);
+            verr.push(m.value_error);
+            entry["pa"] = json!(m.scores.pa);
+            entry["mpa"] = json!(m.scores.mpa);
+            entry["miou"] = json!(m.scores.miou);
+            entry["fwiou"] = json!(m.scores.fwiou);
+            entry["value_error_inf"] = json!(if m.value_error.is_finite() { Some(m.value_error) } else { None });
+        }
+        if !curve.is_empty() {
+            late.push(late_return);
+        }
+        per_seed.push(entry);
+        seed_curves.push(curve);
+    }
+    let finite = |v: &[f64]| v.iter().copied().filter(|x| x.is_finite()).collect::<Vec<_>>();
+    out.summaries.push(json!({
+        "agent": agent.name,
+        "kind": agent.kind,
+        "seeds": exp.seeds.len(),
+        "episodes": cfg.episodes,
+        "mean_late_return": if late.is_empty() { None } else { Some(mean(&late)) },
+        "late_return_note": "mean return over the last 10% of episodes, averaged over seeds",
+        "mean_pa": if pa.is_empty() { None } else { Some(mean(&pa)) },
+        "mean_mpa": if mpa.is_empty() { None } else { Some(mean(&mpa)) },
+        "mean_miou": if miou.is_empty() { None } else { Some(mean(&miou)) },
+        "mean_value_error_inf": if finite(&verr).is_empty() { None } else { Some(mean(&finite(&verr))) },
+        "seeds_with_nonterminating_policy": verr.iter().filter(|x| !x.is_finite()).count(),
+        "per_seed": per_seed,
+    }));
+    if seed_curves.iter().any(|c| !c.is_empty()) {
+        out.curves.push((agent.name.clone(), seed_curves));
+    }
+    if !rmse_curves.is_empty() {
+        out.rmse.push((agent.name.clone(), rmse_curves));
+    }
+    Ok(())
 }

@@ -47,11 +47,24 @@ pub struct CurveSpec {
     pub x: String,
     /// Points on the x axis when `x = "steps"`.
     pub grid_points: usize,
+    /// Fixed y range `[low, high]` of the return axis (as in the books' figures).
+    pub y_range: Option<[f64; 2]>,
+    /// `"return"` (per episode), or `"episodes"` (episodes completed, against
+    /// steps: Sutton & Barto Fig. 6.3).
+    pub y: String,
 }
 
 impl Default for CurveSpec {
     fn default() -> Self {
-        CurveSpec { smoothing: SmoothingKind::None, window: 10, weight: 0.9, x: "episodes".into(), grid_points: 400 }
+        CurveSpec {
+            smoothing: SmoothingKind::None,
+            window: 10,
+            weight: 0.9,
+            x: "episodes".into(),
+            grid_points: 400,
+            y_range: None,
+            y: "return".into(),
+        }
     }
 }
 
@@ -66,6 +79,17 @@ impl CurveSpec {
         }
         if !(0.0..1.0).contains(&self.weight) {
             return Err(format!("weight: {} is outside [0, 1)", self.weight));
+        }
+        if self.y != "return" && self.y != "episodes" {
+            return Err(format!("y: `{}` is not valid; use \"return\" or \"episodes\"", self.y));
+        }
+        if self.y == "episodes" && self.x != "steps" {
+            return Err("y = \"episodes\" needs x = \"steps\" (episodes completed against time steps)".into());
+        }
+        if let Some([lo, hi]) = self.y_range {
+            if lo.is_nan() || hi.is_nan() || lo >= hi {
+                return Err(format!("y_range: [{lo}, {hi}] must be [low, high] with low < high"));
+            }
         }
         if self.grid_points < 2 {
             return Err("grid_points: must be >= 2".into());
@@ -154,11 +178,20 @@ pub fn render_learning_curves(
     band_seed: u64,
 ) -> Result<()> {
     let mut series = Vec::new();
+    let counting = spec.y == "episodes";
     for (label, seeds) in agents {
         if seeds.is_empty() || seeds.iter().any(Vec::is_empty) {
             continue;
         }
-        let (xs, band) = agent_band(seeds, spec, band_seed)?;
+        let (xs, band) = if counting {
+            // Episodes completed by each step: the k-th finished episode counts k.
+            let counts: Vec<SeedCurve> =
+                seeds.iter().map(|c| c.iter().enumerate().map(|(i, e)| (e.0, (i + 1) as f64)).collect()).collect();
+            let raw = CurveSpec { smoothing: SmoothingKind::None, ..spec.clone() };
+            agent_band(&counts, &raw, band_seed)?
+        } else {
+            agent_band(seeds, spec, band_seed)?
+        };
         let points: Vec<(f64, f64)> = xs.iter().copied().zip(band.mean.iter().copied()).collect();
         let b = if seeds.len() > 1 {
             xs.iter().enumerate().map(|(i, &x)| (x, band.lo[i], band.hi[i])).collect()
@@ -181,7 +214,48 @@ pub fn render_learning_curves(
     LineChart {
         title: title.to_string(),
         x_label: if spec.x == "steps" { "environment steps".into() } else { "episode".into() },
-        y_label: format!("return per episode (mean, 95% bootstrap CI{smoothing})"),
+        y_label: if counting {
+            "episodes completed (mean, 95% bootstrap CI)".to_string()
+        } else {
+            format!("return per episode (mean, 95% bootstrap CI{smoothing})")
+        },
+        series,
+        size: Some((1000, 620)),
+        y_range: spec.y_range.map(|r| (r[0], r[1])),
+        ..Default::default()
+    }
+    .render(path)
+}
+
+/// Draw the error of the learned values against the reference (v*, or v of the
+/// evaluated policy) over environment steps, one line (mean over seeds, with a
+/// band) per agent, on a log y axis.
+pub fn render_value_error(
+    path: &Path,
+    title: &str,
+    agents: &[(String, Vec<SeedCurve>)],
+    spec: &CurveSpec,
+    band_seed: u64,
+) -> Result<()> {
+    let mut series = Vec::new();
+    for (label, seeds) in agents {
+        if seeds.is_empty() || seeds.iter().any(Vec::is_empty) {
+            continue;
+        }
+        let (xs, band) = agent_band(seeds, spec, band_seed)?;
+        let points = xs.iter().copied().zip(band.mean.iter().copied()).collect();
+        let b = if seeds.len() > 1 {
+            xs.iter().enumerate().map(|(i, &x)| (x, band.lo[i], band.hi[i])).collect()
+        } else {
+            vec![]
+        };
+        series.push(Series { label: label.clone(), points, band: b, dashed: false });
+    }
+    LineChart {
+        title: title.to_string(),
+        x_label: "environment steps".into(),
+        y_label: "RMSE of the state values (log scale)".into(),
+        log_y: true,
         series,
         size: Some((1000, 620)),
         ..Default::default()

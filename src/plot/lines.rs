@@ -69,6 +69,8 @@ pub struct LineChart {
     pub hlines: Vec<(f64, String)>,
     /// Image size in pixels (default 900×600).
     pub size: Option<(u32, u32)>,
+    /// Fixed y range (lines outside it are clipped), instead of fitting the data.
+    pub y_range: Option<(f64, f64)>,
 }
 
 /// Draw the grid, tick labels and axis descriptions in rlkit's style.
@@ -153,7 +155,10 @@ impl LineChart {
             self.series.iter().flat_map(|s| s.points.iter().map(|p| p.1).chain(s.band.iter().flat_map(|b| [b.1, b.2])));
         let ys: Vec<f64> = ys.chain(self.hlines.iter().map(|h| h.0)).collect();
         let (x0, x1) = finite_range(xs, self.log_x).unwrap_or((0.0, 1.0));
-        let (y0, y1) = finite_range(ys.into_iter(), self.log_y).unwrap_or((0.1, 1.0));
+        let (y0, y1) = match self.y_range {
+            Some(r) if r.0 < r.1 && (!self.log_y || r.0 > 0.0) => r,
+            _ => finite_range(ys.into_iter(), self.log_y).unwrap_or((0.1, 1.0)),
+        };
         let e = |e: &dyn std::fmt::Display| e.to_string();
         let mut builder = ChartBuilder::on(root);
         builder.caption(&self.title, (FONT, 26)).margin(18).x_label_area_size(50).y_label_area_size(80);
