@@ -8,33 +8,12 @@
 //! Σ_a π(a|S') Q(S', a) = ε·mean_a Q(S', a) + (1 − ε)·max_a Q(S', a).
 //! A terminal S' contributes 0; a truncated one is bootstrapped as usual.
 
-use serde::{Deserialize, Serialize};
-
 use super::QTable;
-use crate::agents::agent::{
-    epsilon_greedy, epsilon_greedy_expectation, Agent, AgentRng, Epsilon, Experience, StepSize,
-};
+use crate::agents::agent::{epsilon_greedy, epsilon_greedy_expectation, Agent, AgentRng, Experience};
 
-/// Hyperparameters of Expected Sarsa (TOML: `alpha`, `epsilon`, `q0`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExpectedSarsaConfig {
-    /// Step size (default 0.1).
-    #[serde(default = "super::default_alpha")]
-    pub alpha: StepSize,
-    /// Exploration, for acting and for the expectation (default 0.1).
-    #[serde(default = "super::default_epsilon")]
-    pub epsilon: Epsilon,
-    /// Initial q(s, a) (default 0).
-    #[serde(default)]
-    pub q0: f64,
-}
-
-impl Default for ExpectedSarsaConfig {
-    fn default() -> Self {
-        ExpectedSarsaConfig { alpha: super::default_alpha(), epsilon: super::default_epsilon(), q0: 0.0 }
-    }
-}
+/// Hyperparameters of Expected Sarsa: the same as Sarsa's (TOML: `alpha`,
+/// `epsilon` — used both to act and for the expectation — and `q0`).
+pub type ExpectedSarsaConfig = super::sarsa::SarsaConfig;
 
 /// The Expected Sarsa agent.
 #[derive(Debug, Clone)]
