@@ -30,10 +30,12 @@ impl ProgressMode {
     }
 }
 
-/// A progress counter shared by worker threads.
+/// A progress counter shared by worker threads: an overall bar, plus one bar
+/// per agent while it runs (see [`Progress::agent`]).
 #[derive(Debug)]
 pub struct Progress {
     mode: ProgressMode,
+    multi: Option<indicatif::MultiProgress>,
     bar: Option<indicatif::ProgressBar>,
     label: String,
     total: u64,
@@ -45,18 +47,11 @@ pub struct Progress {
 impl Progress {
     /// A counter of `total` units of work.
     pub fn new(mode: ProgressMode, label: &str, total: u64) -> Progress {
-        let bar = (mode == ProgressMode::Bar).then(|| {
-            let b = indicatif::ProgressBar::new(total);
-            if let Ok(style) = indicatif::ProgressStyle::with_template(
-                "{msg:>24} [{bar:40.cyan/blue}] {pos}/{len} {elapsed_precise} eta {eta}",
-            ) {
-                b.set_style(style.progress_chars("=> "));
-            }
-            b.set_message(label.to_string());
-            b
-        });
+        let multi = (mode == ProgressMode::Bar).then(indicatif::MultiProgress::new);
+        let bar = multi.as_ref().map(|m| m.add(styled_bar(total, label)));
         Progress {
             mode,
+            multi,
             bar,
             label: label.to_string(),
             total,
@@ -93,8 +88,55 @@ impl Progress {
         }
     }
 
+    /// A bar for one agent's `total` units (its seeds), shown under the overall
+    /// bar while it runs; in line mode, the agent's name is printed when it starts.
+    pub fn agent(&self, name: &str, total: u64) -> AgentProgress {
+        match (&self.multi, self.mode) {
+            (Some(m), _) => AgentProgress { bar: Some(m.add(styled_bar(total, name))) },
+            (None, ProgressMode::Lines) if total > 1 => {
+                eprintln!("{}: running `{name}` ({total} seeds)", self.label);
+                AgentProgress { bar: None }
+            }
+            _ => AgentProgress { bar: None },
+        }
+    }
+
     /// Finish the bar.
     pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+fn styled_bar(total: u64, label: &str) -> indicatif::ProgressBar {
+    let b = indicatif::ProgressBar::new(total);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{msg:>24} [{bar:40.cyan/blue}] {pos}/{len} {elapsed_precise} eta {eta}",
+    ) {
+        b.set_style(style.progress_chars("=> "));
+    }
+    b.set_message(label.to_string());
+    b
+}
+
+/// One agent's bar (a no-op outside a terminal).
+#[derive(Debug)]
+pub struct AgentProgress {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl AgentProgress {
+    /// One more unit done.
+    pub fn inc(&self) {
+        if let Some(b) = &self.bar {
+            b.inc(1);
+        }
+    }
+}
+
+impl Drop for AgentProgress {
+    fn drop(&mut self) {
         if let Some(b) = &self.bar {
             b.finish_and_clear();
         }

@@ -442,6 +442,7 @@ pub fn run_learning(
     use rayon::prelude::*;
     let Some(world) = &v.world else { return Err(Error::internal("learning agent without an env")) };
     let (p, cfg) = super::learning_settings(params, exp.spec.episodes)?;
+    let bar = progress.agent(&agent.name, exp.seeds.len() as u64);
     let results: Vec<crate::agents::train::SeedResult> = exp
         .seeds
         .par_iter()
@@ -454,9 +455,11 @@ pub fn run_learning(
                 &cfg,
             );
             progress.inc(1);
+            bar.inc();
             r
         })
         .collect::<Result<Vec<_>>>()?;
+    drop(bar);
     let model = world.model();
     let mut seed_curves = Vec::new();
     let mut rmse_curves = Vec::new();
