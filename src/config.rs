@@ -73,6 +73,11 @@ pub fn parse_key(key: &str) -> Result<Vec<Seg>> {
             out.push(Seg::Index(idx));
             rest = &stripped[close + 1..];
         }
+        if !rest.is_empty() {
+            return Err(Error::input(format!(
+                "--set {key}: unexpected `{rest}` after `]`; write e.g. agents[0].tol=1e-6"
+            )));
+        }
     }
     Ok(out)
 }

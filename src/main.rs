@@ -335,11 +335,12 @@ fn read_values_csv(path: &Path, w: &World) -> Result<Vec<f64>> {
             Some(f) if *f != key => continue,
             _ => {}
         }
-        let parse = |i: usize| rec[i].parse::<f64>().ok();
-        let (Some(r), Some(c), Some(v)) = (parse(ri), parse(ci), parse(vi)) else {
-            return Err(Error::input(format!("{file}:{line}: row, col and value must be numbers")));
+        let idx = |i: usize| rec[i].parse::<usize>().ok();
+        let (Some(r), Some(c), Some(v)) = (idx(ri), idx(ci), rec[vi].parse::<f64>().ok()) else {
+            return Err(Error::input(format!(
+                "{file}:{line}: row and col must be whole numbers >= 0 and value a number"
+            )));
         };
-        let (r, c) = (r as usize, c as usize);
         if r >= g.height || c >= g.width {
             return Err(Error::input(format!(
                 "{file}:{line}: cell ({r},{c}) is outside the {}x{} map",

@@ -224,3 +224,37 @@ fn help_shows_examples() {
     let s = String::from_utf8_lossy(&o.stdout);
     assert!(s.contains("Examples:") && s.contains("rlkit run experiments/quickstart.toml"));
 }
+
+/// Inputs found in review: each is refused with one located line, exit 2, and nothing written.
+#[test]
+fn review_findings_are_refused_cleanly() {
+    let d = tmpdir("review");
+    // Absurd seed counts are refused before anything is allocated.
+    let f = write(&d, "exp.toml", GOOD_EXP);
+    let o = rlkit(&["run", &f, "--seeds", "1000000000000", "--out", d.join("o1").to_str().unwrap()]);
+    assert_user_error(&o, &["--seeds = 1000000000000", "100000"]);
+    assert!(!d.join("o1").exists());
+    // Invalid solver settings are caught at load time (rlkit check agrees with rlkit run).
+    let (o, out) =
+        run_exp(&d, &GOOD_EXP.replace("kind = \"value-iteration\"\n", "kind = \"value-iteration\"\ntol = 0.0\n"));
+    assert_user_error(&o, &["exp.toml:6:1", "agents[0].tol", "must be a finite number > 0"]);
+    assert!(!out.exists());
+    let (o, _) = run_exp(&d, &GOOD_EXP.replace("name = \"t\"", "name = \"t\"\nepisodes = 0"));
+    assert_user_error(&o, &["exp.toml:2:1", "episodes must be >= 1"]);
+    // Non-finite rewards and impossible wind name the key.
+    let env = write(&d, "nan.toml", "gamma = 0.9\nmap = \"..T\"\n[rewards]\nforbidden = nan\n");
+    assert_user_error(&rlkit(&["check", &env]), &["nan.toml", "rewards.forbidden = NaN", "finite"]);
+    let env = write(&d, "wind.toml", "gamma = 0.9\nmap = \"..T\"\n[dynamics]\nwind = [0, 7, 0]\n");
+    assert_user_error(&rlkit(&["check", &env]), &["wind.toml", "dynamics.wind: strength 7"]);
+    // A --set key with text after `]`.
+    let o = rlkit(&["solve", "envs/zhao_5x5.toml", "--set", "rewards[0]forbidden=1"]);
+    assert_user_error(&o, &["unexpected `forbidden` after `]`"]);
+    // Variant names cannot climb out of the output directory.
+    let (o, out) = run_exp(&d, &format!("{GOOD_EXP}[[variants]]\nname = \"..\"\n"));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.join("___").join("values.csv").exists());
+    // A values CSV with a negative row is refused, not read as row 0.
+    let csv = write(&d, "v.csv", "row,col,value\n-1,0,5\n");
+    let o = rlkit(&["render", "envs/zhao_5x5.toml", "--values", &csv, "-o", d.join("r.png").to_str().unwrap()]);
+    assert_user_error(&o, &["v.csv:2", "whole numbers"]);
+}

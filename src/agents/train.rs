@@ -154,6 +154,10 @@ pub const EPISODIC_KINDS: &[(&str, &str)] = &[
     ("mc-exploring-starts", "MC Exploring Starts (Zhao Alg. 5.2): episode_length, first_visit, start, q0"),
 ];
 
+/// Episodes of an agent on an env with no step cap are truncated after this many steps,
+/// so that a policy that loops (for example a greedy one on ties) cannot hang a run.
+pub const SAFETY_EPISODE_CAP: u64 = 1_000_000;
+
 /// Keys of an agent table that belong to the runner, not to the agent.
 pub const RESERVED_KEYS: &[&str] = &["kind", "name", "preset"];
 
@@ -415,16 +419,21 @@ pub fn run_seed(world: &World, kind: &str, params: &toml::Table, seed: u64, cfg:
             let mut agent = build(kind, &p, ns, na, gamma)?;
             let capped =
                 cfg.max_episode_steps.is_some() || world.max_steps().is_some() || agent.max_episode_steps().is_some();
+            let mut capped_cfg = cfg.clone();
             if !capped {
+                // Every state an exploring agent may visit must be able to terminate...
                 let reach = model.can_terminate(None);
-                if let Some(&s0) = world.starts().iter().find(|&&s| !reach[s]) {
+                if let Some(s0) = (0..ns).find(|&s| !reach[s]) {
                     return Err(Error::input(format!(
-                        "agent `{kind}` on `{}`: episodes from {} can never terminate; set a step cap (max_episode_steps, the env's max_steps, or the agent's episode_length)",
+                        "agent `{kind}` on `{}`: episodes that reach {} can never terminate; set a step cap (max_episode_steps, the env's max_steps, or the agent's episode_length)",
                         world.name,
                         world.state_label(s0)
                     )));
                 }
+                // ...and a greedy agent can still loop forever on ties: truncate at a safety cap.
+                capped_cfg.max_episode_steps = Some(SAFETY_EPISODE_CAP);
             }
+            let cfg = &capped_cfg;
             let mut env = world.make_env();
             let mut it = Table::new(&["step", "episode", "rmse", "max_error", "pa", "mpa", "miou"]);
             let records = train(&mut env, &mut agent, cfg, seed, |step, ep, a| {

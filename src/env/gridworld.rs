@@ -50,6 +50,9 @@ use super::model::{ModelBuilder, TabularModel, Transition};
 use crate::config::{Doc, Seg};
 use crate::{Error, Result};
 
+/// The largest map rlkit builds (cells).
+pub const MAX_CELLS: usize = 100_000_000;
+
 /// The kind of a map cell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -466,6 +469,31 @@ impl Grid {
             )));
         }
 
+        if let Some(&w) = d.wind.iter().find(|&&w| w as usize > height) {
+            return Err(at("dynamics")
+                .err(format!("dynamics.wind: strength {w} is more than the map's {height} rows; use 0..={height}")));
+        }
+        let rw = &spec.rewards;
+        for (name, v) in [
+            ("boundary", rw.boundary),
+            ("forbidden", rw.forbidden),
+            ("target", rw.target),
+            ("step", rw.step),
+            ("goal", rw.goal),
+            ("hole", rw.hole),
+            ("cliff", rw.cliff),
+        ]
+        .into_iter()
+        .chain(rw.cells.iter().map(|c| ("cells[].reward", c.reward)))
+        .chain(spec.teleports.iter().map(|t| ("teleports[].reward", t.reward)))
+        {
+            if !v.is_finite() {
+                return Err(at("rewards").err(format!("rewards.{name} = {v}: rewards must be finite numbers")));
+            }
+        }
+        if n > MAX_CELLS {
+            return Err(at("map").err(format!("the map has {n} cells; rlkit supports up to {MAX_CELLS}")));
+        }
         let mut teleport_at = vec![None; n];
         for (i, t) in spec.teleports.iter().enumerate() {
             for rc in [t.from, t.to] {
@@ -631,7 +659,7 @@ impl Grid {
         let (_, c0) = self.coords(s);
         let w = dy.wind.get(c0).copied().unwrap_or(0);
         let winds: Vec<(u32, f64)> = if dy.stochastic_wind && w > 0 {
-            vec![(w - 1, 1.0 / 3.0), (w, 1.0 / 3.0), (w + 1, 1.0 / 3.0)]
+            vec![(w - 1, 1.0 / 3.0), (w, 1.0 / 3.0), (w.saturating_add(1), 1.0 / 3.0)]
         } else {
             vec![(w, 1.0)]
         };
@@ -704,6 +732,9 @@ impl Grid {
     /// forbidden cells and the target in the middle (for benchmarks).
     pub fn generate_zhao(height: usize, width: usize, forbidden_frac: f64, seed: u64) -> Result<Grid> {
         use rand::RngExt;
+        if height.checked_mul(width).is_none_or(|n| n == 0 || n > MAX_CELLS) {
+            return Err(Error::input(format!("a {height}x{width} grid is empty or larger than {MAX_CELLS} cells")));
+        }
         let mut rng = crate::util::rng_for(seed, &[0x6e17]);
         let mut map = String::with_capacity((width + 1) * height);
         let (tr, tc) = (height / 2, width / 2);

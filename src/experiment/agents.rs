@@ -140,16 +140,35 @@ pub fn resolve_agent(doc: &Doc, i: usize, world: Option<&World>) -> Result<Resol
     let need_world = |what: &str| -> Result<&World> {
         world.ok_or_else(|| doc.error_at(&prefix, &format!("`{what}` needs an environment: add an [env] table")))
     };
+    let finite_pos = |v: f64, k: &str| -> Result<()> {
+        if v.is_finite() && v > 0.0 {
+            Ok(())
+        } else {
+            Err(doc.error_at(&at(k), &format!("{k} = {v} must be a finite number > 0")))
+        }
+    };
+    let finite = |v: f64, k: &str| -> Result<()> {
+        if v.is_finite() {
+            Ok(())
+        } else {
+            Err(doc.error_at(&at(k), &format!("{k} = {v} must be a finite number")))
+        }
+    };
     let (job, resolved) = match kind.as_str() {
         "value-iteration" => {
             need_world(&kind)?;
             let c: ViConfig = doc.deserialize_value(de(&params), &prefix)?;
+            finite_pos(c.tol, "tol")?;
+            finite(c.v0, "v0")?;
             let r = to_table(&c);
             (AgentJob::Dp(DpJob::Vi(c)), r)
         }
         "policy-iteration" => {
             need_world(&kind)?;
             let c: PiConfig = doc.deserialize_value(de(&params), &prefix)?;
+            finite_pos(c.tol, "tol")?;
+            finite_pos(c.eval_tol, "eval_tol")?;
+            finite(c.v0, "v0")?;
             let r = to_table(&c);
             (AgentJob::Dp(DpJob::Pi(c)), r)
         }
@@ -157,14 +176,24 @@ pub fn resolve_agent(doc: &Doc, i: usize, world: Option<&World>) -> Result<Resol
             need_world(&kind)?;
             let c: TpiConfig = doc.deserialize_value(de(&params), &prefix)?;
             if c.sweeps == Some(0) {
-                return Err(doc.error_at(&at("sweeps"), "sweeps must be >= 1 (omit it for j = infinity)"));
+                return Err(doc.error_at(
+                    &at("sweeps"),
+                    "sweeps must be >= 1 (for j = infinity use kind = \"policy-iteration\")",
+                ));
             }
+            finite_pos(c.tol, "tol")?;
+            finite_pos(c.eval_tol, "eval_tol")?;
+            finite(c.v0, "v0")?;
             let r = to_table(&c);
             (AgentJob::Dp(DpJob::Tpi(c)), r)
         }
         "policy-evaluation" => {
             let w = need_world(&kind)?;
             let c: PolicyEvalSpec = doc.deserialize_value(de(&params), &prefix)?;
+            finite_pos(c.tol, "tol")?;
+            if c.max_sweeps == 0 {
+                return Err(doc.error_at(&at("max_sweeps"), "max_sweeps must be >= 1"));
+            }
             let policy = if c.policy == "uniform" {
                 Policy::uniform(w.model().n_states(), w.model().n_actions())
             } else {

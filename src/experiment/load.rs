@@ -9,6 +9,9 @@ use crate::config::{Doc, Seg};
 use crate::env::World;
 use crate::{Error, Result};
 
+/// The most runs (seeds) one experiment may have.
+pub const MAX_SEEDS: usize = 100_000;
+
 /// Command-line options that change an experiment.
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
@@ -118,9 +121,22 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Experiment> {
         return Err(doc.error_at(&[key("name")], "the name must not be empty"));
     }
     spec.learning_curve.check().map_err(|m| doc.error_at(&[key("learning_curve")], &m))?;
+    let n_seeds = opts.seeds.unwrap_or(match &spec.seeds {
+        super::schema::SeedSpec::Count(n) => *n,
+        super::schema::SeedSpec::List(l) => l.len(),
+    });
+    if n_seeds > MAX_SEEDS {
+        let what = if opts.seeds.is_some() { "--seeds".to_string() } else { "seeds".to_string() };
+        return Err(
+            doc.error_at(&[key("seeds")], &format!("{what} = {n_seeds} is more than rlkit runs at once ({MAX_SEEDS})"))
+        );
+    }
     let mut seeds = spec.seeds.ids();
     if let Some(n) = opts.seeds {
         seeds = (0..n as u64).collect();
+    }
+    if spec.episodes == Some(0) {
+        return Err(doc.error_at(&[key("episodes")], "episodes must be >= 1"));
     }
     if seeds.is_empty() {
         return Err(doc.error_at(&[key("seeds")], "at least one seed is needed (seeds = 1, or a list of ids)"));

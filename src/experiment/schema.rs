@@ -46,7 +46,7 @@ impl SeedSpec {
     /// The run ids.
     pub fn ids(&self) -> Vec<u64> {
         match self {
-            SeedSpec::Count(n) => (0..*n as u64).collect(),
+            SeedSpec::Count(n) => (0..(*n).min(super::load::MAX_SEEDS) as u64).collect(),
             SeedSpec::List(l) => l.clone(),
         }
     }
@@ -112,8 +112,9 @@ pub struct ExperimentSpec {
 pub fn slug(name: &str) -> String {
     let s: String =
         name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
-    if s.is_empty() {
-        "_".into()
+    // Never a name that means "this directory" or "the parent" ("", ".", "..", ...).
+    if s.chars().all(|c| c == '.') {
+        s.replace('.', "_") + "_"
     } else {
         s
     }

@@ -31,6 +31,10 @@ fn parse_chw(s: &str) -> std::result::Result<[usize; 3], String> {
             return Err(bad());
         }
     }
+    // Keep every derived size far from overflow: C·H·W at most 2^26 (64 M values per sample).
+    if out.iter().any(|&d| d > 1 << 16) || out[0] * out[1] * out[2] > 1 << 26 {
+        return Err(format!("`{s}`: C·H·W must be at most 67108864 and each of C, H, W at most 65536"));
+    }
     Ok(out)
 }
 
@@ -157,8 +161,11 @@ pub fn run(cmd: NnCommand) -> Result<()> {
             if let Some(w) = &weights {
                 net32.load_state(&read_tensors(w)?, &w.display().to_string())?;
             }
-            if batch == 0 {
-                return Err(Error::input("--batch must be at least 1"));
+            if batch == 0 || max_entries == 0 {
+                return Err(Error::input("--batch and --max-entries must be at least 1"));
+            }
+            if !(tol.is_finite() && tol > 0.0) {
+                return Err(Error::input(format!("--tol {tol}: must be a finite number > 0")));
             }
             let rows = gradcheck(&net32.cast::<f64>(), batch, max_entries, seed);
             println!("{:<32} {:>18} {:>8} {:>12}", "parameter", "shape", "checked", "worst rel");

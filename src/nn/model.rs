@@ -987,12 +987,20 @@ impl NetworkFile {
 
     /// The input shape: `input` if given, else the file's `input`, else an error.
     pub fn input_shape(&self, input: Option<[usize; 3]>) -> Result<[usize; 3]> {
-        input.or(self.spec.input).ok_or_else(|| {
+        let shape = input.or(self.spec.input).ok_or_else(|| {
             Error::input(format!(
                 "{}: no input shape: pass --input C,H,W or add `input = [C, H, W]` to the file",
                 self.doc.file().display()
             ))
-        })
+        })?;
+        // Keep every derived size far from overflow: C·H·W at most 2^26 per sample.
+        if shape.iter().any(|&d| d == 0 || d > 1 << 16) || shape[0] * shape[1] * shape[2] > 1 << 26 {
+            return Err(Error::input(format!(
+                "{}: input {shape:?}: C, H, W must be in 1..=65536 and C·H·W at most 67108864",
+                self.doc.file().display()
+            )));
+        }
+        Ok(shape)
     }
 
     /// Build for inputs `[C, H, W]` with weights initialised from `seed`;

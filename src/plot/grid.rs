@@ -16,6 +16,9 @@ use super::{render_png, FONT};
 use crate::env::{CellKind, Grid};
 use crate::Result;
 
+/// The largest map side [`render_grid`] draws (4 pixels a cell at least).
+pub const MAX_SIDE: usize = 2000;
+
 /// What to draw on a grid.
 #[derive(Debug, Clone, Default)]
 pub struct GridPlot<'a> {
@@ -49,6 +52,12 @@ pub fn viridis(t: f64) -> RGBColor {
 /// Draw `plot` for `grid` to a PNG at `path` (atomically).
 pub fn render_grid(path: &Path, grid: &Grid, plot: &GridPlot<'_>) -> Result<()> {
     let (h, w) = (grid.height, grid.width);
+    if h.max(w) > MAX_SIDE {
+        return Err(crate::Error::input(format!(
+            "{}: a {h}x{w} map is too large to draw (at most {MAX_SIDE} cells a side)",
+            path.display()
+        )));
+    }
     let cell = (900 / w.max(h)).clamp(4, 90) as i32;
     let (top, left, pad, bottom) = (60i32, 30i32, 30i32, 70i32);
     let size = ((left + pad + cell * w as i32).max(560) as u32, (top + bottom + cell * h as i32) as u32);

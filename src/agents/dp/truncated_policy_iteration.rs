@@ -38,7 +38,8 @@ pub enum InitialPolicy {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TpiConfig {
-    /// Evaluation sweeps per iteration, j ≥ 1; `None` (omit the key) for ∞.
+    /// Evaluation sweeps per iteration, j ≥ 1 (default 5). `None` means j = ∞: in
+    /// TOML, use `kind = "policy-iteration"` for that.
     pub sweeps: Option<usize>,
     /// Stop when ‖v_k − v_{k−1}‖∞ < tol.
     pub tol: f64,

@@ -109,7 +109,7 @@ pub fn mc_exploring_starts(
     let mut table = Table::new(&["episode", "return", "length", "steps"]);
     // first_seen[pair] == stamp marks pairs seen earlier in this episode.
     let mut first_at = vec![usize::MAX; ns * na];
-    let mut traj: Vec<(usize, usize, f64)> = Vec::with_capacity(cfg.episode_length);
+    let mut traj: Vec<(usize, usize, f64)> = Vec::with_capacity(cfg.episode_length.min(1 << 16));
     let mut steps = 0u64;
     for ep in 0..episodes {
         let (s0, a0) = match cfg.start {

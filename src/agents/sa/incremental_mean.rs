@@ -26,7 +26,7 @@ use serde::Deserialize;
 
 use super::dist::Dist;
 use super::schedule::Schedule;
-use super::{check_iterations, scalar_table, summary_common, SaRun, SAMPLE_STREAM};
+use super::{scalar_table, summary_common, SaRun, SAMPLE_STREAM};
 use crate::Result;
 
 /// Hyperparameters of incremental mean estimation.
@@ -83,11 +83,7 @@ pub fn iterate(w1: f64, xs: &[f64], schedule: &Schedule) -> Vec<f64> {
 
 /// Run incremental mean estimation.
 pub fn run(cfg: &IncrementalMeanConfig, seed: u64) -> Result<SaRun> {
-    check_iterations(cfg.iterations)?;
-    if !cfg.w1.is_finite() {
-        return Err(crate::Error::input(format!("w1: must be a finite number, got {}", cfg.w1)));
-    }
-    cfg.schedule.validate("schedule", cfg.iterations)?;
+    super::check_common(cfg.iterations, cfg.w1, &cfg.schedule)?;
     let xs = draw_samples(cfg, seed)?;
     let truth = cfg.samples.mean();
     let ws = iterate(cfg.w1, &xs, &cfg.schedule);

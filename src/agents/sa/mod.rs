@@ -96,8 +96,24 @@ impl SaRun {
 /// Check an agent's parameters without running it.
 pub fn validate(kind: &str, params: &toml::Table) -> Result<()> {
     match kind {
-        "incremental-mean" => parse::<incremental_mean::IncrementalMeanConfig>(params).map(|_| ()),
-        "robbins-monro" => parse::<robbins_monro::RobbinsMonroConfig>(params).map(|_| ()),
+        "incremental-mean" => {
+            let c: incremental_mean::IncrementalMeanConfig = parse(params)?;
+            check_common(c.iterations, c.w1, &c.schedule)?;
+            c.samples.sampler("samples").map(|_| ())
+        }
+        "robbins-monro" => {
+            let c: robbins_monro::RobbinsMonroConfig = parse(params)?;
+            check_common(c.iterations, c.w1, &c.schedule)?;
+            c.function.root()?;
+            if let Some([lo, hi]) = c.bounds {
+                if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+                    return Err(Error::input(format!(
+                        "bounds: must be [lo, hi] with finite lo < hi, got [{lo}, {hi}]"
+                    )));
+                }
+            }
+            c.noise.sampler("noise").map(|_| ())
+        }
         "sgd-mean" | "sgd" | "bgd" | "mbgd" => parse::<sgd_mean::SgdMeanConfig>(params)?.for_alias(kind).map(|_| ()),
         other => Err(Error::input(format!("kind: unknown SA agent kind {other:?}; valid kinds: {}", KINDS.join(", ")))),
     }
@@ -147,6 +163,15 @@ pub fn parse<T: DeserializeOwned>(params: &toml::Table) -> Result<T> {
             Error::input(format!("{path}: {msg}"))
         }
     })
+}
+
+/// The checks every scalar estimator makes before running: `iterations`, `w1`, `schedule`.
+pub(crate) fn check_common(iterations: usize, w1: f64, schedule: &schedule::Schedule) -> Result<()> {
+    check_iterations(iterations)?;
+    if !w1.is_finite() {
+        return Err(Error::input(format!("w1: must be a finite number, got {w1}")));
+    }
+    schedule.validate("schedule", iterations)
 }
 
 /// Check `iterations` is in 1..=[`MAX_ITERATIONS`].

@@ -44,7 +44,7 @@ use serde::Deserialize;
 
 use super::dist::Dist;
 use super::schedule::Schedule;
-use super::{check_iterations, scalar_table, summary_common, SaRun, NOISE_STREAM};
+use super::{scalar_table, summary_common, SaRun, NOISE_STREAM};
 use crate::{Error, Result};
 
 /// A built-in function g whose root RM looks for (see the module docs).
@@ -185,12 +185,8 @@ pub fn iterate(g: &Function, w1: f64, noise: &[f64], schedule: &Schedule, bounds
 
 /// Run Robbins–Monro.
 pub fn run(cfg: &RobbinsMonroConfig, seed: u64) -> Result<SaRun> {
-    check_iterations(cfg.iterations)?;
+    super::check_common(cfg.iterations, cfg.w1, &cfg.schedule)?;
     let root = cfg.function.root()?;
-    if !cfg.w1.is_finite() {
-        return Err(Error::input(format!("w1: must be a finite number, got {}", cfg.w1)));
-    }
-    cfg.schedule.validate("schedule", cfg.iterations)?;
     let mut warnings = Vec::new();
     if let Some([lo, hi]) = cfg.bounds {
         if !(lo.is_finite() && hi.is_finite() && lo < hi) {
