@@ -56,10 +56,14 @@ where
         Ok(())
     })();
     match result {
-        Ok(()) => std::fs::rename(&tmp, path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            Error::input(format!("{}: cannot write plot: {e}", path.display()))
-        }),
+        // Flush the finished image to disk before it takes the final name.
+        Ok(()) => std::fs::File::open(&tmp)
+            .and_then(|f| f.sync_all())
+            .and_then(|_| std::fs::rename(&tmp, path))
+            .map_err(|e| {
+                let _ = std::fs::remove_file(&tmp);
+                Error::input(format!("{}: cannot write plot: {e}", path.display()))
+            }),
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
             Err(Error::input(format!("{}: cannot draw plot: {e}", path.display())))
