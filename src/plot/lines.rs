@@ -99,6 +99,27 @@ where
         .map_err(|e| e.to_string())
 }
 
+/// Draw the series legend in rlkit's style at `pos`.
+pub fn draw_legend<'a, DB, X, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    pos: SeriesLabelPosition,
+) -> std::result::Result<(), String>
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    chart
+        .configure_series_labels()
+        .position(pos)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.5))
+        .label_font((FONT, 15))
+        .draw()
+        .map_err(|e| e.to_string())
+}
+
 /// A compact tick label: `12`, `0.25`, `1e-6`.
 pub fn fmt_tick(x: f64) -> String {
     if x == 0.0 {
@@ -216,14 +237,7 @@ impl LineChart {
                             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
                     }
                 }
-                chart
-                    .configure_series_labels()
-                    .label_font((FONT, 15))
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(BLACK.mix(0.4))
-                    .position(SeriesLabelPosition::UpperRight)
-                    .draw()
-                    .map_err(|x| e(&x))?;
+                draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
             }};
         }
         match (self.log_x, self.log_y) {

@@ -31,7 +31,7 @@ const MAX_POINTS: usize = 2000;
 /// Seed of the bootstrap stream of the bands.
 const BAND_SEED: u64 = 0xBA5D;
 
-use super::lines::{draw_mesh, fmt_tick as short, PALETTE};
+use super::lines::{draw_legend, draw_mesh, fmt_tick as short, PALETTE};
 
 /// The runs of one agent label, in seed order.
 struct Group<'a> {
@@ -244,14 +244,7 @@ fn plot_estimates(path: &Path, groups: &[&Group]) -> Result<()> {
             let c = color.unwrap_or(BLACK);
             s.label(label).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 8, y)], c.stroke_width(2)));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.5))
-            .label_font((FONT, 16))
-            .draw()
-            .map_err(|e| e.to_string())?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         Ok(())
     })
 }
@@ -367,14 +360,7 @@ fn plot_errors(path: &Path, groups: &[&Group]) -> Result<()> {
                     .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 8, y)], BLACK.stroke_width(2)));
             }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.5))
-            .label_font((FONT, 16))
-            .draw()
-            .map_err(|e| e.to_string())?;
+        draw_legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
         Ok(())
     })
 }
@@ -469,14 +455,7 @@ fn plot_trajectories<'a>(path: &Path, groups: &[&Group<'a>]) -> Result<()> {
             .label(format!("sample mean = ({}, {})", short(xbar[0]), short(xbar[1])))
             .legend(move |(x, y)| Circle::new((x + 10, y), 6, red.stroke_width(3)));
         if legend {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK.mix(0.5))
-                .label_font((FONT, 15))
-                .draw()
-                .map_err(|e| e.to_string())?;
+            draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         }
         Ok(())
     };
