@@ -12,8 +12,9 @@ use safetensors::{Dtype, SafeTensors};
 
 use crate::{Error, Result};
 
-/// Read every tensor of a safetensors file as `f32` (F32 as is, F64 and F16/BF16
-/// are rejected with a message). Errors name the file.
+/// Read every tensor of a safetensors file as `f32`: F32 as is, F64 rounded to
+/// f32; any other dtype (F16, BF16, integers) is rejected with a message naming
+/// the file and the tensor.
 pub fn read_tensors(path: &Path) -> Result<BTreeMap<String, ArrayD<f32>>> {
     let bytes = std::fs::read(path).map_err(|e| Error::input(format!("{}: cannot read: {e}", path.display())))?;
     let st = SafeTensors::deserialize(&bytes)
