@@ -351,6 +351,20 @@ mod tests {
 
     type P32 = (Array2<f32>, Array1<f32>, Array2<f32>, Array1<f32>, Array4<f32>);
 
+    /// Check one parameter's analytic gradient against central differences of the
+    /// reference (|a − b| ≤ 1e-8 + 1e-6·|b|), perturbing field `$field` of the copy
+    /// `$q` of `$p`, and restore the field afterwards.
+    macro_rules! fd_check_param {
+        ($analytic:expr, $p:expr, $q:ident, $field:ident, $loss:expr, $what:expr) => {{
+            let numeric = fd_grad(&$p.$field, |v| {
+                $q.$field = v.clone();
+                $loss(&$q)
+            });
+            $q.$field = $p.$field.clone();
+            assert_close($analytic, &numeric, 1e-8, 1e-6, $what);
+        }};
+    }
+
     fn to32p(p: &P) -> P32 {
         (to32(&p.w1), to32(&p.b1), to32(&p.w2), to32(&p.b2), to32(&p.ws))
     }
@@ -373,49 +387,10 @@ mod tests {
             let loss = |x: &Array4<f64>, p: &P| (se_ref(x, p) * &dy).sum();
             assert_close(&dx, &fd_grad(&x, |xp| loss(xp, &p)), 1e-8, 1e-6, "se dx");
             let mut q = params(c, hidden_units(c, r), 1, 200 + 10 * k as u64);
-            assert_close(
-                &g.w1,
-                &fd_grad(&p.w1, |v| {
-                    q.w1 = v.clone();
-                    loss(&x, &q)
-                }),
-                1e-8,
-                1e-6,
-                "se dw1",
-            );
-            q.w1 = p.w1.clone();
-            assert_close(
-                &g.b1,
-                &fd_grad(&p.b1, |v| {
-                    q.b1 = v.clone();
-                    loss(&x, &q)
-                }),
-                1e-8,
-                1e-6,
-                "se db1",
-            );
-            q.b1 = p.b1.clone();
-            assert_close(
-                &g.w2,
-                &fd_grad(&p.w2, |v| {
-                    q.w2 = v.clone();
-                    loss(&x, &q)
-                }),
-                1e-8,
-                1e-6,
-                "se dw2",
-            );
-            q.w2 = p.w2.clone();
-            assert_close(
-                &g.b2,
-                &fd_grad(&p.b2, |v| {
-                    q.b2 = v.clone();
-                    loss(&x, &q)
-                }),
-                1e-8,
-                1e-6,
-                "se db2",
-            );
+            fd_check_param!(&g.w1, p, q, w1, |q: &P| loss(&x, q), "se dw1");
+            fd_check_param!(&g.b1, p, q, b1, |q: &P| loss(&x, q), "se db1");
+            fd_check_param!(&g.w2, p, q, w2, |q: &P| loss(&x, q), "se dw2");
+            fd_check_param!(&g.b2, p, q, b2, |q: &P| loss(&x, q), "se db2");
         }
     }
 
@@ -444,60 +419,11 @@ mod tests {
             let loss = |x: &Array4<f64>, p: &P| (cbam_ref(x, p) * &dy).sum();
             assert_close(&dx, &fd_grad(&x, |xp| loss(xp, &p)), 1e-8, 1e-6, "cbam dx");
             let mut q = params(c, hidden_units(c, r), ks, 500 + 10 * k as u64);
-            assert_close(
-                &g.mlp.w1,
-                &fd_grad(&p.w1, |v| {
-                    q.w1 = v.clone();
-                    loss(&x, &q)
-                }),
-                1e-8,
-                1e-6,
-                "cbam dw1",
-            );
-            q.w1 = p.w1.clone();
-            assert_close(
-                &g.mlp.b1,
-                &fd_grad(&p.b1, |v| {
-                    q.b1 = v.clone();
-                    loss(&x, &q)
-                }),
-                1e-8,
-                1e-6,
-                "cbam db1",
-            );
-            q.b1 = p.b1.clone();
-            assert_close(
-                &g.mlp.w2,
-                &fd_grad(&p.w2, |v| {
-                    q.w2 = v.clone();
-                    loss(&x, &q)
-                }),
-                1e-8,
-                1e-6,
-                "cbam dw2",
-            );
-            q.w2 = p.w2.clone();
-            assert_close(
-                &g.mlp.b2,
-                &fd_grad(&p.b2, |v| {
-                    q.b2 = v.clone();
-                    loss(&x, &q)
-                }),
-                1e-8,
-                1e-6,
-                "cbam db2",
-            );
-            q.b2 = p.b2.clone();
-            assert_close(
-                &g.spatial,
-                &fd_grad(&p.ws, |v| {
-                    q.ws = v.clone();
-                    loss(&x, &q)
-                }),
-                1e-8,
-                1e-6,
-                "cbam dws",
-            );
+            fd_check_param!(&g.mlp.w1, p, q, w1, |q: &P| loss(&x, q), "cbam dw1");
+            fd_check_param!(&g.mlp.b1, p, q, b1, |q: &P| loss(&x, q), "cbam db1");
+            fd_check_param!(&g.mlp.w2, p, q, w2, |q: &P| loss(&x, q), "cbam dw2");
+            fd_check_param!(&g.mlp.b2, p, q, b2, |q: &P| loss(&x, q), "cbam db2");
+            fd_check_param!(&g.spatial, p, q, ws, |q: &P| loss(&x, q), "cbam dws");
         }
     }
 }
