@@ -17,9 +17,12 @@
 //! assert_eq!(step.reward, 0.0);
 //! ```
 
+pub mod features;
 pub mod gridworld;
 pub mod mdp;
 pub mod model;
+pub mod mountain_car;
+pub mod obs;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -27,6 +30,7 @@ use std::sync::Arc;
 pub use gridworld::{CellKind, Grid, GridSpec};
 pub use mdp::{Mdp, MdpSpec};
 pub use model::{ModelBuilder, TabularModel, Transition};
+pub use obs::{ContinuousTask, ObsEnv, ObsSpec, ObsStep, WorldObsEnv};
 
 use crate::config::{Doc, Seg};
 use crate::{Error, Result};
@@ -161,47 +165,60 @@ impl World {
     }
 
     /// Build from the table at `prefix` of `doc` (errors are located in its sources).
+    /// A continuous env (e.g. `kind = "mountain_car"`) is an error here: use
+    /// [`LoadedEnv::from_doc`] to accept both.
     pub fn from_doc(doc: &Doc, prefix: &[Seg]) -> Result<World> {
-        let table = match crate::config::get_path(&doc.table, prefix) {
-            Some(toml::Value::Table(t)) => t.clone(),
-            None if prefix.is_empty() => doc.table.clone(),
-            _ => return Err(doc.error_at(prefix, "must be a table describing an environment")),
-        };
-        let kind = match table.get("kind") {
-            None => "gridworld".to_string(),
-            Some(toml::Value::String(s)) => s.clone(),
-            Some(_) => {
+        match LoadedEnv::from_doc(doc, prefix)? {
+            LoadedEnv::Finite(w) => Ok(w),
+            LoadedEnv::Continuous(t) => {
                 let mut p = prefix.to_vec();
                 p.push(Seg::Key("kind".into()));
-                return Err(doc.error_at(&p, "`kind` must be \"gridworld\" or \"mdp\""));
+                Err(doc.error_at(
+                    &p,
+                    &format!(
+                        "`{}` is a continuous-state env and has no tabular model; only approximating agents (linear-*, reinforce, a2c, ...) can run on it",
+                        t.name
+                    ),
+                ))
             }
+        }
+    }
+
+    /// A finite world from a model built in code (a custom env kind): states
+    /// and actions named `names`, episodes starting uniformly in `starts`.
+    pub fn from_model(
+        name: &str,
+        model: TabularModel,
+        starts: Vec<usize>,
+        state_names: Vec<String>,
+        action_names: Vec<String>,
+        max_steps: Option<u64>,
+    ) -> Result<World> {
+        if state_names.len() != model.n_states() || action_names.len() != model.n_actions() {
+            return Err(Error::input(format!(
+                "env `{name}`: {} state names and {} action names for a model of {} states and {} actions",
+                state_names.len(),
+                action_names.len(),
+                model.n_states(),
+                model.n_actions()
+            )));
+        }
+        if starts.is_empty() || starts.iter().any(|&s| s >= model.n_states()) {
+            return Err(Error::input(format!("env `{name}`: start states must be non-empty and in range")));
+        }
+        let spec = MdpSpec {
+            kind: "mdp".into(),
+            name: name.to_string(),
+            description: String::new(),
+            gamma: model.gamma,
+            states: state_names,
+            actions: action_names,
+            terminal: vec![],
+            start: vec![],
+            max_steps,
+            transitions: vec![],
         };
-        let fallback_name = doc
-            .sources
-            .iter()
-            .rev()
-            .find(|s| s.prefix.as_slice() == prefix)
-            .or(doc.sources.first())
-            .and_then(|s| s.file.file_stem())
-            .and_then(|s| s.to_str())
-            .unwrap_or("env")
-            .to_string();
-        let world_kind = match kind.as_str() {
-            "gridworld" => {
-                let spec: GridSpec = doc.deserialize_value(toml::Value::Table(table), prefix)?;
-                WorldKind::Grid(Box::new(Grid::build(spec, Some(doc), prefix)?))
-            }
-            "mdp" => {
-                let spec: MdpSpec = doc.deserialize_value(toml::Value::Table(table), prefix)?;
-                WorldKind::Mdp(Box::new(Mdp::build(spec, Some(doc), prefix)?))
-            }
-            other => {
-                let mut p = prefix.to_vec();
-                p.push(Seg::Key("kind".into()));
-                return Err(doc.error_at(&p, &format!("unknown env kind `{other}`; valid: \"gridworld\", \"mdp\"")));
-            }
-        };
-        Ok(World::new(world_kind, fallback_name))
+        Ok(World::new(WorldKind::Mdp(Box::new(Mdp { spec, starts, model })), name.to_string()))
     }
 
     /// Wrap a built grid or MDP.
@@ -307,3 +324,193 @@ impl World {
 
 #[cfg(test)]
 mod tests;
+
+/// An environment loaded from an env file: a finite world (with its exact
+/// model) or a continuous-state task.
+#[derive(Debug, Clone)]
+pub enum LoadedEnv {
+    /// A gridworld, a finite MDP, or a registered finite kind.
+    Finite(World),
+    /// A continuous-state task (Mountain Car, or a registered kind).
+    Continuous(ContinuousTask),
+}
+
+/// Builds an env of a registered kind from its TOML table (without `kind`).
+/// The name is the file's `name` or stem.
+pub type EnvFactory = fn(params: &toml::Table, name: &str) -> Result<LoadedEnv>;
+
+/// The env kinds built in.
+pub const BUILTIN_ENV_KINDS: &[(&str, &str)] = &[
+    ("gridworld", "an ASCII map with a legend, rewards and dynamics (the default)"),
+    ("mdp", "a finite MDP written out state by state"),
+    ("mountain_car", "Mountain Car (S&B Example 10.1, Gymnasium MountainCar-v0), continuous state"),
+];
+
+fn env_registry() -> &'static std::sync::RwLock<std::collections::BTreeMap<String, EnvFactory>> {
+    static R: std::sync::OnceLock<std::sync::RwLock<std::collections::BTreeMap<String, EnvFactory>>> =
+        std::sync::OnceLock::new();
+    R.get_or_init(Default::default)
+}
+
+/// Register (or replace) an env kind written in Rust, so that an env file
+/// with `kind = "<kind>"` loads through it (in experiments and the CLI alike).
+///
+/// ```
+/// use rlkit::env::{register_env_kind, LoadedEnv, TabularModel, Transition, World};
+/// fn coin(params: &toml::Table, name: &str) -> rlkit::Result<LoadedEnv> {
+///     let gamma = params.get("gamma").and_then(|v| v.as_float()).unwrap_or(0.9);
+///     let t = |next, r| vec![Transition { prob: 1.0, next, reward: r, done: false }];
+///     let model = TabularModel::new(1, 2, gamma, vec![t(0, 0.0), t(0, 1.0)], vec![false])?;
+///     let w = World::from_model(name, model, vec![0], vec!["s".into()], vec!["a".into(), "b".into()], Some(10))?;
+///     Ok(LoadedEnv::Finite(w))
+/// }
+/// register_env_kind("coin", coin);
+/// let doc = rlkit::config::Doc::from_str("coin.toml", "kind = \"coin\"\ngamma = 0.5").unwrap();
+/// let env = LoadedEnv::from_doc(&doc, &[]).unwrap();
+/// assert_eq!(env.gamma(), 0.5);
+/// ```
+pub fn register_env_kind(kind: &str, f: EnvFactory) {
+    let mut r = env_registry().write().unwrap_or_else(|e| e.into_inner());
+    r.insert(kind.to_string(), f);
+}
+
+/// Every env kind: the built-in ones and the registered ones.
+pub fn env_kinds() -> Vec<String> {
+    let mut v: Vec<String> = BUILTIN_ENV_KINDS.iter().map(|k| k.0.to_string()).collect();
+    v.extend(env_registry().read().unwrap_or_else(|e| e.into_inner()).keys().cloned());
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// Load an env file of any kind.
+pub fn load_env(path: &Path) -> Result<LoadedEnv> {
+    LoadedEnv::from_doc(&Doc::load(path)?, &[])
+}
+
+impl LoadedEnv {
+    /// Build from the table at `prefix` of `doc` (errors are located in its sources).
+    pub fn from_doc(doc: &Doc, prefix: &[Seg]) -> Result<LoadedEnv> {
+        let table = match crate::config::get_path(&doc.table, prefix) {
+            Some(toml::Value::Table(t)) => t.clone(),
+            None if prefix.is_empty() => doc.table.clone(),
+            _ => return Err(doc.error_at(prefix, "must be a table describing an environment")),
+        };
+        let kind_at = || {
+            let mut p = prefix.to_vec();
+            p.push(Seg::Key("kind".into()));
+            p
+        };
+        let kind = match table.get("kind") {
+            None => "gridworld".to_string(),
+            Some(toml::Value::String(s)) => s.clone(),
+            Some(_) => return Err(doc.error_at(&kind_at(), "`kind` must be a string naming an env kind")),
+        };
+        let fallback_name = doc
+            .sources
+            .iter()
+            .rev()
+            .find(|s| s.prefix.as_slice() == prefix)
+            .or(doc.sources.first())
+            .and_then(|s| s.file.file_stem())
+            .and_then(|s| s.to_str())
+            .unwrap_or("env")
+            .to_string();
+        let world_kind = match kind.as_str() {
+            "gridworld" => {
+                let spec: GridSpec = doc.deserialize_value(toml::Value::Table(table), prefix)?;
+                WorldKind::Grid(Box::new(Grid::build(spec, Some(doc), prefix)?))
+            }
+            "mdp" => {
+                let spec: MdpSpec = doc.deserialize_value(toml::Value::Table(table), prefix)?;
+                WorldKind::Mdp(Box::new(Mdp::build(spec, Some(doc), prefix)?))
+            }
+            "mountain_car" => {
+                let spec: mountain_car::MountainCarSpec = doc.deserialize_value(toml::Value::Table(table), prefix)?;
+                let task = spec.task(&fallback_name).map_err(|e| doc.error_at(prefix, &e.to_string()))?;
+                return Ok(LoadedEnv::Continuous(task));
+            }
+            other => {
+                let f = env_registry().read().unwrap_or_else(|e| e.into_inner()).get(other).copied();
+                let Some(f) = f else {
+                    let kinds = env_kinds();
+                    let refs: Vec<&str> = kinds.iter().map(String::as_str).collect();
+                    let hint = crate::config::did_you_mean(other, &refs)
+                        .map(|k| format!("; did you mean `{k}`?"))
+                        .unwrap_or_default();
+                    return Err(doc.error_at(
+                        &kind_at(),
+                        &format!("unknown env kind `{other}`{hint} (valid: {})", kinds.join(", ")),
+                    ));
+                };
+                let mut params = table.clone();
+                params.remove("kind");
+                let name = match params.get("name") {
+                    Some(toml::Value::String(n)) if !n.is_empty() => n.clone(),
+                    _ => fallback_name.clone(),
+                };
+                return f(&params, &name).map_err(|e| match e {
+                    Error::Input(m) => doc.error_at(prefix, &m),
+                    other => other,
+                });
+            }
+        };
+        Ok(LoadedEnv::Finite(World::new(world_kind, fallback_name)))
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &str {
+        match self {
+            LoadedEnv::Finite(w) => &w.name,
+            LoadedEnv::Continuous(t) => &t.name,
+        }
+    }
+
+    /// Discount factor.
+    pub fn gamma(&self) -> f64 {
+        match self {
+            LoadedEnv::Finite(w) => w.gamma(),
+            LoadedEnv::Continuous(t) => t.gamma,
+        }
+    }
+
+    /// Number of actions.
+    pub fn n_actions(&self) -> usize {
+        match self {
+            LoadedEnv::Finite(w) => w.model().n_actions(),
+            LoadedEnv::Continuous(t) => t.n_actions,
+        }
+    }
+
+    /// The raw observation.
+    pub fn obs_spec(&self) -> ObsSpec {
+        match self {
+            LoadedEnv::Finite(w) => w.obs_spec(),
+            LoadedEnv::Continuous(t) => t.spec.clone(),
+        }
+    }
+
+    /// The finite world, if this is one.
+    pub fn finite(&self) -> Option<&World> {
+        match self {
+            LoadedEnv::Finite(w) => Some(w),
+            LoadedEnv::Continuous(_) => None,
+        }
+    }
+
+    /// Episode step limit.
+    pub fn max_steps(&self) -> Option<u64> {
+        match self {
+            LoadedEnv::Finite(w) => w.max_steps(),
+            LoadedEnv::Continuous(t) => t.max_steps,
+        }
+    }
+
+    /// A fresh environment stepped through observations.
+    pub fn make_obs_env(&self) -> Box<dyn ObsEnv + Send> {
+        match self {
+            LoadedEnv::Finite(w) => Box::new(w.make_obs_env()),
+            LoadedEnv::Continuous(t) => t.make_env(),
+        }
+    }
+}
