@@ -11,9 +11,14 @@
 //! Registering a kind works as for tabular agents: [`register`] a factory
 //! under a name and an experiment file can use it with any world.
 
+pub mod a2c;
 pub mod linear;
 pub mod linear_q_learning;
 pub mod linear_sarsa;
+pub mod off_policy_ac;
+pub mod qac;
+pub mod reinforce;
+pub mod softmax;
 pub mod td_linear;
 
 use std::collections::BTreeMap;
@@ -232,6 +237,16 @@ pub const BUILTIN_KINDS: &[(&str, &str)] = &[
         "linear-q-learning",
         "semi-gradient Q-learning, linear q (Zhao Alg. 8.3): features, alpha, epsilon, w0, behaviour",
     ),
+    (
+        "reinforce",
+        "Monte Carlo policy gradient, softmax policy (Zhao Alg. 9.1, S&B 13.3-13.4): features, alpha, theta0, baseline, critic_features, critic_alpha, discount_gradient",
+    ),
+    ("qac", "Q actor-critic, Sarsa critic (Zhao Alg. 10.1): features, alpha, theta0, critic_features, critic_alpha"),
+    ("a2c", "advantage actor-critic, TD-error critic (Zhao Alg. 10.2): features, alpha, theta0, critic_features, critic_alpha"),
+    (
+        "off-policy-ac",
+        "off-policy actor-critic, importance ratios (Zhao Alg. 10.3): features, alpha, theta0, critic_features, critic_alpha, behaviour, epsilon, clip_ratio",
+    ),
 ];
 
 type Registry = RwLock<BTreeMap<String, ObsAgentFactory>>;
@@ -246,6 +261,12 @@ fn builtin(kind: &str) -> Option<ObsAgentFactory> {
         }
         "linear-q-learning" => {
             |t, sp, na, g| Ok(Box::new(linear_q_learning::LinearQLearning::new(p("linear-q-learning", t)?, sp, na, g)?))
+        }
+        "reinforce" => |t, sp, na, g| Ok(Box::new(reinforce::Reinforce::new(p("reinforce", t)?, sp, na, g)?)),
+        "qac" => |t, sp, na, g| Ok(Box::new(qac::Qac::new(p("qac", t)?, sp, na, g)?)),
+        "a2c" => |t, sp, na, g| Ok(Box::new(a2c::A2c::new(p("a2c", t)?, sp, na, g)?)),
+        "off-policy-ac" => {
+            |t, sp, na, g| Ok(Box::new(off_policy_ac::OffPolicyAc::new(p("off-policy-ac", t)?, sp, na, g)?))
         }
         _ => return None,
     })
