@@ -214,15 +214,24 @@ fn check(file: &Path) -> Result<()> {
             exp.seeds.len()
         );
     } else {
-        let w = World::from_doc(&doc, &[])?;
-        println!(
-            "{}: valid env `{}` ({} states, {} actions, gamma {})",
-            file.display(),
-            w.name,
-            w.model().n_states(),
-            w.model().n_actions(),
-            w.gamma()
-        );
+        match rlkit::env::LoadedEnv::from_doc(&doc, &[])? {
+            rlkit::env::LoadedEnv::Finite(w) => println!(
+                "{}: valid env `{}` ({} states, {} actions, gamma {})",
+                file.display(),
+                w.name,
+                w.model().n_states(),
+                w.model().n_actions(),
+                w.gamma()
+            ),
+            rlkit::env::LoadedEnv::Continuous(t) => println!(
+                "{}: valid continuous env `{}` (observation {}; {} actions, gamma {})",
+                file.display(),
+                t.name,
+                t.spec.describe(),
+                t.n_actions,
+                t.gamma
+            ),
+        }
     }
     Ok(())
 }
@@ -402,6 +411,11 @@ fn list() -> Result<()> {
     println!("Environments (envs/):");
     for (p, d) in describe("envs") {
         println!("  {p:<40} {d}");
+    }
+    println!("\nEnv kinds (`kind` in an env file):");
+    for k in rlkit::env::env_kinds() {
+        let d = rlkit::env::BUILTIN_ENV_KINDS.iter().find(|b| b.0 == k).map_or("custom (registered)", |b| b.1);
+        println!("  {k:<40} {d}");
     }
     println!("\nAgent kinds:");
     for (k, d) in experiment::agents::DP_KINDS {

@@ -49,6 +49,25 @@ pub struct TrainConfig {
     /// Call the evaluation hook every this many environment steps (and
     /// record a row of [`SeedResult::iterations`] in [`run_seed`]).
     pub eval_every: Option<u64>,
+    /// Where episodes start (the runner key `start`).
+    pub start: StartMode,
+}
+
+/// Where episodes start (the runner key `start = "env" | "uniform"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StartMode {
+    /// The environment's own start distribution.
+    #[default]
+    Env,
+    /// A state drawn uniformly from every non-fixed state of a finite world,
+    /// from its own stream `rng_for(seed, [STREAM_ENV, 1])` (Zhao ch. 8–10:
+    /// episodes "from every state").
+    Uniform,
+}
+
+/// The states [`StartMode::Uniform`] draws from: every non-fixed state.
+pub fn uniform_starts(model: &TabularModel) -> Vec<usize> {
+    (0..model.n_states()).filter(|&s| !model.is_fixed(s)).collect()
 }
 
 /// What the loop records per episode.
@@ -83,10 +102,22 @@ where
         (a, b) => a.or(b),
     };
     let eval_every = cfg.eval_every.filter(|&k| k > 0);
-    let mut records = Vec::with_capacity(cfg.episodes);
+    let mut records = Vec::with_capacity(cfg.episodes.min(1 << 20));
     let mut steps = 0u64;
+    let starts = match (cfg.start, env.model()) {
+        (StartMode::Uniform, Some(m)) => uniform_starts(m),
+        _ => Vec::new(),
+    };
+    let mut start_rng = rng_for(seed, &[STREAM_ENV, 1]);
     for ep in 0..cfg.episodes {
         let mut s = env.reset(if ep == 0 { Some(env_seed) } else { None });
+        if !starts.is_empty() {
+            use rand::RngExt;
+            let s0 = starts[start_rng.random_range(0..starts.len())];
+            if env.reset_to(s0) {
+                s = s0;
+            }
+        }
         let mut ret = 0.0;
         let mut len = 0u64;
         loop {
@@ -266,12 +297,12 @@ pub struct SeedResult {
 }
 
 /// Reference values and optimal action sets for progress rows.
-struct Reference {
-    v: Vec<f64>,
-    sets: Vec<Vec<usize>>,
+pub(crate) struct Reference {
+    pub(crate) v: Vec<f64>,
+    pub(crate) sets: Vec<Vec<usize>>,
 }
 
-fn progress_row(
+pub(crate) fn progress_row(
     model: &TabularModel,
     r: &Reference,
     values: &[f64],
@@ -300,10 +331,31 @@ fn progress_row(
     vec![rmse.into(), max.into(), pa.into(), mpa.into(), miou.into()]
 }
 
+/// The reference of progress rows: v* and its optimal action sets, or (for
+/// prediction kinds) v of the uniform policy with the optimal sets of v*.
+pub(crate) fn reference_for(model: &TabularModel, prediction: bool) -> Result<Reference> {
+    let (ns, na) = (model.n_states(), model.n_actions());
+    let v_star = crate::agents::dp::value_iteration::optimal_values(model)?;
+    let sets = crate::agents::dp::optimal_action_sets(model, &v_star, OPTIMAL_SET_TOL);
+    let v = if prediction {
+        let pi = crate::agents::dp::Policy::uniform(ns, na);
+        crate::agents::dp::evaluate(
+            model,
+            &pi,
+            &crate::agents::dp::EvalConfig { method: crate::agents::dp::EvalMethod::Exact, ..Default::default() },
+            None,
+        )?
+        .values
+    } else {
+        v_star
+    };
+    Ok(Reference { v, sets })
+}
+
 /// Tolerance for the optimal action sets used by the progress metrics.
 pub const OPTIMAL_SET_TOL: f64 = 1e-6;
 
-fn clean(model: &TabularModel, mut values: Vec<f64>, mut actions: Vec<usize>) -> (Vec<f64>, Vec<usize>) {
+pub(crate) fn clean(model: &TabularModel, mut values: Vec<f64>, mut actions: Vec<usize>) -> (Vec<f64>, Vec<usize>) {
     for (s, (v, a)) in values.iter_mut().zip(actions.iter_mut()).enumerate() {
         if model.is_fixed(s) {
             *v = 0.0;
@@ -349,25 +401,7 @@ pub fn run_seed(world: &World, kind: &str, params: &toml::Table, seed: u64, cfg:
     let (ns, na, gamma) = (model.n_states(), model.n_actions(), model.gamma);
     let prediction = matches!(kind, "td0" | "mc-prediction");
     let want_progress = cfg.eval_every.is_some() || kind == "mc-basic";
-    let reference = if want_progress {
-        let v_star = crate::agents::dp::value_iteration::optimal_values(model)?;
-        let sets = crate::agents::dp::optimal_action_sets(model, &v_star, OPTIMAL_SET_TOL);
-        let v = if prediction {
-            let pi = crate::agents::dp::Policy::uniform(ns, na);
-            crate::agents::dp::evaluate(
-                model,
-                &pi,
-                &crate::agents::dp::EvalConfig { method: crate::agents::dp::EvalMethod::Exact, ..Default::default() },
-                None,
-            )?
-            .values
-        } else {
-            v_star
-        };
-        Some(Reference { v, sets })
-    } else {
-        None
-    };
+    let reference = if want_progress { Some(reference_for(model, prediction)?) } else { None };
     let mut p = params.clone();
     for k in RESERVED_KEYS {
         p.remove(*k);

@@ -1,3 +1,4 @@
 //! Data formats: CSV tables, TFRecord, safetensors.
 
 pub mod table;
+pub mod tensors;

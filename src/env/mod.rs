@@ -67,6 +67,11 @@ pub trait Env {
     fn model(&self) -> Option<&TabularModel> {
         None
     }
+    /// Start the next episode in state `s` (uniform or exploring starts);
+    /// `false` if the environment cannot.
+    fn reset_to(&mut self, _s: usize) -> bool {
+        false
+    }
 }
 
 /// An environment that samples from a [`TabularModel`].
@@ -135,6 +140,10 @@ impl Env for TabularEnv {
     }
     fn model(&self) -> Option<&TabularModel> {
         Some(&self.model)
+    }
+    fn reset_to(&mut self, s: usize) -> bool {
+        self.set_state(s);
+        true
     }
 }
 

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::agents::dp::{policy::read_policy, EvalConfig, EvalMethod, PiConfig, Policy, TpiConfig, ViConfig};
 use crate::config::{Doc, Seg};
-use crate::env::World;
+use crate::env::{LoadedEnv, World};
 use crate::{Error, Result};
 
 /// The dynamic-programming kinds, with one line of description each.
@@ -110,7 +110,8 @@ fn to_table<T: Serialize>(x: &T) -> toml::Table {
 }
 
 /// Resolve agent `i` of `doc` (its table is at `agents[i]`).
-pub fn resolve_agent(doc: &Doc, i: usize, world: Option<&World>) -> Result<ResolvedAgent> {
+pub fn resolve_agent(doc: &Doc, i: usize, env: Option<&LoadedEnv>) -> Result<ResolvedAgent> {
+    let world = env.and_then(LoadedEnv::finite);
     let prefix = [Seg::Key("agents".into()), Seg::Index(i)];
     let Some(toml::Value::Table(table)) = crate::config::get_path(&doc.table, &prefix) else {
         return Err(doc.error_at(&prefix, "must be a table with at least `kind`"));
@@ -138,7 +139,18 @@ pub fn resolve_agent(doc: &Doc, i: usize, world: Option<&World>) -> Result<Resol
     let at = |k: &str| [prefix[0].clone(), prefix[1].clone(), Seg::Key(k.into())];
     let de = |p: &toml::Table| toml::Value::Table(p.clone());
     let need_world = |what: &str| -> Result<&World> {
-        world.ok_or_else(|| doc.error_at(&prefix, &format!("`{what}` needs an environment: add an [env] table")))
+        match env {
+            None => Err(doc.error_at(&prefix, &format!("`{what}` needs an environment: add an [env] table"))),
+            Some(LoadedEnv::Continuous(t)) => Err(doc.error_at(
+                &[prefix[0].clone(), prefix[1].clone(), Seg::Key("kind".into())],
+                &format!(
+                    "`{what}` needs a finite env with a tabular model, but `{}` is continuous; use an approximating kind ({})",
+                    t.name,
+                    crate::agents::approx::kinds().join(", ")
+                ),
+            )),
+            Some(LoadedEnv::Finite(w)) => Ok(w),
+        }
     };
     let finite_pos = |v: f64, k: &str| -> Result<()> {
         if v.is_finite() && v > 0.0 {
@@ -206,7 +218,7 @@ pub fn resolve_agent(doc: &Doc, i: usize, world: Option<&World>) -> Result<Resol
             let r = to_table(&c);
             (AgentJob::Dp(DpJob::Eval { cfg, policy, source: c.policy.clone() }), r)
         }
-        other => match super::resolve_extra(doc, &prefix, other, &params, world)? {
+        other => match super::resolve_extra(doc, &prefix, other, &params, env)? {
             Some(r) => (AgentJob::Other(params.clone()), r),
             None => {
                 let kinds = all_kinds();

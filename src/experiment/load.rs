@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use super::agents::{resolve_agent, ResolvedAgent};
 use super::schema::{slug, ExperimentSpec, PLOT_KINDS};
 use crate::config::{Doc, Seg};
-use crate::env::World;
+use crate::env::{LoadedEnv, World};
 use crate::{Error, Result};
 
 /// The most runs (seeds) one experiment may have.
@@ -28,8 +28,10 @@ pub struct LoadOptions {
 pub struct Variant {
     /// Its name (`None` when the experiment has no variants).
     pub name: Option<String>,
-    /// The environment, if the experiment has one.
+    /// The environment, if the experiment has one and it is finite.
     pub world: Option<World>,
+    /// The environment as loaded, finite or continuous.
+    pub env: Option<LoadedEnv>,
     /// Where the environment came from (for messages).
     pub env_file: String,
     /// The agents.
@@ -206,15 +208,24 @@ fn resolve_variant(doc: &Doc, path: &Path, name: Option<String>) -> Result<Varia
             if let Some(src) = d.sources.iter().find(|s| s.prefix == env_prefix) {
                 env_file = src.file.display().to_string();
             }
-            let w = World::from_doc(&d, &env_prefix)?;
-            Some(w)
+            Some(LoadedEnv::from_doc(&d, &env_prefix)?)
         }
         None => None,
     };
+    let loaded = world;
+    let raw_env = match doc.table.get("env") {
+        Some(toml::Value::Table(t)) => {
+            let mut t = t.clone();
+            t.remove("path");
+            Some(t)
+        }
+        _ => None,
+    };
+    let world = loaded.as_ref().and_then(LoadedEnv::finite).cloned();
     let mut agents = Vec::new();
     let mut names = std::collections::BTreeSet::new();
     for i in 0..spec.agents.len() {
-        let a = resolve_agent(doc, i, world.as_ref())?;
+        let a = resolve_agent(doc, i, loaded.as_ref())?;
         if !names.insert(slug(&a.name)) {
             return Err(doc.error_at(
                 &[key("agents"), Seg::Index(i)],
@@ -230,17 +241,29 @@ fn resolve_variant(doc: &Doc, path: &Path, name: Option<String>) -> Result<Varia
     }
     resolved.insert("description".into(), toml::Value::String(spec.description.clone()));
     resolved.insert("seed".into(), toml::Value::Integer(spec.seed as i64));
-    if let Some(w) = &world {
-        let env_table = match &w.kind {
-            crate::env::WorldKind::Grid(g) => toml::Value::try_from(&g.spec),
-            crate::env::WorldKind::Mdp(m) => toml::Value::try_from(&m.spec),
+    match &loaded {
+        Some(LoadedEnv::Finite(w)) => {
+            let env_table = match &w.kind {
+                crate::env::WorldKind::Grid(g) => toml::Value::try_from(&g.spec),
+                crate::env::WorldKind::Mdp(m) => match &raw_env {
+                    // A registered kind: its table as written.
+                    Some(t) if t.get("kind").and_then(|k| k.as_str()).is_some_and(|k| k != "mdp") => {
+                        Ok(toml::Value::Table(t.clone()))
+                    }
+                    _ => toml::Value::try_from(&m.spec),
+                },
+            }
+            .map_err(|e| Error::internal(format!("cannot serialize the env: {e}")))?;
+            resolved.insert("env".into(), env_table);
         }
-        .map_err(|e| Error::internal(format!("cannot serialize the env: {e}")))?;
-        resolved.insert("env".into(), env_table);
+        Some(LoadedEnv::Continuous(t)) => {
+            resolved.insert("env".into(), toml::Value::Table(t.resolved.clone()));
+        }
+        None => {}
     }
     resolved.insert(
         "agents".into(),
         toml::Value::Array(agents.iter().map(|a| toml::Value::Table(a.resolved.clone())).collect()),
     );
-    Ok(Variant { name, world, env_file, agents, resolved })
+    Ok(Variant { name, world, env: loaded, env_file, agents, resolved })
 }

@@ -21,13 +21,30 @@ pub use progress::{Progress, ProgressMode};
 pub use runner::{run, Outputs, RunOptions, RunReport};
 
 use crate::config::{Doc, Seg};
-use crate::env::World;
+use crate::env::LoadedEnv;
 use crate::Result;
 
 /// Keys of a learning agent's table that belong to the runner: `episodes`
-/// (overrides the experiment's), `max_episode_steps` (truncation cap) and
-/// `eval_every` (record PA/MPA/MIoU and RMSE against v* every this many steps).
-pub const RUNNER_KEYS: &[&str] = &["episodes", "max_episode_steps", "eval_every"];
+/// (overrides the experiment's), `max_episode_steps` (truncation cap),
+/// `eval_every` (record PA/MPA/MIoU and RMSE against v* every this many steps)
+/// and `start` (`"env"`: the env's start states; `"uniform"`: every episode
+/// starts in a uniformly drawn non-fixed state of a finite world).
+pub const RUNNER_KEYS: &[&str] = &["episodes", "max_episode_steps", "eval_every", "start"];
+
+/// The most episodes one run may have: the runner keeps a row of
+/// `episodes.csv` per episode in memory (about 100 bytes), so one run's table
+/// stays under about 1 GB.
+pub const MAX_EPISODES: u64 = 10_000_000;
+
+/// Whether `kind` is an approximating agent (it sees observations).
+pub fn is_approx_kind(kind: &str) -> bool {
+    crate::agents::approx::is_registered(kind)
+}
+
+/// Whether `kind` predicts the values of a fixed policy (its errors are against v_π of the uniform policy).
+pub fn is_prediction_kind(kind: &str) -> bool {
+    matches!(kind, "td0" | "mc-prediction" | "td-linear" | "lstd")
+}
 
 /// Whether `kind` is a learning agent (registered in [`crate::agents::train`] or episodic MC).
 pub fn is_learning_kind(kind: &str) -> bool {
@@ -41,11 +58,12 @@ pub fn extra_kind_descriptions() -> Vec<(String, String)> {
         v.push((k.to_string(), "stochastic approximation (Zhao ch. 6)".into()));
     }
     for k in crate::agents::train::kinds() {
-        let d = crate::agents::train::BUILTIN_KINDS.iter().find(|b| b.0 == k).map_or("custom (registered)", |b| b.1);
+        let d = crate::agents::train::BUILTIN_KINDS
+            .iter()
+            .chain(crate::agents::train::EPISODIC_KINDS)
+            .find(|b| b.0 == k)
+            .map_or("custom (registered)", |b| b.1);
         v.push((k, d.to_string()));
-    }
-    for (k, d) in crate::agents::train::EPISODIC_KINDS {
-        v.push((k.to_string(), d.to_string()));
     }
     v
 }
@@ -78,10 +96,25 @@ fn learning_config(
         }
     };
     let episodes = int("episodes")?.map(|e| e as usize).or(default_episodes).unwrap_or(500);
+    if episodes as u64 > MAX_EPISODES {
+        return Err(err(
+            "episodes",
+            &format!("episodes = {episodes} is more than the limit of {MAX_EPISODES} per run"),
+        ));
+    }
+    let start = match params.get("start") {
+        None => crate::agents::train::StartMode::Env,
+        Some(toml::Value::String(s)) if s == "env" => crate::agents::train::StartMode::Env,
+        Some(toml::Value::String(s)) if s == "uniform" => crate::agents::train::StartMode::Uniform,
+        Some(_) => {
+            return Err(err("start", "must be \"env\" (the env's start states) or \"uniform\" (every non-fixed state)"))
+        }
+    };
     let cfg = crate::agents::train::TrainConfig {
         episodes,
         max_episode_steps: int("max_episode_steps")?,
         eval_every: int("eval_every")?,
+        start,
     };
     let mut p = params.clone();
     for k in RUNNER_KEYS {
@@ -97,22 +130,77 @@ pub fn resolve_extra(
     prefix: &[Seg],
     kind: &str,
     params: &toml::Table,
-    world: Option<&World>,
+    env: Option<&LoadedEnv>,
 ) -> Result<Option<toml::Table>> {
+    let at = |k: &str| {
+        let mut p = prefix.to_vec();
+        p.push(Seg::Key(k.into()));
+        p
+    };
     if crate::agents::sa::KINDS.contains(&kind) {
         crate::agents::sa::validate(kind, params).map_err(|e| doc.error_at(prefix, &e.to_string()))?;
         return Ok(Some(params.clone()));
     }
-    if is_learning_kind(kind) {
-        let Some(w) = world else {
+    let episodes = match doc.table.get("episodes") {
+        Some(toml::Value::Integer(i)) if *i > 0 => Some(*i as usize),
+        _ => None,
+    };
+    if is_approx_kind(kind) {
+        let Some(env) = env else {
             return Err(doc.error_at(prefix, &format!("`{kind}` needs an environment: add an [env] table")));
         };
-        let episodes = match doc.table.get("episodes") {
-            Some(toml::Value::Integer(i)) if *i > 0 => Some(*i as usize),
-            _ => None,
+        let (p, cfg) = learning_config(Some(doc), prefix, params, episodes)?;
+        if cfg.start == crate::agents::train::StartMode::Uniform && env.finite().is_none() {
+            return Err(doc.error_at(
+                &at("start"),
+                "start = \"uniform\" draws from the states of a finite world; this env is continuous (use \"env\")",
+            ));
+        }
+        let spec = env.obs_spec();
+        // Feature columns first, so that their errors point at the column and key.
+        for (key, value) in &p {
+            if !key.ends_with("features") {
+                continue;
+            }
+            let cols: Vec<crate::env::features::ColumnSpec> = doc.deserialize_value(value.clone(), &at(key))?;
+            if let Err(e) = crate::env::features::FeatureSet::build(&cols, &spec) {
+                let mut path = at(key);
+                path.push(Seg::Index(e.column));
+                if let Some(k) = &e.key {
+                    path.push(Seg::Key(k.clone()));
+                }
+                return Err(doc.error_at(&path, &e.message));
+            }
+        }
+        crate::agents::approx::build(kind, &p, &spec, env.n_actions(), env.gamma())
+            .map_err(|e| doc.error_at(prefix, &e.to_string()))?;
+        return Ok(Some(params.clone()));
+    }
+    if is_learning_kind(kind) {
+        let w = match env {
+            None => return Err(doc.error_at(prefix, &format!("`{kind}` needs an environment: add an [env] table"))),
+            Some(LoadedEnv::Continuous(t)) => {
+                return Err(doc.error_at(
+                    &at("kind"),
+                    &format!(
+                        "`{kind}` is tabular and needs a finite env, but `{}` is continuous; use an approximating kind ({})",
+                        t.name,
+                        crate::agents::approx::kinds().join(", ")
+                    ),
+                ))
+            }
+            Some(LoadedEnv::Finite(w)) => w,
         };
-        let (p, _) = learning_config(Some(doc), prefix, params, episodes)?;
+        let (p, cfg) = learning_config(Some(doc), prefix, params, episodes)?;
         let m = w.model();
+        let episodic = crate::agents::train::EPISODIC_KINDS.iter().any(|k| k.0 == kind);
+        if episodic && params.contains_key("start") {
+            return Err(doc.error_at(
+                &at("start"),
+                &format!("`{kind}` chooses its own start states; `start` applies to step-based agents"),
+            ));
+        }
+        let _ = cfg;
         let check = match kind {
             "mc-basic" => crate::agents::agent::parse_params::<crate::agents::mc::McBasicConfig>(kind, &p).map(|_| ()),
             "mc-exploring-starts" => {
@@ -154,6 +242,9 @@ pub fn run_extra(
             progress.inc(1);
         }
         return Ok(());
+    }
+    if is_approx_kind(&agent.kind) {
+        return runner::run_approx(exp, v, agent, params, _dir, out, progress);
     }
     if is_learning_kind(&agent.kind) {
         return runner::run_learning(exp, v, agent, params, out, progress);

@@ -234,7 +234,9 @@ fn run_variant(
     warnings: &mut Vec<String>,
 ) -> Result<Vec<PathBuf>> {
     let mut out = new_outputs();
-    let needs_vstar = v.agents.iter().any(|a| matches!(a.job, AgentJob::Dp(_)) || super::is_learning_kind(&a.kind));
+    let needs_vstar = v.agents.iter().any(|a| {
+        matches!(a.job, AgentJob::Dp(_)) || super::is_learning_kind(&a.kind) || super::is_approx_kind(&a.kind)
+    });
     let v_star = match (&v.world, needs_vstar) {
         (Some(w), true) if w.gamma() < 1.0 || w.model().can_terminate(None).iter().all(|&b| b) => {
             Some(optimal_values(w.model())?)
@@ -313,7 +315,7 @@ fn run_variant(
     // Plots.
     let plots_dir = dir.join("plots");
     let want = |k: &str| exp.plots.iter().any(|p| p == k);
-    let title_env = v.world.as_ref().map(|w| w.name.clone()).unwrap_or_default();
+    let title_env = v.env.as_ref().map(|w| w.name().to_string()).unwrap_or_default();
     let vname = v.name.as_ref().map(|n| format!(" ({n})")).unwrap_or_default();
     if want("convergence") && curves.iter().any(|c| c.points.len() > 1) {
         ensure_writable_dir(&plots_dir)?;
@@ -402,12 +404,22 @@ fn run_variant(
         "experiment": exp.spec.name,
         "description": exp.spec.description,
         "variant": v.name,
-        "env": v.world.as_ref().map(|w| json!({
-            "name": w.name,
-            "states": w.model().n_states(),
-            "actions": w.action_names(),
-            "gamma": w.gamma(),
-        })),
+        "env": match &v.env {
+            Some(crate::env::LoadedEnv::Finite(w)) => json!({
+                "name": w.name,
+                "states": w.model().n_states(),
+                "actions": w.action_names(),
+                "gamma": w.gamma(),
+            }),
+            Some(crate::env::LoadedEnv::Continuous(t)) => json!({
+                "name": t.name,
+                "observation": t.spec.names,
+                "actions": t.action_names,
+                "gamma": t.gamma,
+                "max_steps": t.max_steps,
+            }),
+            None => serde_json::Value::Null,
+        },
         "seeds": exp.seeds,
         "optimal_start_value": v_star.as_ref().and_then(|vs| v.world.as_ref().and_then(|w| w.starts().first().map(|&s| vs[s]))),
         "agents": out.summaries,
@@ -460,12 +472,35 @@ pub fn run_learning(
         })
         .collect::<Result<Vec<_>>>()?;
     drop(bar);
-    let model = world.model();
+    aggregate_learning(Some(world), agent, &cfg, exp, &results, &[], out)
+}
+
+/// Aggregate the per-seed results of a learning agent (tabular or approximating)
+/// into the variant's tables, curves and summary. `world` is `None` for a
+/// continuous env (no values, policies or policy metrics). `extra[i]` is merged
+/// into seed `i`'s `per_seed` entry.
+fn aggregate_learning(
+    world: Option<&World>,
+    agent: &super::agents::ResolvedAgent,
+    cfg: &crate::agents::train::TrainConfig,
+    exp: &Experiment,
+    results: &[crate::agents::train::SeedResult],
+    extra: &[serde_json::Value],
+    out: &mut Outputs,
+) -> Result<()> {
+    let prediction = super::is_prediction_kind(&agent.kind);
+    let v_pi = match (world, prediction) {
+        (Some(w), true) => crate::agents::train::reference_for(w.model(), true).ok().map(|r| r.v),
+        _ => None,
+    };
     let mut seed_curves = Vec::new();
     let mut rmse_curves = Vec::new();
     let (mut pa, mut mpa, mut miou, mut verr, mut late) = (vec![], vec![], vec![], vec![], vec![]);
     let mut per_seed = Vec::new();
-    for (&id, r) in exp.seeds.iter().zip(&results) {
+    let seeds = &exp.seeds;
+    let y_col = if exp.spec.learning_curve.y == "length" { "length" } else { "return" };
+    let mut vpi_err = Vec::new();
+    for (i, (&id, r)) in seeds.iter().zip(results).enumerate() {
         let prefix = [("agent", Cell::from(agent.name.as_str())), ("seed", Cell::from(id))];
         if !r.episodes.rows.is_empty() {
             out.episodes.extend_union(r.episodes.with_prefix(&prefix));
@@ -484,33 +519,38 @@ pub fn run_learning(
                 rmse_curves.push(c);
             }
         }
-        push_values_policy(out, world, &agent.name, id, &r.values, Some(&r.greedy_actions));
-        // Learning curve: (cumulative steps, return) per episode.
-        let (ri, si) = (r.episodes.column_index("return"), r.episodes.column_index("steps"));
-        let curve: Vec<(u64, f64)> = match (ri, si) {
-            (Some(ri), Some(si)) => r
-                .episodes
-                .rows
-                .iter()
-                .filter_map(|row| {
-                    let ret = match &row[ri] {
-                        Cell::Float(x) => *x,
-                        Cell::Int(i) => *i as f64,
-                        _ => return None,
-                    };
-                    match &row[si] {
-                        Cell::Int(s) => Some((*s as u64, ret)),
-                        _ => None,
-                    }
-                })
-                .collect(),
-            _ => vec![],
+        if let Some(world) = world {
+            push_values_policy(out, world, &agent.name, id, &r.values, Some(&r.greedy_actions));
+        }
+        // Learning curve: (cumulative steps, return or length) per episode.
+        let column = |name: &str| -> Vec<(u64, f64)> {
+            match (r.episodes.column_index(name), r.episodes.column_index("steps")) {
+                (Some(ri), Some(si)) => r
+                    .episodes
+                    .rows
+                    .iter()
+                    .filter_map(|row| {
+                        let y = match &row[ri] {
+                            Cell::Float(x) => *x,
+                            Cell::Int(i) => *i as f64,
+                            _ => return None,
+                        };
+                        match &row[si] {
+                            Cell::Int(s) => Some((*s as u64, y)),
+                            _ => None,
+                        }
+                    })
+                    .collect(),
+                _ => vec![],
+            }
         };
-        let tail = (curve.len() / 10).max(1).min(curve.len());
-        let late_return = mean(&curve[curve.len() - tail..].iter().map(|c| c.1).collect::<Vec<_>>());
+        let returns = column("return");
+        let curve = if y_col == "return" { returns.clone() } else { column(y_col) };
+        let tail = (returns.len() / 10).max(1).min(returns.len());
+        let late_return = mean(&returns[returns.len() - tail..].iter().map(|c| c.1).collect::<Vec<_>>());
         let mut entry = json!({ "seed": id, "episodes": curve.len(), "late_mean_return": if curve.is_empty() { None } else { Some(late_return) } });
-        if let Some(vs) = &out.v_star {
-            let m = crate::metrics::policy_metrics(model, &r.greedy_actions, vs, 1e-6)?;
+        if let (Some(vs), Some(world)) = (&out.v_star, world) {
+            let m = crate::metrics::policy_metrics(world.model(), &r.greedy_actions, vs, 1e-6)?;
             pa.push(m.scores.pa);
             mpa.push(m.scores.mpa);
             miou.push(m.scores.miou);
@@ -521,6 +561,20 @@ pub fn run_learning(
             entry["fwiou"] = json!(m.scores.fwiou);
             entry["value_error_inf"] = json!(if m.value_error.is_finite() { Some(m.value_error) } else { None });
         }
+        if let (Some(vp), Some(world)) = (&v_pi, world) {
+            let m = world.model();
+            let errs: Vec<f64> = (0..m.n_states()).filter(|&s| !m.is_fixed(s)).map(|s| r.values[s] - vp[s]).collect();
+            let rmse = (errs.iter().map(|e| e * e).sum::<f64>() / errs.len().max(1) as f64).sqrt();
+            let max = errs.iter().fold(0.0f64, |a, e| a.max(e.abs()));
+            entry["value_error_vs_v_pi_rmse"] = json!(rmse);
+            entry["value_error_vs_v_pi_inf"] = json!(max);
+            vpi_err.push(rmse);
+        }
+        if let (Some(o), Some(serde_json::Value::Object(x))) = (entry.as_object_mut(), extra.get(i)) {
+            for (k, v) in x {
+                o.insert(k.clone(), v.clone());
+            }
+        }
         if !curve.is_empty() {
             late.push(late_return);
         }
@@ -528,10 +582,10 @@ pub fn run_learning(
         seed_curves.push(curve);
     }
     let finite = |v: &[f64]| v.iter().copied().filter(|x| x.is_finite()).collect::<Vec<_>>();
-    out.summaries.push(json!({
+    let mut summary = json!({
         "agent": agent.name,
         "kind": agent.kind,
-        "seeds": exp.seeds.len(),
+        "seeds": seeds.len(),
         "episodes": cfg.episodes,
         "mean_late_return": if late.is_empty() { None } else { Some(mean(&late)) },
         "late_return_note": "mean return over the last 10% of episodes, averaged over seeds",
@@ -541,7 +595,13 @@ pub fn run_learning(
         "mean_value_error_inf": if finite(&verr).is_empty() { None } else { Some(mean(&finite(&verr))) },
         "seeds_with_nonterminating_policy": verr.iter().filter(|x| !x.is_finite()).count(),
         "per_seed": per_seed,
-    }));
+    });
+    if prediction && !vpi_err.is_empty() {
+        summary["mean_value_error_vs_v_pi_rmse"] = json!(mean(&vpi_err));
+        summary["value_error_vs_v_pi_note"] =
+            json!("RMSE of the estimated v against v of the uniform policy (exact), over non-fixed states");
+    }
+    out.summaries.push(summary);
     if seed_curves.iter().any(|c| !c.is_empty()) {
         out.curves.push((agent.name.clone(), seed_curves));
     }
@@ -549,4 +609,124 @@ pub fn run_learning(
         out.rmse.push((agent.name.clone(), rmse_curves));
     }
     Ok(())
+}
+
+/// The values and greedy actions of an approximating agent in every state of a
+/// finite world (0 on fixed states).
+fn approx_maps<A: crate::agents::approx::ObsAgent + ?Sized>(world: &World, agent: &mut A) -> (Vec<f64>, Vec<usize>) {
+    let n = world.model().n_states();
+    let mut x = vec![0.0; world.obs_spec().dim()];
+    let mut values = Vec::with_capacity(n);
+    let mut actions = Vec::with_capacity(n);
+    for s in 0..n {
+        world.observe_state(s, &mut x);
+        values.push(agent.value(&x));
+        actions.push(agent.greedy_action(&x));
+    }
+    crate::agents::train::clean(world.model(), values, actions)
+}
+
+/// Run an approximating agent (linear TD, Sarsa, Q-learning, policy gradient,
+/// a registered kind) over every seed in parallel, on a finite world or a
+/// continuous task. Writes `weights/<agent>_seed<k>.safetensors` per seed.
+pub fn run_approx(
+    exp: &Experiment,
+    v: &Variant,
+    agent: &super::agents::ResolvedAgent,
+    params: &toml::Table,
+    dir: &Path,
+    out: &mut Outputs,
+    progress: &Progress,
+) -> Result<()> {
+    use crate::agents::approx::{self, ObsAgent};
+    use crate::agents::train::{StartMode, SAFETY_EPISODE_CAP};
+    use rayon::prelude::*;
+    let Some(env) = &v.env else { return Err(Error::internal("approximating agent without an env")) };
+    let world = env.finite();
+    let spec = env.obs_spec();
+    let (p, mut cfg) = super::learning_settings(params, exp.spec.episodes)?;
+    let build = || approx::build(&agent.kind, &p, &spec, env.n_actions(), env.gamma());
+    if cfg.max_episode_steps.is_none() && env.max_steps().is_none() && build()?.max_episode_steps().is_none() {
+        if let Some(w) = world {
+            let m = w.model();
+            let reach = m.can_terminate(None);
+            if let Some(s0) = (0..m.n_states()).find(|&s| !reach[s]) {
+                return Err(Error::input(format!(
+                    "{}: agent `{}` on `{}`: episodes that reach {} can never terminate; set a step cap (max_episode_steps, the env's max_steps, or the agent's episode_length)",
+                    exp.file.display(),
+                    agent.name,
+                    w.name,
+                    w.state_label(s0)
+                )));
+            }
+        }
+        // A greedy agent can still loop forever: truncate at a safety cap.
+        cfg.max_episode_steps = Some(SAFETY_EPISODE_CAP);
+    }
+    let starts = match (cfg.start, world) {
+        (StartMode::Uniform, Some(w)) => Some(crate::agents::train::uniform_starts(w.model())),
+        _ => None,
+    };
+    let prediction = super::is_prediction_kind(&agent.kind);
+    let reference = match (cfg.eval_every, world) {
+        (Some(_), Some(w)) => Some(crate::agents::train::reference_for(w.model(), prediction)?),
+        _ => None,
+    };
+    let bar = progress.agent(&agent.name, exp.seeds.len() as u64);
+    type SeedOut = (crate::agents::train::SeedResult, Vec<approx::NamedTensor>, Option<(usize, u64)>);
+    let results: Vec<SeedOut> = exp
+        .seeds
+        .par_iter()
+        .map(|&id| -> Result<SeedOut> {
+            let seed = crate::util::derive_seed(exp.spec.seed, &[id]);
+            let mut a = build()?;
+            let mut e = env.make_obs_env();
+            let mut it = Table::new(&["step", "episode", "rmse", "max_error", "pa", "mpa", "miou"]);
+            let records = approx::train_obs(&mut *e, &mut a, &cfg, seed, starts.as_deref(), |step, ep, a| {
+                if let (Some(r), Some(w)) = (&reference, world) {
+                    let (vals, acts) = approx_maps(w, a);
+                    let mut cells = vec![step.into(), ep.into()];
+                    cells.extend(crate::agents::train::progress_row(w.model(), r, &vals, &acts));
+                    it.push(cells);
+                }
+            });
+            let diverged = a.diverged().then(|| {
+                let last = records.last().map_or((0, 0), |r| (r.episode, r.length));
+                (last.0, last.1)
+            });
+            let (values, greedy_actions) = match world {
+                Some(w) => approx_maps(w, &mut a),
+                None => (vec![], vec![]),
+            };
+            progress.inc(1);
+            bar.inc();
+            let res = crate::agents::train::SeedResult {
+                episodes: crate::agents::train::episodes_table(&records),
+                greedy_actions,
+                values,
+                q: None,
+                iterations: cfg.eval_every.filter(|_| reference.is_some()).map(|_| it),
+            };
+            Ok((res, a.tensors(), diverged))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    drop(bar);
+    let wdir = dir.join("weights");
+    let mut extra = Vec::new();
+    for (&id, (_, tensors, diverged)) in exp.seeds.iter().zip(&results) {
+        if !tensors.is_empty() {
+            ensure_writable_dir(&wdir)?;
+            let path = wdir.join(format!("{}_seed{id}.safetensors", slug(&agent.name)));
+            let t: Vec<(String, Vec<usize>, Vec<f64>)> =
+                tensors.iter().map(|t| (t.name.clone(), t.shape.clone(), t.data.clone())).collect();
+            crate::data::tensors::write_f64_tensors(&path, &t)?;
+            out.files.push(path);
+        }
+        extra.push(match diverged {
+            Some((ep, step)) => json!({ "diverged": { "episode": ep, "step": step } }),
+            None => json!({}),
+        });
+    }
+    let seed_results: Vec<crate::agents::train::SeedResult> = results.into_iter().map(|r| r.0).collect();
+    aggregate_learning(world, agent, &cfg, exp, &seed_results, &extra, out)
 }

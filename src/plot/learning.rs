@@ -49,9 +49,12 @@ pub struct CurveSpec {
     pub grid_points: usize,
     /// Fixed y range `[low, high]` of the return axis (as in the books' figures).
     pub y_range: Option<[f64; 2]>,
-    /// `"return"` (per episode), or `"episodes"` (episodes completed, against
-    /// steps: Sutton & Barto Fig. 6.3).
+    /// `"return"` (per episode), `"length"` (steps per episode: Sutton &
+    /// Barto Fig. 10.2), or `"episodes"` (episodes completed, against steps:
+    /// Sutton & Barto Fig. 6.3).
     pub y: String,
+    /// A logarithmic y axis (needs positive values: `y = "length"` or `"episodes"`).
+    pub log_y: bool,
 }
 
 impl Default for CurveSpec {
@@ -64,6 +67,7 @@ impl Default for CurveSpec {
             grid_points: 400,
             y_range: None,
             y: "return".into(),
+            log_y: false,
         }
     }
 }
@@ -80,8 +84,11 @@ impl CurveSpec {
         if !(0.0..1.0).contains(&self.weight) {
             return Err(format!("weight: {} is outside [0, 1)", self.weight));
         }
-        if self.y != "return" && self.y != "episodes" {
-            return Err(format!("y: `{}` is not valid; use \"return\" or \"episodes\"", self.y));
+        if !["return", "length", "episodes"].contains(&self.y.as_str()) {
+            return Err(format!("y: `{}` is not valid; use \"return\", \"length\" or \"episodes\"", self.y));
+        }
+        if self.log_y && self.y == "return" {
+            return Err("log_y: a log axis needs positive values; use it with y = \"length\" or \"episodes\"".into());
         }
         if self.y == "episodes" && self.x != "steps" {
             return Err("y = \"episodes\" needs x = \"steps\" (episodes completed against time steps)".into());
@@ -216,12 +223,18 @@ pub fn render_learning_curves(
         x_label: if spec.x == "steps" { "environment steps".into() } else { "episode".into() },
         y_label: if counting {
             "episodes completed (mean, 95% bootstrap CI)".to_string()
+        } else if spec.y == "length" {
+            format!(
+                "steps per episode (mean, 95% bootstrap CI{smoothing}{})",
+                if spec.log_y { ", log scale" } else { "" }
+            )
         } else {
             format!("return per episode (mean, 95% bootstrap CI{smoothing})")
         },
         series,
         size: Some((1000, 620)),
         y_range: spec.y_range.map(|r| (r[0], r[1])),
+        log_y: spec.log_y,
         ..Default::default()
     }
     .render(path)

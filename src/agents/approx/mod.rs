@@ -135,16 +135,7 @@ impl<A: ObsAgent + ?Sized> ObsAgent for Box<A> {
     }
 }
 
-/// Where episodes start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum StartMode {
-    /// The environment's own start distribution.
-    #[default]
-    Env,
-    /// A state drawn uniformly from every non-fixed state of a finite world,
-    /// from the environment's stream (Zhao ch. 8–10: "from every state").
-    Uniform,
-}
+pub use super::train::StartMode;
 
 /// Train `agent` on `env` for `cfg.episodes` episodes with the run seed `seed`.
 ///

@@ -231,7 +231,7 @@ impl Lstd {
         })
     }
 
-    fn dense_into(v: &LinearFn, f: &Features, out: &mut [f64], scale: f64) {
+    fn dense_into(f: &Features, out: &mut [f64], scale: f64) {
         let dd = f.dense.len();
         for (o, x) in out[..dd].iter_mut().zip(&f.dense) {
             *o += scale * x;
@@ -239,7 +239,6 @@ impl Lstd {
         for &i in &f.active {
             out[dd + i as usize] += scale;
         }
-        let _ = v;
     }
 
     /// Solve (A + εI) w = b.
@@ -270,11 +269,11 @@ impl ObsAgent for Lstd {
         self.u.iter_mut().for_each(|x| *x = 0.0);
         self.z.iter_mut().for_each(|x| *x = 0.0);
         self.v.encode(t.obs, &mut self.x);
-        Lstd::dense_into(&self.v, &self.x, &mut self.u, 1.0);
-        Lstd::dense_into(&self.v, &self.x, &mut self.z, 1.0);
+        Lstd::dense_into(&self.x, &mut self.u, 1.0);
+        Lstd::dense_into(&self.x, &mut self.z, 1.0);
         if !t.terminated {
             self.v.encode(t.next_obs, &mut self.x);
-            Lstd::dense_into(&self.v, &self.x, &mut self.z, -self.gamma);
+            Lstd::dense_into(&self.x, &mut self.z, -self.gamma);
         }
         for i in 0..d {
             let ui = self.u[i];
