@@ -395,12 +395,12 @@ fn every_kind_learns_the_tiny_mdp() {
         // The critic tracks v_π of the learned π (v_π by a linear solve).
         let pol = [pa.clone(), pb.clone(), vec![0.5, 0.5]].concat();
         let (v_pi, _) = values(&m, &pol);
-        for s in 0..2 {
+        for (s, vp) in v_pi.iter().enumerate().take(2) {
             let v = agent.value(&[s as f64]);
             if kind == "reinforce" && !params.contains("baseline") {
                 assert_eq!(v, 0.0, "REINFORCE without a baseline reports 0");
             } else {
-                assert!((v - v_pi[s]).abs() < 0.2, "{kind} {params}: v̂({s}) = {v}, v_π = {}", v_pi[s]);
+                assert!((v - vp).abs() < 0.2, "{kind} {params}: v̂({s}) = {v}, v_π = {vp}");
             }
         }
         let names: Vec<String> = agent.tensors().iter().map(|t| t.name.clone()).collect();
@@ -431,4 +431,53 @@ fn bad_parameters_name_the_key() {
         assert!(matches!(e, rlkit::Error::Input(_)), "{kind}: {e:?}");
         assert!(e.to_string().contains(key), "{kind} {params}: {e}");
     }
+}
+
+/// Run an experiment file into `target/policy_gradient_tests/<name>` and read its summary.
+fn run_experiment(file: &str, name: &str) -> serde_json::Value {
+    use rlkit::experiment::{load, run, LoadOptions, RunOptions};
+    let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("policy_gradient_{name}"));
+    let _ = std::fs::remove_dir_all(&out);
+    let exp = load(file.as_ref(), &LoadOptions { out: Some(out.clone()), ..Default::default() }).unwrap();
+    run(&exp, &RunOptions::default()).unwrap();
+    serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap()
+}
+
+/// PA per seed of the agent named `name`.
+fn pa_per_seed(summary: &serde_json::Value, name: &str) -> Vec<f64> {
+    let agent = summary["agents"].as_array().unwrap().iter().find(|a| a["agent"] == name).unwrap();
+    agent["per_seed"].as_array().unwrap().iter().map(|s| s["pa"].as_f64().unwrap()).collect()
+}
+
+/// The target of `experiments/policy_gradient_zhao_5x5.toml`: REINFORCE and A2C find an optimal
+/// action in all 25 cells (forbidden cells and the target included) for at least 3 of 5 seeds.
+#[test]
+fn zhao_5x5_experiment_reaches_its_target() {
+    let s = run_experiment("experiments/policy_gradient_zhao_5x5.toml", "zhao_5x5");
+    let names: Vec<&str> = s["agents"].as_array().unwrap().iter().map(|a| a["agent"].as_str().unwrap()).collect();
+    assert_eq!(names, ["REINFORCE", "REINFORCE+baseline", "QAC", "A2C", "off-policy AC"]);
+    for name in ["REINFORCE", "A2C"] {
+        let pa = pa_per_seed(&s, name);
+        assert_eq!(pa.len(), 5, "{name}");
+        assert!(pa.iter().filter(|&&p| p == 1.0).count() >= 3, "{name}: PA per seed {pa:?}");
+    }
+    // The others learn too (not a target, a floor well above the uniform policy's PA).
+    for name in ["REINFORCE+baseline", "QAC", "off-policy AC"] {
+        let pa = pa_per_seed(&s, name);
+        assert!(pa.iter().sum::<f64>() / 5.0 > 0.9, "{name}: PA per seed {pa:?}");
+    }
+}
+
+/// `experiments/policy_gradient_cliff.toml`: the actor-critics reach returns near the optimum
+/// of random starts and REINFORCE with a baseline stops falling off the cliff.
+#[test]
+fn cliff_experiment_learns() {
+    let s = run_experiment("experiments/policy_gradient_cliff.toml", "cliff");
+    let late = |name: &str| {
+        let a = s["agents"].as_array().unwrap().iter().find(|a| a["agent"] == name).unwrap();
+        a["mean_late_return"].as_f64().unwrap()
+    };
+    assert!(late("A2C") > -15.0 && late("QAC") > -15.0, "{} {}", late("A2C"), late("QAC"));
+    assert!(late("REINFORCE+baseline") > -40.0, "{}", late("REINFORCE+baseline"));
+    assert!(late("REINFORCE") > -60.0, "{}", late("REINFORCE"));
 }

@@ -220,7 +220,7 @@ mod tests {
             assert!((q.theta.w[k] - before[k] - dense[k]).abs() < 1e-15);
             // ∂ ln π(2|s) / ∂θ_k by central differences.
             let h = 1e-6;
-            let mut f = |d: f64| {
+            let f = |d: f64| {
                 let mut r = pi.clone();
                 r.theta.w[k] += d;
                 let mut pp = [0.0; 3];
