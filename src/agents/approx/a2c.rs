@@ -11,8 +11,8 @@
 //! ```
 //!
 //! Both updates use the same δ, computed with w before the critic's update.
-//! With v̂ = v_π, E[δ | S = s, A = a] = q_π(s, a) − v_π(s) (the advantage), and
-//! E[δ ∇ ln π(A|s) | S = s] = Σ_a ∇π(a|s) q_π(s, a): summed with weight γ^t
+//! With v̂ = v_π, E(δ | S = s, A = a) = q_π(s, a) − v_π(s) (the advantage), and
+//! E(δ ∇ ln π(A|s) | S = s) = Σ_a ∇π(a|s) q_π(s, a): summed with weight γ^t
 //! over an episode from ρ₀ this is ∇J ([`step_gradient`]). Like Zhao's
 //! algorithm, the agent does not multiply its step t update by γ^t.
 //!

@@ -7,6 +7,8 @@
 //! - [`linear`]: the linear value function `q̂(s, a) = w_aᵀ x(s)` they share;
 //! - one algorithm per file: [`td_linear`] (TD-Linear, residual TD, LSTD),
 //!   [`linear_sarsa`], [`linear_q_learning`], and the policy-gradient family.
+//! - the policy-gradient family (Zhao ch. 9–10) over a [`softmax`] policy:
+//!   [`reinforce`], [`qac`], [`a2c`], [`off_policy_ac`].
 //!
 //! Registering a kind works as for tabular agents: [`register`] a factory
 //! under a name and an experiment file can use it with any world.

@@ -13,7 +13,7 @@
 //! Behaviours: `"uniform"` (β = 1/|A|, Zhao's choice) or `"epsilon-greedy"`:
 //! β(a|s) = ε/|A| + (1 − ε)·1[a = the most probable action of π(·|s)] (lowest
 //! index on ties); ε must stay > 0 so that β covers π. With v̂ = v_π and no
-//! clipping, E_β[ρ δ ∇ ln π(A|s)] = Σ_a ∇π(a|s) q_π(s, a); summed with weight
+//! clipping, E_β(ρ δ ∇ ln π(A|s)) = Σ_a ∇π(a|s) q_π(s, a); summed with weight
 //! γ^t over a β-episode from ρ₀, the expectation is
 //! Σ_s d_β(s) Σ_a ∇π(a|s) q_π(s, a), d_β the behaviour's discounted visitation
 //! ([`step_gradient`]). Clipping trades that for a bounded variance.

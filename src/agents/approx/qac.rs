@@ -13,7 +13,7 @@
 //! S' gives the critic target R; a truncated episode bootstraps with the
 //! expectation R + γ Σ_a π(a|S') q̂(S', a).
 //!
-//! With q̂ = q_π, E[q̂(s, A) ∇ ln π(A|s)] = Σ_a ∇π(a|s) q_π(s, a): summed with
+//! With q̂ = q_π, E(q̂(s, A) ∇ ln π(A|s)) = Σ_a ∇π(a|s) q_π(s, a): summed with
 //! weight γ^t over an episode from ρ₀ this is ∇J ([`step_gradient`]).
 //!
 //! TOML (kind `qac`): `features`, `alpha`, `theta0`, `critic_features`, `critic_alpha`.

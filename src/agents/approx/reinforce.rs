@@ -17,9 +17,9 @@
 //! forwards, each δ_t using the w of the updates before it (S&B's order). A
 //! count-based `alpha` counts episodes; `critic_alpha` counts critic updates.
 //!
-//! **Which gradient is unbiased.** For J(θ) = E[G_0] with S_0 ~ ρ₀ (Zhao's
+//! **Which gradient is unbiased.** For J(θ) = E(G_0) with S_0 ~ ρ₀ (Zhao's
 //! J = Σ_s ρ₀(s) v_π(s)), the policy gradient theorem gives
-//! ∇J = E[Σ_t γ^t G_t ∇ ln π(A_t|S_t)], so `discount_gradient = true`
+//! ∇J = E(Σ_t γ^t G_t ∇ ln π(A_t|S_t)), so `discount_gradient = true`
 //! (Sutton & Barto's γ^t) is the unbiased estimate of ∇J
 //! ([`episode_gradient`]); a baseline b(S_t) leaves it unbiased. Zhao's
 //! Alg. 9.1 omits γ^t (`discount_gradient = false`): it weighs late steps as
@@ -83,7 +83,7 @@ pub struct ReinforceConfig {
     /// Baseline step size α_w (default 0.1; only with `baseline = "value"`).
     #[serde(default)]
     pub critic_alpha: Option<StepSize>,
-    /// Multiply the step-t term by γ^t (default true: the unbiased gradient of J = E[G_0]).
+    /// Multiply the step-t term by γ^t (default true: the unbiased gradient of J = E(G_0)).
     #[serde(default = "yes")]
     pub discount_gradient: bool,
 }
@@ -139,7 +139,7 @@ pub fn returns(rewards: &[f64], gamma: f64) -> Vec<f64> {
 /// Σ_t w_t (G_t − b_t) ∇_θ ln π(A_t|S_t), with w_t = γ^t if `discount_gradient`
 /// (else 1) and b_t = `baselines[t]` (0 without). With `discount_gradient`
 /// and any baseline that depends only on S_t, its expectation over episodes
-/// from ρ₀ is ∇J, J = E[G_0].
+/// from ρ₀ is ∇J, J = E(G_0).
 pub fn episode_gradient(
     pi: &SoftmaxPolicy,
     steps: &[EpisodeStep],
