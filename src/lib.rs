@@ -10,6 +10,7 @@
 
 pub mod agents;
 pub mod bench;
+pub mod cli;
 pub mod config;
 pub mod data;
 pub mod env;

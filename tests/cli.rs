@@ -258,3 +258,54 @@ fn review_findings_are_refused_cleanly() {
     let o = rlkit(&["render", "envs/zhao_5x5.toml", "--values", &csv, "-o", d.join("r.png").to_str().unwrap()]);
     assert_user_error(&o, &["v.csv:2", "whole numbers"]);
 }
+
+#[test]
+fn bad_feature_columns_and_continuous_envs() {
+    let d = tmpdir("features");
+    let exp = |agent: &str, env: &str| {
+        format!("name = \"f\"\n[env]\npath = \"{env}\"\n[[agents]]\nmax_episode_steps = 10\n{agent}\n")
+    };
+    let cases: &[(&str, &[&str])] = &[
+        ("kind = \"linear-sarsa\"\nfeatures = [{ kind = \"polynomal\" }]", &[":7:", "features[0].kind", "did you mean `polynomial`?"]),
+        (
+            "kind = \"linear-sarsa\"\nfeatures = [{ kind = \"bucketized\", input = \"col\", boundaries = [3.0, 1.0] }]",
+            &[":7:", "features[0].boundaries", "strictly increasing"],
+        ),
+        (
+            "kind = \"td-linear\"\nfeatures = [{ kind = \"bucketized\", input = \"col\", boundaries = [] }]",
+            &["features[0].boundaries", "at least one boundary"],
+        ),
+        (
+            "kind = \"linear-q-learning\"\nfeatures = [{ kind = \"one_hot_state\" }, { kind = \"numeric\", input = \"velocity\" }]",
+            &["features[1].input", "`velocity` is not an observation", "`row` in [0, 4]"],
+        ),
+        (
+            "kind = \"linear-sarsa\"\nfeatures = [{ kind = \"hashed\", input = \"col\", hash_bucket_size = 0 }]",
+            &["features[0].hash_bucket_size", "at least 1"],
+        ),
+        (
+            "kind = \"linear-sarsa\"\nfeatures = [{ kind = \"fourier\", order = 9000 }]",
+            &["features[0].order", "2^26"],
+        ),
+        ("kind = \"linear-sarsa\"\nstart = \"everywhere\"", &["agents[0].start", "\"uniform\""]),
+    ];
+    for (i, (agent, needles)) in cases.iter().enumerate() {
+        let f = write(&d, &format!("e{i}.toml"), &exp(agent, "envs/zhao_5x5.toml"));
+        assert_user_error(&rlkit(&["check", &f]), needles);
+        let out = d.join(format!("out{i}"));
+        assert_user_error(&rlkit(&["run", &f, "--out", out.to_str().unwrap(), "-q"]), needles);
+        assert!(!out.exists(), "nothing written for a bad file");
+    }
+    // Tabular agents refuse a continuous env; features that need a finite world too.
+    let f = write(&d, "mc1.toml", &exp("kind = \"sarsa\"", "envs/mountain_car.toml"));
+    assert_user_error(&rlkit(&["check", &f]), &["agents[0].kind", "`mountain_car` is continuous", "linear-sarsa"]);
+    let f = write(&d, "mc2.toml", &exp("kind = \"linear-sarsa\"\nstart = \"uniform\"", "envs/mountain_car.toml"));
+    assert_user_error(&rlkit(&["check", &f]), &["agents[0].start", "continuous"]);
+    let f = write(&d, "mc3.toml", &exp("kind = \"linear-sarsa\"", "envs/mountain_car.toml"));
+    assert_user_error(&rlkit(&["check", &f]), &["one_hot_state", "finite"]);
+    // An env file with a continuous kind: check describes it, solve refuses it.
+    let o = rlkit(&["check", "envs/mountain_car.toml"]);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("`position` in [-1.2, 0.6]"));
+    assert_user_error(&rlkit(&["solve", "envs/mountain_car.toml"]), &["continuous", "no tabular model"]);
+}

@@ -58,6 +58,9 @@ pub struct RunReport {
     pub warnings: Vec<String>,
 }
 
+/// A value map to draw: (agent, note for the title, values, greedy actions if any).
+pub type Heatmap = (String, String, Vec<f64>, Option<Vec<usize>>);
+
 /// Tidy tables a variant accumulates.
 #[derive(Debug, Default)]
 pub struct Outputs {
@@ -83,6 +86,8 @@ pub struct Outputs {
     pub rmse: Vec<(String, Vec<crate::plot::learning::SeedCurve>)>,
     /// v* of the variant's env, when it can be computed.
     pub v_star: Option<Vec<f64>>,
+    /// Value maps of learning agents to draw: (agent, note for the title, values, greedy actions if any).
+    pub heatmaps: Vec<Heatmap>,
 }
 
 /// Run `exp`, writing everything under its output directory.
@@ -149,6 +154,7 @@ fn new_outputs() -> Outputs {
         curves: vec![],
         rmse: vec![],
         v_star: None,
+        heatmaps: vec![],
     }
 }
 
@@ -246,7 +252,8 @@ fn run_variant(
     out.v_star = v_star.clone();
     let first_seed = exp.seeds[0];
     let mut curves: Vec<Series> = Vec::new();
-    let mut heatmaps: Vec<(String, Vec<f64>, Option<Vec<usize>>)> = Vec::new();
+    let mut heatmaps: Vec<Heatmap> = Vec::new();
+    let mut policy_files: Vec<(String, Vec<usize>)> = Vec::new();
     for agent in &v.agents {
         match &agent.job {
             AgentJob::Dp(job) => {
@@ -281,19 +288,31 @@ fn run_variant(
                 if !matches!(job, DpJob::Eval { .. }) {
                     curves.push(Series { label: agent.name.clone(), points: pts, ..Default::default() });
                 }
-                heatmaps.push((agent.name.clone(), sol.values.clone(), actions));
-                if let Some(a) = heatmaps.last().and_then(|h| h.2.clone()) {
-                    let pdir = dir.join("policies");
-                    ensure_writable_dir(&pdir)?;
-                    let p = pdir.join(format!("{}.txt", slug(&agent.name)));
-                    atomic_write(&p, dp::policy::format_policy(world, &a).as_bytes())?;
-                    out.files.push(p);
+                heatmaps.push((agent.name.clone(), String::new(), sol.values.clone(), actions.clone()));
+                if let Some(a) = actions {
+                    policy_files.push((agent.name.clone(), a));
                 }
                 progress.inc(1);
             }
             AgentJob::Other(params) => {
                 super::run_extra(exp, v, agent, params, dir, &mut out, progress)?;
             }
+        }
+    }
+    // Learning agents' maps (their first seed) follow the DP ones.
+    for (name, note, values, actions) in std::mem::take(&mut out.heatmaps) {
+        if let Some(a) = &actions {
+            policy_files.push((name.clone(), a.clone()));
+        }
+        heatmaps.push((name, note, values, actions));
+    }
+    if let Some(world) = &v.world {
+        for (name, a) in &policy_files {
+            let pdir = dir.join("policies");
+            ensure_writable_dir(&pdir)?;
+            let p = pdir.join(format!("{}.txt", slug(name)));
+            atomic_write(&p, dp::policy::format_policy(world, a).as_bytes())?;
+            out.files.push(p);
         }
     }
     // Tables.
@@ -336,9 +355,10 @@ fn run_variant(
     if want("values") {
         if let Some(grid) = v.world.as_ref().and_then(World::grid) {
             ensure_writable_dir(&plots_dir)?;
-            for (name, values, actions) in &heatmaps {
+            for (name, note, values, actions) in &heatmaps {
                 let p = plots_dir.join(format!("values_{}.png", slug(name)));
-                let title = format!("{name} on {title_env}{vname}: values and policy");
+                let what = if actions.is_some() { "values and greedy policy" } else { "values" };
+                let title = format!("{name}{note} on {title_env}{vname}: {what}");
                 render_grid(
                     &p,
                     grid,
@@ -507,7 +527,8 @@ fn aggregate_learning(
         }
         if let Some(it) = &r.iterations {
             out.iterations.extend_union(it.with_prefix(&prefix));
-            if let (Some(si), Some(ri)) = (it.column_index("step"), it.column_index("rmse")) {
+            let x_col = if exp.spec.learning_curve.error_x == "episodes" { "episode" } else { "step" };
+            if let (Some(si), Some(ri)) = (it.column_index(x_col), it.column_index("rmse")) {
                 let c: Vec<(u64, f64)> = it
                     .rows
                     .iter()
@@ -602,6 +623,20 @@ fn aggregate_learning(
             json!("RMSE of the estimated v against v of the uniform policy (exact), over non-fixed states");
     }
     out.summaries.push(summary);
+    if let (Some(r), Some(_)) = (results.first(), world) {
+        let note = format!(" (seed {})", seeds[0]);
+        let name = agent.name.clone();
+        if prediction {
+            if let Some(vp) = &v_pi {
+                if !out.heatmaps.iter().any(|h| h.0 == "v_pi") {
+                    out.heatmaps.push(("v_pi".into(), " (uniform policy, exact)".into(), vp.clone(), None));
+                }
+            }
+            out.heatmaps.push((name, note, r.values.clone(), None));
+        } else {
+            out.heatmaps.push((name, note, r.values.clone(), Some(r.greedy_actions.clone())));
+        }
+    }
     if seed_curves.iter().any(|c| !c.is_empty()) {
         out.curves.push((agent.name.clone(), seed_curves));
     }

@@ -55,6 +55,8 @@ pub struct CurveSpec {
     pub y: String,
     /// A logarithmic y axis (needs positive values: `y = "length"` or `"episodes"`).
     pub log_y: bool,
+    /// The x axis of the value-error plot: `"steps"` (default) or `"episodes"`.
+    pub error_x: String,
 }
 
 impl Default for CurveSpec {
@@ -68,6 +70,7 @@ impl Default for CurveSpec {
             y_range: None,
             y: "return".into(),
             log_y: false,
+            error_x: "steps".into(),
         }
     }
 }
@@ -86,6 +89,9 @@ impl CurveSpec {
         }
         if !["return", "length", "episodes"].contains(&self.y.as_str()) {
             return Err(format!("y: `{}` is not valid; use \"return\", \"length\" or \"episodes\"", self.y));
+        }
+        if self.error_x != "steps" && self.error_x != "episodes" {
+            return Err(format!("error_x: `{}` is not valid; use \"steps\" or \"episodes\"", self.error_x));
         }
         if self.log_y && self.y == "return" {
             return Err("log_y: a log axis needs positive values; use it with y = \"length\" or \"episodes\"".into());
@@ -266,7 +272,7 @@ pub fn render_value_error(
     }
     LineChart {
         title: title.to_string(),
-        x_label: "environment steps".into(),
+        x_label: if spec.error_x == "episodes" { "episode".into() } else { "environment steps".into() },
         y_label: "RMSE of the state values (log scale)".into(),
         log_y: true,
         series,

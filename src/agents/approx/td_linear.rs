@@ -7,6 +7,7 @@
 //! TD-Linear (semi-gradient):   w ← w + α δ x(S)
 //! residual (true gradient):    w ← w + α δ (x(S) − γ x(S'))
 //! LSTD:  A = Σ x(S)(x(S) − γ x(S'))ᵀ,  b = Σ R x(S),  w = (A + εI)⁻¹ b
+//!        (the minimum-norm least-squares solution when A + εI is singular)
 //! ```
 //!
 //! With `features = [{ kind = "one_hot_state" }]` TD-Linear is tabular TD(0), bit for bit.
@@ -253,7 +254,13 @@ impl Lstd {
             m[(i, i)] += self.cfg.epsilon_reg;
         }
         let rhs = nalgebra::DVector::from_column_slice(&self.b);
-        if let Some(w) = m.lu().solve(&rhs) {
+        // LU when A + εI is invertible; otherwise (features never seen, ε = 0) the
+        // minimum-norm least-squares solution, so that unvisited features get weight 0.
+        let w = match m.clone().lu().solve(&rhs) {
+            Some(w) if w.iter().all(|x| x.is_finite()) => Some(w),
+            _ => m.svd(true, true).solve(&rhs, 1e-12).ok(),
+        };
+        if let Some(w) = w {
             self.v.w.copy_from_slice(w.as_slice());
         }
     }

@@ -1,0 +1,458 @@
+//! The `rlkit` command line, as a library function, so that a program that
+//! registers its own env or agent kinds can offer the whole CLI with them:
+//!
+//! ```no_run
+//! # #[allow(clippy::needless_doctest_main)]
+//! fn main() -> std::process::ExitCode {
+//!     // rlkit::env::register_env_kind("chain", my_chain_factory);
+//!     rlkit::cli::main()
+//! }
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::agents::dp::{self, policy::read_policy, EvalConfig, EvalMethod, Policy};
+use crate::config::Doc;
+use crate::env::World;
+use crate::experiment::{self, LoadOptions, ProgressMode, RunOptions};
+use crate::{Error, Result};
+
+const EXAMPLES: &str = "\
+Examples:
+  rlkit run experiments/quickstart.toml
+  rlkit run experiments/zhao_fig3_4.toml --out /tmp/fig34 --set env.rewards.forbidden=-10
+  rlkit check envs/zhao_5x5.toml
+  rlkit solve envs/zhao_5x5.toml --algo value-iteration --set rewards.forbidden=-10
+  rlkit solve envs/sutton_barto_4x4.toml --algo policy-evaluation --policy uniform --format csv
+  rlkit render envs/zhao_5x5.toml --policy runs/quickstart/policies/VI.txt -o zhao.png
+  rlkit list
+  rlkit bench vi --size 1000";
+
+/// Reinforcement-learning experiments: gridworlds, finite MDPs, dynamic
+/// programming, tidy CSV/JSON outputs and PNG plots.
+#[derive(Parser, Debug)]
+#[command(name = "rlkit", version, about, after_help = EXAMPLES)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Algo {
+    ValueIteration,
+    PolicyIteration,
+    TruncatedPolicyIteration,
+    PolicyEvaluation,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
+enum Format {
+    Table,
+    Csv,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Neural networks from TOML: summary, init, forward, backward, gradcheck.
+    Nn {
+        #[command(subcommand)]
+        cmd: crate::nn::cli::NnCommand,
+    },
+    /// Run an experiment and write CSV, JSON and plots.
+    #[command(after_help = "Example:\n  rlkit run experiments/quickstart.toml --seeds 5 --set agents[0].tol=1e-8")]
+    Run {
+        /// The experiment file.
+        experiment: PathBuf,
+        /// Output directory (default: the file's out_dir, else runs/<name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Number of seeds (runs 0..N-1), overriding the file.
+        #[arg(long)]
+        seeds: Option<usize>,
+        /// Override a key of the experiment, e.g. env.gamma=0.5 or agents[0].tol=1e-8 (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// No progress output.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Validate an experiment or env file without running it (exit 0 if valid, 2 if not).
+    #[command(after_help = "Example:\n  rlkit check envs/zhao_5x5.toml && rlkit check experiments/quickstart.toml")]
+    Check {
+        /// The file.
+        file: PathBuf,
+    },
+    /// Solve an environment and print its state values.
+    #[command(
+        after_help = "Examples:\n  rlkit solve envs/zhao_5x5.toml\n  rlkit solve envs/zhao_5x5.toml --gamma 0.5 --format csv\n  rlkit solve envs/sutton_barto_4x4.toml --algo policy-evaluation --policy uniform"
+    )]
+    Solve {
+        /// The env file.
+        env: PathBuf,
+        /// The algorithm.
+        #[arg(long, value_enum, default_value = "value-iteration")]
+        algo: Algo,
+        /// For policy-evaluation: `uniform` or a policy file.
+        #[arg(long, default_value = "uniform")]
+        policy: String,
+        /// Override the discount factor.
+        #[arg(long)]
+        gamma: Option<f64>,
+        /// Convergence tolerance on ‖v_k − v_{k−1}‖∞.
+        #[arg(long, default_value_t = 1e-10)]
+        tol: f64,
+        /// Evaluation sweeps per step for truncated policy iteration.
+        #[arg(long, default_value_t = 5)]
+        sweeps: usize,
+        /// Override an env key, e.g. rewards.forbidden=-10 (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Output format: a grid table, or CSV `row,col,value` in row-major order.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Draw a map, optionally with values and a policy, to a PNG.
+    #[command(
+        after_help = "Example:\n  rlkit render envs/zhao_5x5.toml --values runs/quickstart/values.csv --policy runs/quickstart/policies/VI.txt -o vi.png"
+    )]
+    Render {
+        /// The env file.
+        env: PathBuf,
+        /// A CSV with `row,col,value` columns (`rlkit solve --format csv`, or values.csv:
+        /// the first agent and seed in it are drawn).
+        #[arg(long)]
+        values: Option<PathBuf>,
+        /// A policy file (symbol grid).
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// Override an env key (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Output PNG.
+        #[arg(short, long)]
+        out: PathBuf,
+    },
+    /// List the environments, agent kinds and experiments.
+    List,
+    /// Measure speed (see README, "Speed").
+    Bench {
+        #[command(subcommand)]
+        which: crate::bench::BenchCmd,
+    },
+}
+
+fn parse_sets(sets: &[String]) -> Result<Vec<(String, String)>> {
+    sets.iter()
+        .map(|s| match s.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim().to_string())),
+            _ => Err(Error::input(format!("--set {s}: expected KEY=VALUE, e.g. --set rewards.forbidden=-10"))),
+        })
+        .collect()
+}
+
+fn load_env(path: &Path, sets: &[String], gamma: Option<f64>) -> Result<World> {
+    let mut doc = Doc::load(path)?;
+    for (k, v) in parse_sets(sets)? {
+        doc.set(&k, &v)?;
+    }
+    if let Some(g) = gamma {
+        doc.set_value(&[], "gamma", toml::Value::Float(g), &format!("--gamma {g}"))?;
+    }
+    World::from_doc(&doc, &[])
+}
+
+/// Parse the process's arguments and run the command; errors print one line
+/// (`error: ...`) and give exit code 2 (bad input) or 1.
+pub fn main() -> ExitCode {
+    main_from(std::env::args_os())
+}
+
+/// [`main`] with explicit arguments (the first is the program name).
+pub fn main_from<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match dispatch(cli.cmd) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+fn dispatch(cmd: Cmd) -> Result<()> {
+    match cmd {
+        Cmd::Nn { cmd } => crate::nn::cli::run(cmd),
+        Cmd::Run { experiment, out, seeds, sets, quiet } => {
+            let opts = LoadOptions { out, seeds, sets: parse_sets(&sets)? };
+            let exp = experiment::load(&experiment, &opts)?;
+            let report = experiment::run(&exp, &RunOptions { progress: ProgressMode::detect(quiet) })?;
+            for w in &report.warnings {
+                eprintln!("warning: {w}");
+            }
+            let plots = report.files.iter().filter(|f| f.extension().is_some_and(|e| e == "png")).count();
+            println!("wrote {} files ({} plots) to {}", report.files.len(), plots, report.out_dir.display());
+            println!("  summary: {}", report.out_dir.join("summary.json").display());
+            Ok(())
+        }
+        Cmd::Check { file } => check(&file),
+        Cmd::Solve { env, algo, policy, gamma, tol, sweeps, sets, format } => {
+            solve(&env, algo, &policy, gamma, tol, sweeps, &sets, format)
+        }
+        Cmd::Render { env, values, policy, sets, out } => {
+            render(&env, values.as_deref(), policy.as_deref(), &sets, &out)
+        }
+        Cmd::List => list(),
+        Cmd::Bench { which } => crate::bench::run(which),
+    }
+}
+
+fn check(file: &Path) -> Result<()> {
+    let doc = Doc::load(file)?;
+    let is_experiment = ["agents", "env", "extends", "variants"].iter().any(|k| doc.table.contains_key(*k));
+    if is_experiment {
+        let exp = experiment::load(file, &LoadOptions::default())?;
+        for v in &exp.variants {
+            if let Some(w) = &v.world {
+                if v.agents.iter().any(|a| a.kind.contains("iteration")) {
+                    w.check_gamma(&v.env_file)?;
+                }
+            }
+        }
+        let agents: usize = exp.variants.iter().map(|v| v.agents.len()).sum();
+        println!(
+            "{}: valid experiment `{}` ({} variant(s), {agents} agent run(s), {} seed(s))",
+            file.display(),
+            exp.spec.name,
+            exp.variants.len(),
+            exp.seeds.len()
+        );
+    } else {
+        match crate::env::LoadedEnv::from_doc(&doc, &[])? {
+            crate::env::LoadedEnv::Finite(w) => println!(
+                "{}: valid env `{}` ({} states, {} actions, gamma {})",
+                file.display(),
+                w.name,
+                w.model().n_states(),
+                w.model().n_actions(),
+                w.gamma()
+            ),
+            crate::env::LoadedEnv::Continuous(t) => println!(
+                "{}: valid continuous env `{}` (observation {}; {} actions, gamma {})",
+                file.display(),
+                t.name,
+                t.spec.describe(),
+                t.n_actions,
+                t.gamma
+            ),
+        }
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn solve(
+    env: &Path,
+    algo: Algo,
+    policy: &str,
+    gamma: Option<f64>,
+    tol: f64,
+    sweeps: usize,
+    sets: &[String],
+    format: Format,
+) -> Result<()> {
+    let w = load_env(env, sets, gamma)?;
+    if tol.is_nan() || tol <= 0.0 {
+        return Err(Error::input(format!("--tol {tol}: must be > 0")));
+    }
+    let m = w.model();
+    let file = env.display().to_string();
+    let (values, actions) = match algo {
+        Algo::PolicyEvaluation => {
+            let pol = if policy == "uniform" {
+                Policy::uniform(m.n_states(), m.n_actions())
+            } else {
+                read_policy(&w, Path::new(policy))?
+            };
+            dp::evaluation::check_proper(m, &pol, |s| w.state_label(s))
+                .map_err(|e| Error::input(format!("{file}: {e}")))?;
+            let cfg = EvalConfig { method: EvalMethod::Iterative, tol, ..Default::default() };
+            let ev = dp::evaluate(m, &pol, &cfg, None)?;
+            let acts =
+                pol.is_deterministic().then(|| (0..m.n_states()).map(|s| pol.greedy_action(s)).collect::<Vec<_>>());
+            (ev.values, acts)
+        }
+        _ => {
+            w.check_gamma(&file)?;
+            let sol = match algo {
+                Algo::ValueIteration => dp::value_iteration(m, &dp::ViConfig { tol, ..Default::default() }, None)?,
+                Algo::PolicyIteration => dp::policy_iteration(m, &dp::PiConfig { tol, ..Default::default() }, None)?,
+                _ => dp::truncated_policy_iteration(
+                    m,
+                    &dp::TpiConfig { sweeps: Some(sweeps.max(1)), tol, ..Default::default() },
+                    None,
+                )?,
+            };
+            if !sol.converged {
+                eprintln!("warning: stopped at the iteration limit before reaching --tol {tol}");
+            }
+            (sol.values.clone(), Some(sol.actions))
+        }
+    };
+    match (format, w.grid()) {
+        (Format::Csv, Some(g)) => {
+            println!("row,col,value");
+            for (s, v) in values.iter().enumerate() {
+                let (r, c) = g.coords(s);
+                println!("{r},{c},{v}");
+            }
+        }
+        (Format::Csv, None) => {
+            println!("state,name,value");
+            for (s, v) in values.iter().enumerate() {
+                println!("{s},{},{v}", w.state_label(s));
+            }
+        }
+        (Format::Table, Some(g)) => {
+            println!("{} (gamma {}): state values", w.name, w.gamma());
+            for r in 0..g.height {
+                let row: Vec<String> = (0..g.width).map(|c| format!("{:>8.3}", values[g.state(r, c)])).collect();
+                println!("{}", row.join(" "));
+            }
+            if let Some(a) = actions {
+                println!("\npolicy:");
+                print!("{}", dp::policy::format_policy(&w, &a));
+            }
+        }
+        (Format::Table, None) => {
+            println!("{} (gamma {}): state values", w.name, w.gamma());
+            for (s, v) in values.iter().enumerate() {
+                println!("{:>12} {v:>12.6}", w.state_label(s));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn read_values_csv(path: &Path, w: &World) -> Result<Vec<f64>> {
+    let file = path.display();
+    let g = w.grid().ok_or_else(|| Error::input("render needs a gridworld"))?;
+    let text = crate::config::read_text(path)?;
+    let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
+    let header = rdr.headers().map_err(|e| Error::input(format!("{file}:1: {e}")))?.clone();
+    let col = |n: &str| header.iter().position(|h| h == n);
+    let (Some(ri), Some(ci), Some(vi)) = (col("row"), col("col"), col("value")) else {
+        return Err(Error::input(format!("{file}:1: the header needs `row`, `col` and `value` columns")));
+    };
+    let ai = col("agent");
+    let si = col("seed");
+    let mut values = vec![0.0; g.n_states()];
+    let mut first: Option<(String, String)> = None;
+    for (i, rec) in rdr.records().enumerate() {
+        let line = i + 2;
+        let rec = rec.map_err(|e| Error::input(format!("{file}:{line}: {e}")))?;
+        let key =
+            (ai.map(|a| rec[a].to_string()).unwrap_or_default(), si.map(|s| rec[s].to_string()).unwrap_or_default());
+        match &first {
+            None => first = Some(key.clone()),
+            Some(f) if *f != key => continue,
+            _ => {}
+        }
+        let idx = |i: usize| rec[i].parse::<usize>().ok();
+        let (Some(r), Some(c), Some(v)) = (idx(ri), idx(ci), rec[vi].parse::<f64>().ok()) else {
+            return Err(Error::input(format!(
+                "{file}:{line}: row and col must be whole numbers >= 0 and value a number"
+            )));
+        };
+        if r >= g.height || c >= g.width {
+            return Err(Error::input(format!(
+                "{file}:{line}: cell ({r},{c}) is outside the {}x{} map",
+                g.height, g.width
+            )));
+        }
+        values[g.state(r, c)] = v;
+    }
+    Ok(values)
+}
+
+fn render(env: &Path, values: Option<&Path>, policy: Option<&Path>, sets: &[String], out: &Path) -> Result<()> {
+    let w = load_env(env, sets, None)?;
+    let Some(g) = w.grid() else {
+        return Err(Error::input(format!("{}: render draws gridworlds; this is a finite MDP", env.display())));
+    };
+    let vals = values.map(|p| read_values_csv(p, &w)).transpose()?;
+    let acts = match policy {
+        Some(p) => {
+            let pol = read_policy(&w, p)?;
+            Some((0..w.model().n_states()).map(|s| pol.greedy_action(s)).collect::<Vec<_>>())
+        }
+        None => None,
+    };
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        crate::util::ensure_writable_dir(dir)?;
+    }
+    let plot = crate::plot::grid::GridPlot {
+        title: w.name.clone(),
+        values: vals.as_deref(),
+        actions: acts.as_deref(),
+        decimals: None,
+    };
+    crate::plot::grid::render_grid(out, g, &plot)?;
+    println!("wrote {}", out.display());
+    Ok(())
+}
+
+fn list() -> Result<()> {
+    let describe = |dir: &str| -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = std::fs::read_dir(dir)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                    .map(|p| {
+                        let desc = Doc::load(&p)
+                            .ok()
+                            .and_then(|d| d.table.get("description").and_then(|x| x.as_str()).map(String::from))
+                            .unwrap_or_default();
+                        (p.display().to_string(), desc)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    println!("Environments (envs/):");
+    for (p, d) in describe("envs") {
+        println!("  {p:<40} {d}");
+    }
+    println!("\nEnv kinds (`kind` in an env file):");
+    for k in crate::env::env_kinds() {
+        let d = crate::env::BUILTIN_ENV_KINDS.iter().find(|b| b.0 == k).map_or("custom (registered)", |b| b.1);
+        println!("  {k:<40} {d}");
+    }
+    println!("\nAgent kinds:");
+    for (k, d) in experiment::agents::DP_KINDS {
+        println!("  {k:<40} {d}");
+    }
+    for (k, d) in experiment::extra_kind_descriptions() {
+        println!("  {k:<40} {d}");
+    }
+    println!("\nExperiments (experiments/):");
+    for (p, d) in describe("experiments") {
+        println!("  {p:<40} {d}");
+    }
+    Ok(())
+}
