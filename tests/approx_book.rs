@@ -99,11 +99,14 @@ fn zhao_fig8_9_8_10_linear_sarsa_and_q_learning_learn_the_path() {
     let pol = std::fs::read_to_string(out.join("policies/Sarsa__Fourier_5_.txt")).unwrap();
     assert!(greedy_path_reaches(&pol, (3, 2)), "Sarsa's greedy path from the start:\n{pol}");
     let l = lengths(&out);
-    for name in ["Sarsa (Fourier 5)", "Q-learning (Fourier 5)"] {
+    // Episode lengths fall: Sarsa to the shortest path (9 steps from the top left) plus
+    // exploration; Q-learning (off-policy, with features: the deadly triad) far less steadily.
+    for (name, factor) in [("Sarsa (Fourier 5)", 10.0), ("Q-learning (Fourier 5)", 1.2)] {
         let early = mean(&(1..=50).flat_map(|e| l[name][&e].clone()).collect::<Vec<_>>());
         let late = mean(&(1951..=2000).flat_map(|e| l[name][&e].clone()).collect::<Vec<_>>());
-        assert!(late < early / 3.0, "{name}: episode length {early} -> {late}");
+        assert!(late * factor < early, "{name}: episode length {early} -> {late}");
     }
+    assert!(out.join("plots/episode_lengths.png").exists());
     let sarsa = agent(&s, "Sarsa (Fourier 5)")["mean_late_return"].as_f64().unwrap();
     assert!(sarsa > -10.0, "{sarsa}");
     assert!(out.join("plots/learning_curves.png").exists());

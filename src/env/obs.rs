@@ -11,8 +11,10 @@
 //! | finite MDP | `state` (index) |
 //! | Mountain Car | `position`, `velocity` (rounded to f32, as Gymnasium returns them) |
 //!
-//! Feature columns ([`crate::env::features`]) name these components; the
-//! one-hot grid image is [`crate::env::Grid::one_hot`].
+//! Feature columns ([`crate::env::features`]) name these components.
+//! [`ObsEncoder`] turns a raw observation into what an agent or an exporter
+//! wants: the state index, coordinates (raw or normalised), the one-hot C×H×W
+//! grid image, or a dense feature vector ([`ObsMode`]).
 //!
 //! ```
 //! use rlkit::env::{obs::ObsEnv, World};
@@ -263,5 +265,158 @@ impl ContinuousTask {
     /// A fresh copy (call `reset` before stepping).
     pub fn make_env(&self) -> Box<dyn ObsEnv + Send> {
         (self.make)()
+    }
+}
+
+/// How an agent (or an exporter, or Python) sees a state: the encodings every world offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObsMode {
+    /// The raw observation as the env gives it (`[state, row, col]`, `[position, velocity]`, ...).
+    Raw,
+    /// The state index of a finite world, shape `[1]`.
+    Index,
+    /// `(row, col)` of a grid, shape `[2]`.
+    Coords,
+    /// `(row, col)` scaled to [0, 1] by the grid's size (`row / (H − 1)`), shape `[2]`.
+    CoordsNormalized,
+    /// The one-hot image of a grid, shape `[4, H, W]`: channel 0 the agent, 1 target/goal,
+    /// 2 forbidden/hole/cliff, 3 walls (the same as [`crate::env::Grid::one_hot`]).
+    OneHot,
+    /// A feature vector built from feature columns, dense (sparse indices expanded), shape `[dim]`.
+    Features,
+}
+
+/// Encodes raw observations in one [`ObsMode`], into a caller-owned buffer.
+///
+/// ```
+/// use rlkit::env::{obs::{ObsEncoder, ObsMode}, LoadedEnv, World};
+/// let env = LoadedEnv::Finite(World::load("envs/zhao_5x5.toml".as_ref()).unwrap());
+/// let mut enc = ObsEncoder::new(&env, ObsMode::OneHot, &[]).unwrap();
+/// assert_eq!(enc.shape(), &[4, 5, 5]);
+/// let mut img = vec![0.0; enc.len()];
+/// enc.encode(&[7.0, 1.0, 2.0], &mut img); // state 7 = (row 1, col 2)
+/// assert_eq!(img[1 * 5 + 2], 1.0);        // the agent's channel
+/// ```
+#[derive(Debug, Clone)]
+pub struct ObsEncoder {
+    mode: ObsMode,
+    shape: Vec<usize>,
+    /// Static image channels (one-hot mode), and the grid size.
+    base: Vec<f64>,
+    hw: (usize, usize),
+    features: Option<super::features::FeatureSet>,
+    scratch: super::features::Features,
+}
+
+impl ObsEncoder {
+    /// An encoder for `env` in `mode`; `columns` are the feature columns of [`ObsMode::Features`].
+    /// Modes a world does not have (an image of a continuous task, say) are input errors.
+    pub fn new(
+        env: &super::LoadedEnv,
+        mode: ObsMode,
+        columns: &[super::features::ColumnSpec],
+    ) -> crate::Result<ObsEncoder> {
+        use crate::Error;
+        let spec = env.obs_spec();
+        let grid = env.finite().and_then(|w| w.grid());
+        let need_grid = |what: &str| {
+            grid.ok_or_else(|| {
+                Error::input(format!("observation `{what}` needs a gridworld; `{}` is not one", env.name()))
+            })
+        };
+        let mut enc =
+            ObsEncoder { mode, shape: vec![], base: vec![], hw: (0, 0), features: None, scratch: Default::default() };
+        match mode {
+            ObsMode::Raw => enc.shape = vec![spec.dim()],
+            ObsMode::Index => {
+                if spec.n_states.is_none() {
+                    return Err(Error::input(format!(
+                        "observation `index` needs a finite world; `{}` is continuous",
+                        env.name()
+                    )));
+                }
+                enc.shape = vec![1];
+            }
+            ObsMode::Coords | ObsMode::CoordsNormalized => {
+                let g = need_grid("coords")?;
+                enc.hw = (g.height, g.width);
+                enc.shape = vec![2];
+            }
+            ObsMode::OneHot => {
+                let g = need_grid("one_hot")?;
+                let (h, w) = (g.height, g.width);
+                let cells = h.checked_mul(w).and_then(|c| c.checked_mul(4)).unwrap_or(usize::MAX);
+                if cells > super::features::MAX_FEATURE_ENTRIES {
+                    return Err(Error::input(format!(
+                        "observation `one_hot` of a {h}x{w} grid has {cells} entries, more than the limit of 2^26"
+                    )));
+                }
+                let img = g.one_hot(0);
+                enc.base = img.iter().map(|&x| x as f64).collect();
+                // Clear the agent channel: it is set per observation.
+                enc.base[..h * w].iter_mut().for_each(|x| *x = 0.0);
+                enc.hw = (h, w);
+                enc.shape = vec![4, h, w];
+            }
+            ObsMode::Features => {
+                let fs = super::features::FeatureSet::build(columns, &spec).map_err(|e| {
+                    let key = e.key.map(|k| format!(".{k}")).unwrap_or_default();
+                    Error::input(format!("features[{}]{key}: {}", e.column, e.message))
+                })?;
+                enc.shape = vec![fs.dim()];
+                enc.features = Some(fs);
+            }
+        }
+        Ok(enc)
+    }
+
+    /// The mode.
+    pub fn mode(&self) -> ObsMode {
+        self.mode
+    }
+
+    /// The encoded shape.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// Number of values per observation (the product of the shape).
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// Whether an observation has no values (never: every mode has at least one).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Encode the raw observation `raw` into `out` (length [`ObsEncoder::len`]).
+    pub fn encode(&mut self, raw: &[f64], out: &mut [f64]) {
+        match self.mode {
+            ObsMode::Raw => out.copy_from_slice(raw),
+            ObsMode::Index => out[0] = raw[0],
+            ObsMode::Coords => out.copy_from_slice(&raw[1..3]),
+            ObsMode::CoordsNormalized => {
+                let (h, w) = self.hw;
+                out[0] = if h > 1 { raw[1] / (h - 1) as f64 } else { 0.0 };
+                out[1] = if w > 1 { raw[2] / (w - 1) as f64 } else { 0.0 };
+            }
+            ObsMode::OneHot => {
+                out.copy_from_slice(&self.base);
+                let (_, w) = self.hw;
+                out[raw[1] as usize * w + raw[2] as usize] = 1.0;
+            }
+            ObsMode::Features => {
+                let Some(fs) = self.features.as_mut() else { return };
+                fs.encode(raw, &mut self.scratch);
+                let d = self.scratch.dense.len();
+                out.iter_mut().for_each(|x| *x = 0.0);
+                out[..d].copy_from_slice(&self.scratch.dense);
+                for &i in &self.scratch.active {
+                    out[d + i as usize] = 1.0;
+                }
+            }
+        }
     }
 }

@@ -279,3 +279,40 @@ fn gamma_one_needs_termination() {
     let e = w.check_gamma("envs/zhao_5x5.toml").unwrap_err().to_string();
     assert!(e.starts_with("envs/zhao_5x5.toml: gamma = 1 requires an episodic task"), "{e}");
 }
+
+#[test]
+fn observation_encoders_agree_with_the_world() {
+    use super::obs::{ObsEncoder, ObsMode};
+    let w = World::load("envs/cliff_walking.toml".as_ref()).unwrap();
+    let g = w.grid().unwrap().clone();
+    let env = super::LoadedEnv::Finite(w.clone());
+    let mut raw = vec![0.0; 3];
+    let mut img = ObsEncoder::new(&env, ObsMode::OneHot, &[]).unwrap();
+    let mut co = ObsEncoder::new(&env, ObsMode::CoordsNormalized, &[]).unwrap();
+    let mut idx = ObsEncoder::new(&env, ObsMode::Index, &[]).unwrap();
+    let cols = vec![super::features::ColumnSpec::OneHotState {}];
+    let mut feat = ObsEncoder::new(&env, ObsMode::Features, &cols).unwrap();
+    assert_eq!(img.shape(), &[4, 4, 12]);
+    assert_eq!(feat.shape(), &[48]);
+    let (mut a, mut b, mut c, mut d) = (vec![0.0; 192], vec![0.0; 2], vec![0.0; 1], vec![0.0; 48]);
+    for s in 0..w.model().n_states() {
+        w.observe_state(s, &mut raw);
+        img.encode(&raw, &mut a);
+        let want: Vec<f64> = g.one_hot(s).iter().map(|&x| x as f64).collect();
+        assert_eq!(a, want, "state {s}");
+        co.encode(&raw, &mut b);
+        let (r, cc) = g.coords(s);
+        assert_eq!(b, vec![r as f64 / 3.0, cc as f64 / 11.0]);
+        idx.encode(&raw, &mut c);
+        assert_eq!(c[0], s as f64);
+        feat.encode(&raw, &mut d);
+        assert_eq!(d.iter().sum::<f64>(), 1.0);
+        assert_eq!(d[s], 1.0);
+    }
+    // A continuous task has no image, no coordinates and no index.
+    let mc = super::load_env("envs/mountain_car.toml".as_ref()).unwrap();
+    for m in [ObsMode::OneHot, ObsMode::Coords, ObsMode::Index] {
+        assert!(ObsEncoder::new(&mc, m, &[]).is_err(), "{m:?}");
+    }
+    assert_eq!(ObsEncoder::new(&mc, ObsMode::Raw, &[]).unwrap().shape(), &[2]);
+}

@@ -82,6 +82,8 @@ pub struct Outputs {
     pub sa_runs: Vec<(String, u64, crate::agents::sa::SaRun)>,
     /// Learning curves: (agent, one curve of (cumulative steps, return) per seed).
     pub curves: Vec<(String, Vec<crate::plot::learning::SeedCurve>)>,
+    /// Episode lengths: (agent, one curve of (cumulative steps, length) per seed), when asked for.
+    pub length_curves: Vec<(String, Vec<crate::plot::learning::SeedCurve>)>,
     /// Progress curves: (agent, one curve of (step, RMSE of the values vs the reference) per seed).
     pub rmse: Vec<(String, Vec<crate::plot::learning::SeedCurve>)>,
     /// v* of the variant's env, when it can be computed.
@@ -152,6 +154,7 @@ fn new_outputs() -> Outputs {
         files: vec![],
         sa_runs: vec![],
         curves: vec![],
+        length_curves: vec![],
         rmse: vec![],
         v_star: None,
         heatmaps: vec![],
@@ -381,6 +384,14 @@ fn run_variant(
         )?;
         files.push(p);
     }
+    if want("learning") && out.length_curves.iter().any(|c| c.1.iter().any(|s| s.len() > 1)) {
+        ensure_writable_dir(&plots_dir)?;
+        let p = plots_dir.join("episode_lengths.png");
+        let title = format!("Episode lengths on {title_env}{vname}");
+        let spec = crate::plot::learning::CurveSpec { y: "length".into(), ..exp.spec.learning_curve.clone() };
+        crate::plot::learning::render_learning_curves(&p, &title, &out.length_curves, &spec, exp.spec.seed)?;
+        files.push(p);
+    }
     if want("learning") && out.rmse.iter().any(|c| c.1.iter().any(|s| s.len() > 1)) {
         ensure_writable_dir(&plots_dir)?;
         let p = plots_dir.join("value_error.png");
@@ -514,6 +525,7 @@ fn aggregate_learning(
         _ => None,
     };
     let mut seed_curves = Vec::new();
+    let mut seed_lengths = Vec::new();
     let mut rmse_curves = Vec::new();
     let (mut pa, mut mpa, mut miou, mut verr, mut late) = (vec![], vec![], vec![], vec![], vec![]);
     let mut per_seed = Vec::new();
@@ -566,6 +578,9 @@ fn aggregate_learning(
             }
         };
         let returns = column("return");
+        if exp.spec.learning_curve.lengths {
+            seed_lengths.push(column("length"));
+        }
         let curve = if y_col == "return" { returns.clone() } else { column(y_col) };
         let tail = (returns.len() / 10).max(1).min(returns.len());
         let late_return = mean(&returns[returns.len() - tail..].iter().map(|c| c.1).collect::<Vec<_>>());
@@ -639,6 +654,9 @@ fn aggregate_learning(
     }
     if seed_curves.iter().any(|c| !c.is_empty()) {
         out.curves.push((agent.name.clone(), seed_curves));
+    }
+    if seed_lengths.iter().any(|c| !c.is_empty()) {
+        out.length_curves.push((agent.name.clone(), seed_lengths));
     }
     if !rmse_curves.is_empty() {
         out.rmse.push((agent.name.clone(), rmse_curves));

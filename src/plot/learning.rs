@@ -57,6 +57,8 @@ pub struct CurveSpec {
     pub log_y: bool,
     /// The x axis of the value-error plot: `"steps"` (default) or `"episodes"`.
     pub error_x: String,
+    /// Also draw the episode lengths (steps per episode) in `episode_lengths.png`.
+    pub lengths: bool,
 }
 
 impl Default for CurveSpec {
@@ -71,6 +73,7 @@ impl Default for CurveSpec {
             y: "return".into(),
             log_y: false,
             error_x: "steps".into(),
+            lengths: false,
         }
     }
 }
