@@ -333,13 +333,13 @@ fn one_hot_state_and_layout() {
     let d = fs.describe();
     assert!(d.starts_with("features: dim 39 = 6 dense + 33 sparse, at most 3 active"), "{d}");
     for line in [
-        "[0] one_hot_state (25 states): sparse 0..25 = x[6..31]",
-        "[1] numeric (`row`, normalize unit): dense 0..1",
-        "[2] categorical_identity (5 buckets of `col`): sparse 25..30 = x[31..36]",
-        "[3] polynomial (order 1 over `col`, `row`): dense 1..4",
+        "[0] one_hot_state (25 states): sparse 0..25 = x[6..31], width 25",
+        "[1] numeric (`row`, normalize unit): dense 0..1, width 1",
+        "[2] categorical_identity (5 buckets of `col`): sparse 25..30 = x[31..36], width 5",
+        "[3] polynomial (order 1 over `col`, `row`): dense 1..4, width 3",
         "[5] bucketized `b` (3 buckets of `col`): consumed by [6]",
-        "[6] indicator (one-hot of `b`): sparse 30..33 = x[36..39]",
-        "[7] numeric (`col`, normalize symmetric): dense 5..6",
+        "[6] indicator (one-hot of `b`): sparse 30..33 = x[36..39], width 3",
+        "[7] numeric (`col`, normalize symmetric): dense 5..6, width 1",
     ] {
         assert!(d.contains(line), "`{line}` not in\n{d}");
     }

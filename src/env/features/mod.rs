@@ -1417,10 +1417,10 @@ impl FeatureSet {
     ///
     /// ```text
     /// features: dim 13 = 3 dense + 10 sparse, at most 2 active
-    ///   [0] polynomial (order 1 over `col`, `row`): dense 0..3
+    ///   [0] polynomial (order 1 over `col`, `row`): dense 0..3, width 3
     ///   [1] bucketized `b` (5 buckets of `col`): consumed by [2]
-    ///   [2] indicator (one-hot of `b`): sparse 0..5 = x[3..8]
-    ///   [3] categorical_identity (5 buckets of `row`): sparse 5..10 = x[8..13]
+    ///   [2] indicator (one-hot of `b`): sparse 0..5 = x[3..8], width 5
+    ///   [3] categorical_identity (5 buckets of `row`): sparse 5..10 = x[8..13], width 5
     /// ```
     pub fn describe(&self) -> String {
         let mut s = format!(
@@ -1432,9 +1432,9 @@ impl FeatureSet {
         );
         for (i, c) in self.info.iter().enumerate() {
             let role = match &c.role {
-                Role::Dense { offset, width } => format!("dense {offset}..{}", offset + width),
+                Role::Dense { offset, width } => format!("dense {offset}..{}, width {width}", offset + width),
                 Role::Sparse { offset, width } => format!(
-                    "sparse {offset}..{} = x[{}..{}]",
+                    "sparse {offset}..{} = x[{}..{}], width {width}",
                     offset + width,
                     self.dense_dim + offset,
                     self.dense_dim + offset + width
