@@ -1216,11 +1216,16 @@ impl FeatureSet {
                             format!("one_hot_state needs a `state` observation; this world has {}", spec.describe()),
                         ));
                     };
-                    let w = size_in_range(i, "kind", ns as u64, "the number of states").map_err(|mut e| {
-                        e.key = None;
-                        e
-                    })?;
-                    let role = fs.add_sparse(i, w, 1, SparseKind::OneHotState { input: x, n: ns })?;
+                    if ns == 0 || ns > MAX_FEATURE_ENTRIES {
+                        return Err(err(
+                            i,
+                            None,
+                            format!(
+                                "one_hot_state over {ns} states: it needs between 1 and {MAX_FEATURE_ENTRIES} (2^26) states"
+                            ),
+                        ));
+                    }
+                    let role = fs.add_sparse(i, ns, 1, SparseKind::OneHotState { input: x, n: ns })?;
                     (format!("{ns} states"), role)
                 }
             };
