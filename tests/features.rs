@@ -138,24 +138,28 @@ fn crossed_indices_are_pinned() {
     assert_eq!(rlkit::env::features::hash::hash_cross(&[3, 2, 9]), 17346430768092334967);
 }
 
-/// Reads tests/fixtures/features/tiles3_indices.csv: (position, velocity, 8 indices).
-fn tiles3_fixture() -> Vec<(f64, f64, Vec<u32>)> {
-    let text = std::fs::read_to_string("tests/fixtures/features/tiles3_indices.csv").unwrap();
+/// Reads a tiles3 fixture: (`inputs` floats, then the indices) per row.
+fn tiles3_fixture(file: &str, header: &str, inputs: usize) -> Vec<(Vec<f64>, Vec<u32>)> {
+    let text = std::fs::read_to_string(format!("tests/fixtures/features/{file}")).unwrap();
     let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("position,velocity,t0,t1,t2,t3,t4,t5,t6,t7"));
+    assert_eq!(lines.next(), Some(header));
+    let width = header.split(',').count();
     lines
         .map(|l| {
             let f: Vec<&str> = l.split(',').collect();
-            assert_eq!(f.len(), 10, "{l}");
+            assert_eq!(f.len(), width, "{l}");
             // str::parse is correctly rounded, so Python's repr reads back to the same double.
-            (f[0].parse().unwrap(), f[1].parse().unwrap(), f[2..].iter().map(|v| v.parse().unwrap()).collect())
+            (
+                f[..inputs].iter().map(|v| v.parse().unwrap()).collect(),
+                f[inputs..].iter().map(|v| v.parse().unwrap()).collect(),
+            )
         })
         .collect()
 }
 
 #[test]
 fn tile_coding_matches_tiles3_fixture() {
-    let rows = tiles3_fixture();
+    let rows = tiles3_fixture("tiles3_indices.csv", "position,velocity,t0,t1,t2,t3,t4,t5,t6,t7", 2);
     assert!(rows.len() > 300);
     let columns = cols(
         r#"[{ kind = "tile_coding", inputs = ["position", "velocity"], tilings = 8, tiles = [8, 8], size = 4096,
@@ -164,14 +168,57 @@ fn tile_coding_matches_tiles3_fixture() {
     let mut fs = FeatureSet::build(&columns, &MountainCar::spec()).unwrap();
     assert_eq!((fs.dense_dim(), fs.sparse_dim(), fs.max_active()), (0, 4096, 8));
     let mut x = Features::default();
-    for (k, (p, v, want)) in rows.iter().enumerate() {
-        fs.encode(&[*p, *v], &mut x);
-        assert_eq!(&x.active, want, "row {k}: ({p}, {v})");
+    for (k, (obs, want)) in rows.iter().enumerate() {
+        fs.encode(obs, &mut x);
+        assert_eq!(&x.active, want, "row {k}: {obs:?}");
     }
     let usage = fs.tile_usage();
     assert_eq!(usage.len(), 1);
-    let max_index = rows.iter().flat_map(|r| r.2.iter()).max().copied().unwrap() as usize;
+    let max_index = rows.iter().flat_map(|r| r.1.iter()).max().copied().unwrap() as usize;
     assert_eq!((usage[0].column, usage[0].stored, usage[0].size, usage[0].overfull), (0, max_index + 1, 4096, 0));
+}
+
+#[test]
+fn tile_coding_matches_tiles3_fixture_3d() {
+    // 6 tilings (not a power of two), three inputs, the third beyond its range.
+    let rows = tiles3_fixture("tiles3_indices_3d.csv", "x,xdot,z,t0,t1,t2,t3,t4,t5", 3);
+    let sp = spec(&[("x", -1.2, 0.6, false), ("xdot", -0.07, 0.07, false), ("z", -2.0, 2.0, false)]);
+    let columns = cols(
+        r#"[{ kind = "numeric", input = "x" },
+            { kind = "tile_coding", inputs = ["x", "xdot", "z"], tilings = 6, tiles = [5, 4, 3], size = 4096,
+              ranges = [[-1.2, 0.5], [-0.07, 0.07], [-2, 2]] }]"#,
+    );
+    let mut fs = FeatureSet::build(&columns, &sp).unwrap();
+    let mut x = Features::default();
+    for (k, (obs, want)) in rows.iter().enumerate() {
+        fs.encode(obs, &mut x);
+        assert_eq!(&x.active, want, "row {k}: {obs:?}");
+        assert_eq!(x.dense, vec![obs[0]]);
+    }
+}
+
+#[test]
+fn tile_coding_indices_follow_first_sight_for_small_and_large_coordinates() {
+    // One tiling, one tile per unit: the tuple is (0, floor(a)); coordinates
+    // beyond the i16 range take the coder's other map, in the same insertion order.
+    let sp = spec(&[("a", 0.0, 1.0, false)]);
+    let columns = cols(r#"[{ kind = "tile_coding", inputs = ["a"], tilings = 1, tiles = 1, size = 100 }]"#);
+    let mut fs = FeatureSet::build(&columns, &sp).unwrap();
+    let seq = [0.5, 1e6, 1.5, 1e6 + 0.5, -40000.0, 0.2, -39998.5, -39999.9, 2.0, 1e300];
+    let want = [0u32, 1, 2, 1, 3, 0, 4, 3, 5, 6];
+    for (a, w) in seq.iter().zip(want) {
+        assert_eq!(encode(&mut fs, &[*a]).active, vec![w], "a = {a}");
+    }
+    // Five inputs (six-entry tuples) use the general map.
+    let names: Vec<String> = (0..5).map(|k| format!("v{k}")).collect();
+    let comps: Vec<(&str, f64, f64, bool)> = names.iter().map(|n| (n.as_str(), 0.0, 1.0, false)).collect();
+    let columns = cols(
+        r#"[{ kind = "tile_coding", inputs = ["v0", "v1", "v2", "v3", "v4"], tilings = 1, tiles = 1, size = 8 }]"#,
+    );
+    let mut fs = FeatureSet::build(&columns, &spec(&comps)).unwrap();
+    let pts = [[0.1; 5], [1.1, 0.0, 0.0, 0.0, 0.0], [0.9; 5], [0.0, 0.0, 0.0, 0.0, 1.0]];
+    let got: Vec<u32> = pts.iter().map(|p| encode(&mut fs, p).active[0]).collect();
+    assert_eq!(got, vec![0, 1, 0, 2]);
 }
 
 #[test]
@@ -286,13 +333,13 @@ fn one_hot_state_and_layout() {
     let d = fs.describe();
     assert!(d.starts_with("features: dim 39 = 6 dense + 33 sparse, at most 3 active"), "{d}");
     for line in [
-        "[0] one_hot_state (25 states): sparse 0..25 = x[6..31]",
-        "[1] numeric (`row`, normalize unit): dense 0..1",
-        "[2] categorical_identity (5 buckets of `col`): sparse 25..30 = x[31..36]",
-        "[3] polynomial (order 1 over `col`, `row`): dense 1..4",
+        "[0] one_hot_state (25 states): sparse 0..25 = x[6..31], width 25",
+        "[1] numeric (`row`, normalize unit): dense 0..1, width 1",
+        "[2] categorical_identity (5 buckets of `col`): sparse 25..30 = x[31..36], width 5",
+        "[3] polynomial (order 1 over `col`, `row`): dense 1..4, width 3",
         "[5] bucketized `b` (3 buckets of `col`): consumed by [6]",
-        "[6] indicator (one-hot of `b`): sparse 30..33 = x[36..39]",
-        "[7] numeric (`col`, normalize symmetric): dense 5..6",
+        "[6] indicator (one-hot of `b`): sparse 30..33 = x[36..39], width 3",
+        "[7] numeric (`col`, normalize symmetric): dense 5..6, width 1",
     ] {
         assert!(d.contains(line), "`{line}` not in\n{d}");
     }
@@ -706,7 +753,36 @@ fn unknown_kinds_and_keys_are_serde_errors() {
         r#"[{ kind = "one_hot_state", size = 3 }]"#,
         r#"[{ kind = "tile_coding", inputs = ["col"], tilings = 2, tiles = 2, size = 8, offsets = "uniform" }]"#,
         r#"[{ kind = "numeric", input = "col", normalize = "zscore" }]"#,
+        r#"[{ kind = "tile_coding", inputs = ["col"], tilings = 2, tiles = -1, size = 8 }]"#,
+        r#"[{ kind = "tile_coding", inputs = ["col"], tilings = 2, tiles = [2.5], size = 8 }]"#,
+        r#"[{ kind = "hashed", input = "col", hash_bucket_size = -3 }]"#,
     ] {
         assert!(toml::from_str::<Doc>(&format!("features = {bad}")).is_err(), "{bad}");
     }
+}
+
+#[test]
+fn toml_forms_parse() {
+    let c = cols(
+        r#"[{ kind = "tile_coding", inputs = ["a", "b"], tilings = 8, tiles = [8, 4], size = 4096 },
+            { kind = "tile_coding", inputs = ["a"], tilings = 8, tiles = 8, size = 64, ranges = [[-1, 1]] },
+            { kind = "embedding", column = "c", dimension = 3 },
+            { kind = "categorical_identity", input = "row", num_buckets = 5, default_value = 0 }]"#,
+    );
+    assert!(
+        matches!(&c[0], ColumnSpec::TileCoding { tiles: TileCounts::PerInput(v), ranges: None, .. } if v == &[8, 4])
+    );
+    assert!(
+        matches!(&c[1], ColumnSpec::TileCoding { tiles: TileCounts::All(8), ranges: Some(r), .. } if r == &[[-1.0, 1.0]])
+    );
+    assert!(matches!(&c[2], ColumnSpec::Embedding { init_std: None, dimension: 3, .. }));
+    assert_eq!(c[3].kind(), "categorical_identity");
+    assert!(c[3].is_categorical() && !c[2].is_categorical());
+    // Serialising gives back the same columns.
+    #[derive(serde::Serialize)]
+    struct Out<'a> {
+        features: &'a [ColumnSpec],
+    }
+    let text = toml::to_string(&Out { features: &c }).unwrap();
+    assert_eq!(toml::from_str::<Doc>(&text).unwrap().features, c);
 }

@@ -85,13 +85,41 @@ pub enum Normalize {
 }
 
 /// Tiles per input of a `tile_coding` column: one integer for all inputs, or one per input.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum TileCounts {
     /// `tiles = 8`: the same number for every input.
     All(u64),
     /// `tiles = [8, 8]`: one number per input, in input order.
     PerInput(Vec<u64>),
+}
+
+impl<'de> Deserialize<'de> for TileCounts {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = TileCounts;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number of tiles (an integer >= 1) or a list of them, one per input")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<TileCounts, E> {
+                Ok(TileCounts::All(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<TileCounts, E> {
+                u64::try_from(v)
+                    .map(TileCounts::All)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(v), &self))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<TileCounts, A::Error> {
+                let mut v = Vec::new();
+                while let Some(k) = seq.next_element::<u64>()? {
+                    v.push(k);
+                }
+                Ok(TileCounts::PerInput(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// One feature column as written in TOML (`[[features]]` tables, or inline
@@ -670,7 +698,9 @@ impl<'a> Builder<'a> {
                 .filter(|&n| n != target)
                 .collect();
             if v.is_empty() {
-                "there is none; give a bucketized, categorical_identity, hashed or crossed column a `name`".to_string()
+                "no categorical column has a name yet: give a bucketized, categorical_identity, hashed or crossed \
+                 column `name = \"...\"`"
+                    .to_string()
             } else {
                 format!("the named categorical columns are {}", tick_list(v))
             }
@@ -817,13 +847,12 @@ impl FeatureSet {
                                     i,
                                     Some("num_buckets"),
                                     format!(
-                                        "`{input}` takes values in [{lo}, {hi}], which do not all fit buckets \
-                                         [0, {}]; use num_buckets >= {} (if low >= 0) or give a default_value",
+                                        "`{input}` takes values in [{lo}, {hi}], which do not all fit buckets [0, {}]; {}",
                                         nb - 1,
-                                        if hi.is_finite() && hi >= 0.0 {
-                                            format!("{}", hi.floor() + 1.0)
+                                        if lo >= 0.0 && hi.is_finite() {
+                                            format!("use num_buckets >= {} or give a default_value", hi.floor() + 1.0)
                                         } else {
-                                            "?".into()
+                                            "give a default_value for the values outside".to_string()
                                         }
                                     ),
                                 ));
@@ -879,7 +908,10 @@ impl FeatureSet {
                         }
                     }
                     let size = size_in_range(i, "hash_bucket_size", *hash_bucket_size, "the bucket count")?;
-                    let d = format!("{size} hash buckets of {}", keys.join(" × "));
+                    let d = format!(
+                        "{size} hash buckets of {}",
+                        tick_list(keys.iter().map(String::as_str)).replace(", ", " × ")
+                    );
                     (Cat::Crossed { keys: ks, size: size as u64 }, size, d, dep)
                 }
                 _ => continue,
@@ -935,6 +967,8 @@ impl FeatureSet {
         let default_inputs = || vec!["col".to_string(), "row".to_string()];
         for (i, c) in columns.iter().enumerate() {
             let label = c.name().map(|n| format!(" `{n}`")).unwrap_or_default();
+            b.consumed[i].sort_unstable();
+            b.consumed[i].dedup();
             let (detail, role) = match c {
                 ColumnSpec::Bucketized { .. }
                 | ColumnSpec::CategoricalIdentity { .. }
@@ -1182,11 +1216,16 @@ impl FeatureSet {
                             format!("one_hot_state needs a `state` observation; this world has {}", spec.describe()),
                         ));
                     };
-                    let w = size_in_range(i, "kind", ns as u64, "the number of states").map_err(|mut e| {
-                        e.key = None;
-                        e
-                    })?;
-                    let role = fs.add_sparse(i, w, 1, SparseKind::OneHotState { input: x, n: ns })?;
+                    if ns == 0 || ns > MAX_FEATURE_ENTRIES {
+                        return Err(err(
+                            i,
+                            None,
+                            format!(
+                                "one_hot_state over {ns} states: it needs between 1 and {MAX_FEATURE_ENTRIES} (2^26) states"
+                            ),
+                        ));
+                    }
+                    let role = fs.add_sparse(i, ns, 1, SparseKind::OneHotState { input: x, n: ns })?;
                     (format!("{ns} states"), role)
                 }
             };
@@ -1383,10 +1422,10 @@ impl FeatureSet {
     ///
     /// ```text
     /// features: dim 13 = 3 dense + 10 sparse, at most 2 active
-    ///   [0] polynomial (order 1 over `col`, `row`): dense 0..3
+    ///   [0] polynomial (order 1 over `col`, `row`): dense 0..3, width 3
     ///   [1] bucketized `b` (5 buckets of `col`): consumed by [2]
-    ///   [2] indicator (one-hot of `b`): sparse 0..5 = x[3..8]
-    ///   [3] categorical_identity (5 buckets of `row`): sparse 5..10 = x[8..13]
+    ///   [2] indicator (one-hot of `b`): sparse 0..5 = x[3..8], width 5
+    ///   [3] categorical_identity (5 buckets of `row`): sparse 5..10 = x[8..13], width 5
     /// ```
     pub fn describe(&self) -> String {
         let mut s = format!(
@@ -1398,9 +1437,9 @@ impl FeatureSet {
         );
         for (i, c) in self.info.iter().enumerate() {
             let role = match &c.role {
-                Role::Dense { offset, width } => format!("dense {offset}..{}", offset + width),
+                Role::Dense { offset, width } => format!("dense {offset}..{}, width {width}", offset + width),
                 Role::Sparse { offset, width } => format!(
-                    "sparse {offset}..{} = x[{}..{}]",
+                    "sparse {offset}..{} = x[{}..{}], width {width}",
                     offset + width,
                     self.dense_dim + offset,
                     self.dense_dim + offset + width
