@@ -219,7 +219,7 @@ pub fn resolve_agent(doc: &Doc, i: usize, env: Option<&LoadedEnv>) -> Result<Res
             (AgentJob::Dp(DpJob::Eval { cfg, policy, source: c.policy.clone() }), r)
         }
         other => match super::resolve_extra(doc, &prefix, other, &params, env)? {
-            Some(r) => (AgentJob::Other(params.clone()), r),
+            Some(r) => (AgentJob::Other(r.clone()), r),
             None => {
                 let kinds = all_kinds();
                 let refs: Vec<&str> = kinds.iter().map(String::as_str).collect();

@@ -123,6 +123,16 @@ fn learning_config(
     Ok((p, cfg))
 }
 
+/// The file an agent's table came from (its preset, else the experiment), for relative paths.
+pub fn agent_file(doc: &Doc, prefix: &[Seg]) -> Option<std::path::PathBuf> {
+    doc.sources
+        .iter()
+        .rev()
+        .find(|s| prefix.starts_with(&s.prefix) && !s.prefix.is_empty())
+        .or(doc.sources.first())
+        .map(|s| s.file.clone())
+}
+
 /// Validate an agent of another family; `Ok(None)` if no family knows `kind`.
 /// Returns its hyperparameters as resolved (for `config.resolved.toml`).
 pub fn resolve_extra(
@@ -149,7 +159,15 @@ pub fn resolve_extra(
         let Some(env) = env else {
             return Err(doc.error_at(prefix, &format!("`{kind}` needs an environment: add an [env] table")));
         };
-        let (p, cfg) = learning_config(Some(doc), prefix, params, episodes)?;
+        let mut params = params.clone();
+        // A network file is resolved where the agent was written (the experiment or its preset).
+        if let Some(toml::Value::String(n)) = params.get("network") {
+            if let Some(f) = agent_file(doc, prefix) {
+                let resolved = load::resolve_path(&f, n);
+                params.insert("network".into(), toml::Value::String(resolved));
+            }
+        }
+        let (p, cfg) = learning_config(Some(doc), prefix, &params, episodes)?;
         if cfg.start == crate::agents::train::StartMode::Uniform && env.finite().is_none() {
             return Err(doc.error_at(
                 &at("start"),
@@ -172,9 +190,19 @@ pub fn resolve_extra(
                 return Err(doc.error_at(&path, &e.message));
             }
         }
-        crate::agents::approx::build(kind, &p, &spec, env.n_actions(), env.gamma())
-            .map_err(|e| doc.error_at(prefix, &e.to_string()))?;
-        return Ok(Some(params.clone()));
+        let cx = crate::agents::approx::AgentContext {
+            spec: &spec,
+            n_actions: env.n_actions(),
+            gamma: env.gamma(),
+            env: Some(env),
+            file: None,
+        };
+        crate::agents::approx::build_in(kind, &p, &cx).map_err(|e| match e {
+            // Errors that already name their own file (a network file) stay as they are.
+            crate::Error::Input(m) if m.contains(".toml:") => crate::Error::Input(m),
+            e => doc.error_at(prefix, &e.to_string()),
+        })?;
+        return Ok(Some(params));
     }
     if is_learning_kind(kind) {
         let w = match env {

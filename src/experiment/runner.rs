@@ -82,6 +82,8 @@ pub struct Outputs {
     pub sa_runs: Vec<(String, u64, crate::agents::sa::SaRun)>,
     /// Learning curves: (agent, one curve of (cumulative steps, return) per seed).
     pub curves: Vec<(String, Vec<crate::plot::learning::SeedCurve>)>,
+    /// Training losses: (agent, one curve of (update, loss) per seed).
+    pub loss_curves: Vec<(String, Vec<crate::plot::learning::SeedCurve>)>,
     /// Episode lengths: (agent, one curve of (cumulative steps, length) per seed), when asked for.
     pub length_curves: Vec<(String, Vec<crate::plot::learning::SeedCurve>)>,
     /// Progress curves: (agent, one curve of (step, RMSE of the values vs the reference) per seed).
@@ -155,6 +157,7 @@ fn new_outputs() -> Outputs {
         sa_runs: vec![],
         curves: vec![],
         length_curves: vec![],
+        loss_curves: vec![],
         rmse: vec![],
         v_star: None,
         heatmaps: vec![],
@@ -392,6 +395,20 @@ fn run_variant(
         crate::plot::learning::render_learning_curves(&p, &title, &out.length_curves, &spec, exp.spec.seed)?;
         files.push(p);
     }
+    if want("learning") && out.loss_curves.iter().any(|c| c.1.iter().any(|s| s.len() > 1)) {
+        ensure_writable_dir(&plots_dir)?;
+        let p = plots_dir.join("td_loss.png");
+        crate::plot::learning::render_banded(
+            &p,
+            &format!("TD loss on {title_env}{vname}"),
+            "gradient update",
+            "TD loss of the minibatch (log scale)",
+            &out.loss_curves,
+            &exp.spec.learning_curve,
+            exp.spec.seed,
+        )?;
+        files.push(p);
+    }
     if want("learning") && out.rmse.iter().any(|c| c.1.iter().any(|s| s.len() > 1)) {
         ensure_writable_dir(&plots_dir)?;
         let p = plots_dir.join("value_error.png");
@@ -539,7 +556,11 @@ fn aggregate_learning(
         }
         if let Some(it) = &r.iterations {
             out.iterations.extend_union(it.with_prefix(&prefix));
-            let x_col = if exp.spec.learning_curve.error_x == "episodes" { "episode" } else { "step" };
+            let x_col = match exp.spec.learning_curve.error_x.as_str() {
+                "episodes" => "episode",
+                "updates" => "update",
+                _ => "step",
+            };
             if let (Some(si), Some(ri)) = (it.column_index(x_col), it.column_index("rmse")) {
                 let c: Vec<(u64, f64)> = it
                     .rows
@@ -698,7 +719,14 @@ pub fn run_approx(
     let world = env.finite();
     let spec = env.obs_spec();
     let (p, mut cfg) = super::learning_settings(params, exp.spec.episodes)?;
-    let build = || approx::build(&agent.kind, &p, &spec, env.n_actions(), env.gamma());
+    let cx = approx::AgentContext {
+        spec: &spec,
+        n_actions: env.n_actions(),
+        gamma: env.gamma(),
+        env: Some(env),
+        file: None,
+    };
+    let build = || approx::build_in(&agent.kind, &p, &cx);
     if cfg.max_episode_steps.is_none() && env.max_steps().is_none() && build()?.max_episode_steps().is_none() {
         if let Some(w) = world {
             let m = w.model();
@@ -726,7 +754,12 @@ pub fn run_approx(
         _ => None,
     };
     let bar = progress.agent(&agent.name, exp.seeds.len() as u64);
-    type SeedOut = (crate::agents::train::SeedResult, Vec<approx::NamedTensor>, Option<(usize, u64)>);
+    type SeedOut = (crate::agents::train::SeedResult, Vec<approx::NamedTensor>, Option<(usize, u64)>, Vec<(u64, f64)>);
+    // Agents that probe themselves (DQN) are compared with v* and its optimal sets.
+    let probe_reference = match (reference.is_none(), world) {
+        (true, Some(w)) => crate::agents::train::reference_for(w.model(), prediction).ok(),
+        _ => None,
+    };
     let results: Vec<SeedOut> = exp
         .seeds
         .par_iter()
@@ -735,6 +768,8 @@ pub fn run_approx(
             let mut a = build()?;
             let mut e = env.make_obs_env();
             let mut it = Table::new(&["step", "episode", "rmse", "max_error", "pa", "mpa", "miou"]);
+            let mut losses_of_seed: Vec<(u64, f64)> = vec![];
+            let mut probed = false;
             let records = approx::train_obs(&mut *e, &mut a, &cfg, seed, starts.as_deref(), |step, ep, a| {
                 if let (Some(r), Some(w)) = (&reference, world) {
                     let (vals, acts) = approx_maps(w, a);
@@ -743,6 +778,32 @@ pub fn run_approx(
                     it.push(cells);
                 }
             });
+            if !a.losses().is_empty() || !a.snapshots().is_empty() {
+                it = Table::new(&["update", "td_loss", "rmse", "max_error", "pa", "mpa", "miou"]);
+                let reference = reference.as_ref().or(probe_reference.as_ref());
+                // One row per update: its loss, and the probe metrics where a snapshot was taken
+                // (update 0 is the untrained network).
+                let mut rows: std::collections::BTreeMap<u64, (Option<f64>, Option<usize>)> = Default::default();
+                for &(u, loss) in a.losses() {
+                    rows.entry(u).or_default().0 = Some(loss);
+                }
+                for (k, sn) in a.snapshots().iter().enumerate() {
+                    rows.entry(sn.0).or_default().1 = Some(k);
+                }
+                for (u, (loss, snap)) in rows {
+                    let mut cells: Vec<Cell> = vec![u.into(), loss.map_or(Cell::Empty, Cell::from)];
+                    match (snap.map(|k| &a.snapshots()[k]), reference, world) {
+                        (Some(sn), Some(r), Some(w)) => {
+                            let (vals, acts) = crate::agents::train::clean(w.model(), sn.1.clone(), sn.2.clone());
+                            cells.extend(crate::agents::train::progress_row(w.model(), r, &vals, &acts));
+                        }
+                        _ => cells.extend([Cell::Empty, Cell::Empty, Cell::Empty, Cell::Empty, Cell::Empty]),
+                    }
+                    it.push(cells);
+                }
+                losses_of_seed = a.losses().to_vec();
+                probed = true;
+            }
             let diverged = a.diverged().then(|| {
                 let last = records.last().map_or((0, 0), |r| (r.episode, r.length));
                 (last.0, last.1)
@@ -758,15 +819,19 @@ pub fn run_approx(
                 greedy_actions,
                 values,
                 q: None,
-                iterations: cfg.eval_every.filter(|_| reference.is_some()).map(|_| it),
+                iterations: if probed || (cfg.eval_every.is_some() && reference.is_some()) { Some(it) } else { None },
             };
-            Ok((res, a.tensors(), diverged))
+            Ok((res, a.tensors(), diverged, losses_of_seed))
         })
         .collect::<Result<Vec<_>>>()?;
     drop(bar);
     let wdir = dir.join("weights");
     let mut extra = Vec::new();
-    for (&id, (_, tensors, diverged)) in exp.seeds.iter().zip(&results) {
+    let loss_curves: Vec<crate::plot::learning::SeedCurve> = results.iter().map(|r| r.3.clone()).collect();
+    if loss_curves.iter().any(|c| c.len() > 1) {
+        out.loss_curves.push((agent.name.clone(), loss_curves));
+    }
+    for (&id, (_, tensors, diverged, _)) in exp.seeds.iter().zip(&results) {
         if !tensors.is_empty() {
             ensure_writable_dir(&wdir)?;
             let path = wdir.join(format!("{}_seed{id}.safetensors", slug(&agent.name)));

@@ -985,6 +985,11 @@ impl NetworkFile {
         Ok(NetworkFile { spec, doc })
     }
 
+    /// A located error at `path` of this file (`file:line:col: path: msg`).
+    pub fn error_at(&self, path: &[Seg], msg: &str) -> Error {
+        self.doc.error_at(path, msg)
+    }
+
     /// The input shape: `input` if given, else the file's `input`, else an error.
     pub fn input_shape(&self, input: Option<[usize; 3]>) -> Result<[usize; 3]> {
         let shape = input.or(self.spec.input).ok_or_else(|| {

@@ -55,7 +55,8 @@ pub struct CurveSpec {
     pub y: String,
     /// A logarithmic y axis (needs positive values: `y = "length"` or `"episodes"`).
     pub log_y: bool,
-    /// The x axis of the value-error plot: `"steps"` (default) or `"episodes"`.
+    /// The x axis of the value-error plot: `"steps"` (default), `"episodes"`, or
+    /// `"updates"` (gradient updates: DQN's `probe_every` snapshots).
     pub error_x: String,
     /// Also draw the episode lengths (steps per episode) in `episode_lengths.png`.
     pub lengths: bool,
@@ -93,8 +94,11 @@ impl CurveSpec {
         if !["return", "length", "episodes"].contains(&self.y.as_str()) {
             return Err(format!("y: `{}` is not valid; use \"return\", \"length\" or \"episodes\"", self.y));
         }
-        if self.error_x != "steps" && self.error_x != "episodes" {
-            return Err(format!("error_x: `{}` is not valid; use \"steps\" or \"episodes\"", self.error_x));
+        if !["steps", "episodes", "updates"].contains(&self.error_x.as_str()) {
+            return Err(format!(
+                "error_x: `{}` is not valid; use \"steps\", \"episodes\" or \"updates\" (DQN's probe_every)",
+                self.error_x
+            ));
         }
         if self.log_y && self.y == "return" {
             return Err("log_y: a log axis needs positive values; use it with y = \"length\" or \"episodes\"".into());
@@ -259,12 +263,32 @@ pub fn render_value_error(
     spec: &CurveSpec,
     band_seed: u64,
 ) -> Result<()> {
+    let x_label = match spec.error_x.as_str() {
+        "episodes" => "episode",
+        "updates" => "gradient update",
+        _ => "environment steps",
+    };
+    render_banded(path, title, x_label, "RMSE of the state values (log scale)", agents, spec, band_seed)
+}
+
+/// Draw one line per agent (the mean over seeds of curves read on a common x
+/// grid, with a 95% bootstrap band when there are several seeds) on a log y axis.
+pub fn render_banded(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    agents: &[(String, Vec<SeedCurve>)],
+    spec: &CurveSpec,
+    band_seed: u64,
+) -> Result<()> {
+    let spec = CurveSpec { x: "steps".into(), smoothing: SmoothingKind::None, ..spec.clone() };
     let mut series = Vec::new();
     for (label, seeds) in agents {
         if seeds.is_empty() || seeds.iter().any(Vec::is_empty) {
             continue;
         }
-        let (xs, band) = agent_band(seeds, spec, band_seed)?;
+        let (xs, band) = agent_band(seeds, &spec, band_seed)?;
         let points = xs.iter().copied().zip(band.mean.iter().copied()).collect();
         let b = if seeds.len() > 1 {
             xs.iter().enumerate().map(|(i, &x)| (x, band.lo[i], band.hi[i])).collect()
@@ -275,8 +299,8 @@ pub fn render_value_error(
     }
     LineChart {
         title: title.to_string(),
-        x_label: if spec.error_x == "episodes" { "episode".into() } else { "environment steps".into() },
-        y_label: "RMSE of the state values (log scale)".into(),
+        x_label: x_label.into(),
+        y_label: y_label.into(),
         log_y: true,
         series,
         size: Some((1000, 620)),

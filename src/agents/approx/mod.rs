@@ -14,6 +14,7 @@
 //! under a name and an experiment file can use it with any world.
 
 pub mod a2c;
+pub mod dqn;
 pub mod linear;
 pub mod linear_q_learning;
 pub mod linear_sarsa;
@@ -101,9 +102,18 @@ pub trait ObsAgent {
     fn max_episode_steps(&self) -> Option<u64> {
         None
     }
-    /// The first non-finite value the agent computed, if any (the runner stops the seed).
+    /// Whether the agent computed a non-finite value (the loop stops the seed).
     fn diverged(&self) -> bool {
         false
+    }
+    /// The training loss of every update (update number, loss), for agents with one (DQN).
+    fn losses(&self) -> &[(u64, f64)] {
+        &[]
+    }
+    /// Snapshots (update number, value of every state, greedy action of every state)
+    /// taken during training, for agents that probe themselves (DQN's `probe_every`).
+    fn snapshots(&self) -> &[(u64, Vec<f64>, Vec<usize>)] {
+        &[]
     }
 }
 
@@ -134,6 +144,12 @@ impl<A: ObsAgent + ?Sized> ObsAgent for Box<A> {
     }
     fn diverged(&self) -> bool {
         (**self).diverged()
+    }
+    fn losses(&self) -> &[(u64, f64)] {
+        (**self).losses()
+    }
+    fn snapshots(&self) -> &[(u64, Vec<f64>, Vec<usize>)] {
+        (**self).snapshots()
     }
 }
 
@@ -215,14 +231,28 @@ where
     records
 }
 
+/// What an agent factory knows of the world and the experiment.
+#[derive(Debug, Clone, Copy)]
+pub struct AgentContext<'a> {
+    /// The world's raw observation.
+    pub spec: &'a ObsSpec,
+    /// Number of actions.
+    pub n_actions: usize,
+    /// Discount factor.
+    pub gamma: f64,
+    /// The environment itself, when the caller has it (e.g. for a one-hot grid image).
+    pub env: Option<&'a crate::env::LoadedEnv>,
+    /// The file the agent's table came from, for resolving relative paths (network files).
+    pub file: Option<&'a std::path::Path>,
+}
+
 /// Builds an approximating agent of one kind from its parameters (the
-/// agent's TOML table without the runner's keys), the world's observation,
-/// its action count and γ.
-pub type ObsAgentFactory =
-    fn(params: &toml::Table, spec: &ObsSpec, n_actions: usize, gamma: f64) -> Result<Box<dyn ObsAgent + Send>>;
+/// agent's TOML table without the runner's keys) and its context.
+pub type ObsAgentFactory = fn(params: &toml::Table, cx: &AgentContext) -> Result<Box<dyn ObsAgent + Send>>;
 
 /// The built-in approximating kinds, with one line of description each.
 pub const BUILTIN_KINDS: &[(&str, &str)] = &[
+    ("dqn", "deep Q-learning with any network file (Zhao 8.4, Mnih et al. 2015): network, observation, replay, batch, lr, target, double, loss"),
     ("td-linear", "TD-Linear prediction of a policy (Zhao Alg. 8.1): features, alpha, w0, policy, residual"),
     ("lstd", "least-squares TD prediction (Zhao 8.4, S&B 9.8): features, policy, epsilon_reg"),
     ("linear-sarsa", "semi-gradient Sarsa, linear q (Zhao Alg. 8.2, S&B 10.1): features, alpha, epsilon, w0"),
@@ -247,20 +277,30 @@ type Registry = RwLock<BTreeMap<String, ObsAgentFactory>>;
 fn builtin(kind: &str) -> Option<ObsAgentFactory> {
     use super::agent::parse_params as p;
     Some(match kind {
-        "td-linear" => |t, sp, na, g| Ok(Box::new(td_linear::TdLinear::new(p("td-linear", t)?, sp, na, g)?)),
-        "lstd" => |t, sp, na, g| Ok(Box::new(td_linear::Lstd::new(p("lstd", t)?, sp, na, g)?)),
-        "linear-sarsa" => {
-            |t, sp, na, g| Ok(Box::new(linear_sarsa::LinearSarsa::new(p("linear-sarsa", t)?, sp, na, g)?))
+        "td-linear" => {
+            |t, cx| Ok(Box::new(td_linear::TdLinear::new(p("td-linear", t)?, cx.spec, cx.n_actions, cx.gamma)?))
         }
-        "linear-q-learning" => {
-            |t, sp, na, g| Ok(Box::new(linear_q_learning::LinearQLearning::new(p("linear-q-learning", t)?, sp, na, g)?))
+        "lstd" => |t, cx| Ok(Box::new(td_linear::Lstd::new(p("lstd", t)?, cx.spec, cx.n_actions, cx.gamma)?)),
+        "linear-sarsa" => |t, cx| {
+            Ok(Box::new(linear_sarsa::LinearSarsa::new(p("linear-sarsa", t)?, cx.spec, cx.n_actions, cx.gamma)?))
+        },
+        "linear-q-learning" => |t, cx| {
+            Ok(Box::new(linear_q_learning::LinearQLearning::new(
+                p("linear-q-learning", t)?,
+                cx.spec,
+                cx.n_actions,
+                cx.gamma,
+            )?))
+        },
+        "reinforce" => {
+            |t, cx| Ok(Box::new(reinforce::Reinforce::new(p("reinforce", t)?, cx.spec, cx.n_actions, cx.gamma)?))
         }
-        "reinforce" => |t, sp, na, g| Ok(Box::new(reinforce::Reinforce::new(p("reinforce", t)?, sp, na, g)?)),
-        "qac" => |t, sp, na, g| Ok(Box::new(qac::Qac::new(p("qac", t)?, sp, na, g)?)),
-        "a2c" => |t, sp, na, g| Ok(Box::new(a2c::A2c::new(p("a2c", t)?, sp, na, g)?)),
-        "off-policy-ac" => {
-            |t, sp, na, g| Ok(Box::new(off_policy_ac::OffPolicyAc::new(p("off-policy-ac", t)?, sp, na, g)?))
-        }
+        "qac" => |t, cx| Ok(Box::new(qac::Qac::new(p("qac", t)?, cx.spec, cx.n_actions, cx.gamma)?)),
+        "a2c" => |t, cx| Ok(Box::new(a2c::A2c::new(p("a2c", t)?, cx.spec, cx.n_actions, cx.gamma)?)),
+        "off-policy-ac" => |t, cx| {
+            Ok(Box::new(off_policy_ac::OffPolicyAc::new(p("off-policy-ac", t)?, cx.spec, cx.n_actions, cx.gamma)?))
+        },
+        "dqn" => |t, cx| Ok(Box::new(dqn::Dqn::new(p("dqn", t)?, cx)?)),
         _ => return None,
     })
 }
@@ -288,7 +328,8 @@ pub fn kinds() -> Vec<String> {
     registry().read().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect()
 }
 
-/// Build an agent of a registered approximating kind.
+/// Build an agent of a registered approximating kind, knowing only the
+/// observation, the action count and γ (see [`build_in`]).
 pub fn build(
     kind: &str,
     params: &toml::Table,
@@ -296,6 +337,11 @@ pub fn build(
     n_actions: usize,
     gamma: f64,
 ) -> Result<Box<dyn ObsAgent + Send>> {
+    build_in(kind, params, &AgentContext { spec, n_actions, gamma, env: None, file: None })
+}
+
+/// Build an agent of a registered approximating kind in a full context.
+pub fn build_in(kind: &str, params: &toml::Table, cx: &AgentContext) -> Result<Box<dyn ObsAgent + Send>> {
     let f = registry().read().unwrap_or_else(|e| e.into_inner()).get(kind).copied();
     let Some(f) = f else {
         return Err(Error::input(format!("unknown approximating agent kind `{kind}`; valid: {}", kinds().join(", "))));
@@ -304,5 +350,5 @@ pub fn build(
     for k in super::train::RESERVED_KEYS {
         p.remove(*k);
     }
-    f(&p, spec, n_actions, gamma)
+    f(&p, cx)
 }
