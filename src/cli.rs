@@ -205,6 +205,16 @@ fn dispatch(cmd: Cmd) -> Result<()> {
             let plots = report.files.iter().filter(|f| f.extension().is_some_and(|e| e == "png")).count();
             println!("wrote {} files ({} plots) to {}", report.files.len(), plots, report.out_dir.display());
             println!("  summary: {}", report.out_dir.join("summary.json").display());
+            if !report.diverged.is_empty() {
+                for d in &report.diverged {
+                    eprintln!("error: {d}");
+                }
+                return Err(Error::internal(format!(
+                    "{} seed run(s) diverged; outputs are in {}",
+                    report.diverged.len(),
+                    report.out_dir.display()
+                )));
+            }
             Ok(())
         }
         Cmd::Check { file } => check(&file),

@@ -309,3 +309,57 @@ fn bad_feature_columns_and_continuous_envs() {
     assert!(String::from_utf8_lossy(&o.stdout).contains("`position` in [-1.2, 0.6]"));
     assert_user_error(&rlkit(&["solve", "envs/mountain_car.toml"]), &["continuous", "no tabular model"]);
 }
+
+#[test]
+fn bad_network_files_for_dqn() {
+    let d = tmpdir("dqn-net");
+    write(&d, "out4.toml", "[[layers]]\nkind = \"flatten\"\n[[layers]]\nkind = \"linear\"\nout_features = 4\n");
+    write(
+        &d,
+        "big.toml",
+        "[[layers]]\nkind = \"conv2d\"\nout_channels = 2\nkernel_size = 9\n[[layers]]\nkind = \"flatten\"\n[[layers]]\nkind = \"linear\"\nout_features = 5\n",
+    );
+    write(&d, "typo.toml", "[[layers]]\nkind = \"linar\"\n");
+    let cases: &[(&str, &[&str])] = &[
+        ("out4", &["out4.toml:3:1", "layers[1]", "5 actions", "out_features = 5"]),
+        ("big", &["big.toml:1:1", "layers[0]", "too small for kernel_size 9"]),
+        ("typo", &["typo.toml:2:1", "did you mean `linear`?"]),
+        ("missing", &["exp_missing.toml:7:1", "agents[0].network", "not found"]),
+    ];
+    for (net, needles) in cases {
+        let f = write(
+            &d,
+            &format!("exp_{net}.toml"),
+            &format!(
+                "name = \"x\"\nepisodes = 1\n[env]\npath = \"{}/envs/zhao_5x5.toml\"\n[[agents]]\nkind = \"dqn\"\nnetwork = \"{net}.toml\"\nepisode_length = 10\n",
+                env!("CARGO_MANIFEST_DIR")
+            ),
+        );
+        assert_user_error(&rlkit(&["check", &f]), needles);
+        let out = d.join(format!("out_{net}"));
+        assert_user_error(&rlkit(&["run", &f, "--out", out.to_str().unwrap()]), needles);
+        assert!(!out.exists());
+    }
+}
+
+#[test]
+fn a_diverging_seed_exits_1_and_keeps_the_outputs() {
+    let d = tmpdir("nan");
+    let out = d.join("out");
+    let o = rlkit(&[
+        "run",
+        "experiments/zhao_fig8_11.toml",
+        "--seeds",
+        "2",
+        "--set",
+        "agents[0].lr=1e30",
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.contains("agent `DQN` seed 0") && err.contains("episode 1, step 1000"), "{err}");
+    assert!(out.join("summary.json").exists() && out.join("values.csv").exists());
+}

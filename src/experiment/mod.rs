@@ -164,6 +164,15 @@ pub fn resolve_extra(
         if let Some(toml::Value::String(n)) = params.get("network") {
             if let Some(f) = agent_file(doc, prefix) {
                 let resolved = load::resolve_path(&f, n);
+                if !std::path::Path::new(&resolved).is_file() {
+                    return Err(doc.error_at(
+                        &at("network"),
+                        &format!(
+                            "network file `{n}` not found (looked in the current directory and beside {}); give a network TOML such as configs/networks/grid_backbone.toml",
+                            f.display()
+                        ),
+                    ));
+                }
                 params.insert("network".into(), toml::Value::String(resolved));
             }
         }

@@ -56,6 +56,9 @@ pub struct RunReport {
     pub files: Vec<PathBuf>,
     /// Warnings (for example a solver that hit its iteration limit).
     pub warnings: Vec<String>,
+    /// Seeds stopped because they produced a non-finite value: one line each, naming the
+    /// agent, the seed, the episode and the step (the CLI prints them and exits with code 1).
+    pub diverged: Vec<String>,
 }
 
 /// A value map to draw: (agent, note for the title, values, greedy actions if any).
@@ -82,6 +85,8 @@ pub struct Outputs {
     pub sa_runs: Vec<(String, u64, crate::agents::sa::SaRun)>,
     /// Learning curves: (agent, one curve of (cumulative steps, return) per seed).
     pub curves: Vec<(String, Vec<crate::plot::learning::SeedCurve>)>,
+    /// Seeds stopped on a non-finite value (one line each).
+    pub diverged: Vec<String>,
     /// Training losses: (agent, one curve of (update, loss) per seed).
     pub loss_curves: Vec<(String, Vec<crate::plot::learning::SeedCurve>)>,
     /// Episode lengths: (agent, one curve of (cumulative steps, length) per seed), when asked for.
@@ -124,7 +129,8 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunReport> {
             None => exp.out_dir.clone(),
         };
         ensure_writable_dir(&dir)?;
-        let files = run_variant(exp, v, &dir, &progress, &mut report.warnings)?;
+        let (files, diverged) = run_variant(exp, v, &dir, &progress, &mut report.warnings)?;
+        report.diverged.extend(diverged);
         variant_summaries.push(json!({ "variant": v.name, "dir": dir.display().to_string() }));
         report.files.extend(files);
     }
@@ -157,6 +163,7 @@ fn new_outputs() -> Outputs {
         sa_runs: vec![],
         curves: vec![],
         length_curves: vec![],
+        diverged: vec![],
         loss_curves: vec![],
         rmse: vec![],
         v_star: None,
@@ -244,7 +251,7 @@ fn run_variant(
     dir: &Path,
     progress: &Progress,
     warnings: &mut Vec<String>,
-) -> Result<Vec<PathBuf>> {
+) -> Result<(Vec<PathBuf>, Vec<String>)> {
     let mut out = new_outputs();
     let needs_vstar = v.agents.iter().any(|a| {
         matches!(a.job, AgentJob::Dp(_)) || super::is_learning_kind(&a.kind) || super::is_approx_kind(&a.kind)
@@ -476,7 +483,7 @@ fn run_variant(
     let sp = dir.join("summary.json");
     atomic_write(&sp, pretty(&summary).as_bytes())?;
     files.push(sp);
-    Ok(files)
+    Ok((files, std::mem::take(&mut out.diverged)))
 }
 
 /// Mean of `xs` (NaN when empty).
@@ -841,7 +848,14 @@ pub fn run_approx(
             out.files.push(path);
         }
         extra.push(match diverged {
-            Some((ep, step)) => json!({ "diverged": { "episode": ep, "step": step } }),
+            Some((ep, step)) => {
+                out.diverged.push(format!(
+                    "{}: agent `{}` seed {id}: a non-finite loss, gradient or value at episode {ep}, step {step}; that seed was stopped there, the other seeds ran to the end and everything is written (lower the step size or clip the gradients)",
+                    exp.file.display(),
+                    agent.name
+                ));
+                json!({ "diverged": { "episode": ep, "step": step } })
+            }
             None => json!({}),
         });
     }

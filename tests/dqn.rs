@@ -1,0 +1,191 @@
+//! DQN: the loss gradient through a whole network against finite differences (f64), the
+//! fixed point of a one-hot linear network against tabular Q-learning's, Zhao Fig. 8.11,
+//! and bad network files.
+
+use std::path::Path;
+
+use ndarray::ArrayD;
+use rlkit::agents::approx::dqn::{loss_and_grad, td_targets, Batch, LossKind};
+use rlkit::nn::model::{Network, NetworkFile};
+
+fn net_f64(text: &str, input: [usize; 3], seed: u64) -> Network<f64> {
+    NetworkFile::from_str("net.toml", text).unwrap().build::<f64>(input, seed).unwrap()
+}
+
+const SMALL: &str = r#"
+[[layers]]
+kind = "conv2d"
+out_channels = 3
+kernel_size = 3
+padding = 2
+dilation = 2
+[[layers]]
+kind = "gelu"
+[[layers]]
+kind = "cbam"
+reduction = 1
+kernel_size = 3
+[[layers]]
+kind = "attention"
+heads = 1
+[[layers]]
+kind = "spp"
+levels = [1, 2]
+[[layers]]
+kind = "linear"
+out_features = 4
+"#;
+
+/// A deterministic pseudo-random batch of 3 samples of [2, 3, 3] inputs.
+fn batch() -> Batch<f64> {
+    let x: Vec<f64> = (0..54).map(|i| ((i * 37 % 11) as f64 - 5.0) / 7.0).collect();
+    let x2: Vec<f64> = (0..54).map(|i| ((i * 23 % 13) as f64 - 6.0) / 9.0).collect();
+    Batch {
+        x: ArrayD::from_shape_vec(vec![3, 2, 3, 3], x).unwrap(),
+        x2: ArrayD::from_shape_vec(vec![3, 2, 3, 3], x2).unwrap(),
+        actions: vec![2, 0, 3],
+        rewards: vec![1.0, -0.5, 0.25],
+        terminated: vec![false, true, false],
+    }
+}
+
+#[test]
+fn dqn_loss_gradient_matches_finite_differences_through_the_whole_network() {
+    for loss in [LossKind::Mse, LossKind::Huber] {
+        let mut net = net_f64(SMALL, [2, 3, 3], 4);
+        let mut target = net_f64(SMALL, [2, 3, 3], 5);
+        let b = batch();
+        let q2 = target.forward(b.x2.clone()).unwrap();
+        let y = td_targets(&b, &q2, None, 0.9);
+        // Terminal transitions use the reward alone.
+        assert_eq!(y[1], -0.5);
+        // Scale the targets so that Huber exercises both of its branches.
+        let y: Vec<f64> = y.iter().enumerate().map(|(i, v)| if i == 0 { v + 3.0 } else { *v }).collect();
+        loss_and_grad(&mut net, &b, &y, loss).unwrap();
+        let grads: Vec<(String, Vec<f64>)> =
+            net.named_params().into_iter().map(|(n, p)| (n, p.grad.iter().copied().collect())).collect();
+        let mut worst: f64 = 0.0;
+        let mut checked = 0;
+        for (pi, (name, g)) in grads.iter().enumerate() {
+            for j in (0..g.len()).step_by(g.len().div_ceil(6).max(1)) {
+                let h = 1e-6;
+                let mut eval = |delta: f64| {
+                    let mut n2 = net.clone();
+                    n2.params_mut()[pi].value.as_slice_mut().unwrap()[j] += delta;
+                    loss_and_grad(&mut n2, &b, &y, loss).unwrap()
+                };
+                let fd = (eval(h) - eval(-h)) / (2.0 * h);
+                let err = (fd - g[j]).abs() / (1e-6 + fd.abs().max(g[j].abs()));
+                assert!(err < 1e-4 || (fd - g[j]).abs() < 1e-8, "{loss:?} {name}[{j}]: analytic {} vs FD {fd}", g[j]);
+                worst = worst.max(err.min((fd - g[j]).abs()));
+                checked += 1;
+            }
+        }
+        assert!(checked >= 30, "{checked} entries checked");
+        assert!(worst < 1e-4);
+    }
+}
+
+#[test]
+fn double_dqn_targets_pick_the_online_argmax() {
+    let b = batch();
+    let q2t = ArrayD::from_shape_vec(vec![3, 4], (0..12).map(|v| v as f64).collect()).unwrap();
+    // Online network prefers action 1 in every row; the target values it.
+    let q2o = ArrayD::from_shape_vec(vec![3, 4], vec![0.0, 9.0, 0.0, 0.0].repeat(3)).unwrap();
+    let plain = td_targets(&b, &q2t, None, 0.5);
+    let double = td_targets(&b, &q2t, Some(&q2o), 0.5);
+    assert_eq!(plain, vec![1.0 + 0.5 * 3.0, -0.5, 0.25 + 0.5 * 11.0]);
+    assert_eq!(double, vec![1.0 + 0.5 * 1.0, -0.5, 0.25 + 0.5 * 9.0]);
+}
+
+fn run(file: &str, seeds: usize, sets: &[(&str, &str)], out: &Path) -> serde_json::Value {
+    use rlkit::experiment::{load, run, LoadOptions, RunOptions};
+    let _ = std::fs::remove_dir_all(out);
+    let opts = LoadOptions {
+        out: Some(out.to_path_buf()),
+        seeds: Some(seeds),
+        sets: sets.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+    };
+    run(&load(Path::new(file), &opts).unwrap(), &RunOptions::default()).unwrap();
+    serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn one_hot_linear_dqn_reaches_q_learnings_fixed_point_on_a_two_state_mdp() {
+    // Two states, two actions, γ 0.5: "stay" pays 1 in s0 and 0 in s1, "move" swaps and pays 0.
+    // q* solves q = r + γ max q': v*(s0) = 1/(1−γ) = 2, q*(s0, move) = 0.5·v*(s1),
+    // v*(s1) = max(0 + 0.5·v*(s1), 0 + 0.5·2) = 1; so q* = [[2, 0.5], [0.5, 1]].
+    let d = std::env::temp_dir().join(format!("rlkit-dqn-2s-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(
+        d.join("net.toml"),
+        "[[layers]]\nkind = \"flatten\"\n[[layers]]\nkind = \"linear\"\nout_features = 2\nbias = false\n",
+    )
+    .unwrap();
+    let exp = r#"
+name = "two_state"
+episodes = 1
+plots = []
+[env]
+kind = "mdp"
+gamma = 0.5
+states = ["s0", "s1"]
+actions = ["stay", "move"]
+transitions = [
+  { from = "s0", action = "stay", to = "s0", reward = 1.0 },
+  { from = "s0", action = "move", to = "s1", reward = 0.0 },
+  { from = "s1", action = "stay", to = "s1", reward = 0.0 },
+  { from = "s1", action = "move", to = "s0", reward = 0.0 },
+]
+[[agents]]
+kind = "dqn"
+name = "DQN"
+network = "net.toml"
+observation = "features"
+features = [{ kind = "one_hot_state" }]
+behaviour = "uniform"
+episode_length = 400
+replay = 400
+batch = 64
+lr = 0.02
+loss = "mse"
+target = { kind = "hard", every = 20 }
+learning_starts = 400
+train_every = 0
+updates_per_episode = 3000
+"#;
+    std::fs::write(d.join("exp.toml"), exp).unwrap();
+    run(d.join("exp.toml").to_str().unwrap(), 1, &[], &d.join("out"));
+    let w = rlkit::data::tensors::read_f64_tensors(&d.join("out/weights/DQN_seed0.safetensors")).unwrap();
+    let (shape, q) = &w["layers.1.weight"];
+    assert_eq!(shape, &vec![2, 2]);
+    // weight[a, s] = q(s, a) for a one-hot input and no bias.
+    let want = [[2.0, 0.5], [0.5, 1.0]];
+    for s in 0..2 {
+        for a in 0..2 {
+            assert!((q[a * 2 + s] - want[s][a]).abs() < 0.02, "q({s},{a}) = {} vs {}", q[a * 2 + s], want[s][a]);
+        }
+    }
+}
+
+#[test]
+fn zhao_fig8_11_reaches_the_optimal_policy() {
+    let out = std::env::temp_dir().join(format!("rlkit-dqn-811-{}", std::process::id()));
+    let s = run("experiments/zhao_fig8_11.toml", 5, &[], &out);
+    let a = &s["agents"][0];
+    let perfect = a["per_seed"].as_array().unwrap().iter().filter(|p| p["pa"] == 1.0).count();
+    assert!(perfect >= 4, "PA = 1.0 on {perfect} of 5 seeds");
+    for f in ["plots/td_loss.png", "plots/value_error.png", "plots/values_DQN.png", "weights/DQN_seed4.safetensors"] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    // The value error falls over the updates (iterations.csv: update, td_loss, rmse, ...).
+    let text = std::fs::read_to_string(out.join("iterations.csv")).unwrap();
+    let rmse: Vec<f64> = text
+        .lines()
+        .skip(1)
+        .filter(|l| l.starts_with("DQN,0,"))
+        .filter_map(|l| l.split(',').nth(4).and_then(|v| v.parse().ok()))
+        .collect();
+    assert!(rmse.len() > 50);
+    assert!(rmse.last().unwrap() * 5.0 < rmse[0], "{} -> {}", rmse[0], rmse.last().unwrap());
+}
