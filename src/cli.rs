@@ -79,6 +79,21 @@ enum Cmd {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Reload the trained networks of a run (its `dqn` agents) and evaluate their greedy
+    /// policies on the run's env or another one: values, policy, PA against value iteration.
+    #[command(
+        after_help = "Examples:\n  rlkit eval runs/dqn_zhao_5x5\n  rlkit eval runs/dqn_zhao_5x5 --env envs/generated_8x8.toml --out /tmp/eval8"
+    )]
+    Eval {
+        /// The run directory (`rlkit run` wrote it).
+        run_dir: PathBuf,
+        /// Evaluate on this env file instead of the run's own env.
+        #[arg(long)]
+        env: Option<PathBuf>,
+        /// Output directory (default RUN_DIR/eval/<env name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Validate an experiment or env file without running it (exit 0 if valid, 2 if not).
     #[command(after_help = "Example:\n  rlkit check envs/zhao_5x5.toml && rlkit check experiments/quickstart.toml")]
     Check {
@@ -218,6 +233,14 @@ fn dispatch(cmd: Cmd) -> Result<()> {
             Ok(())
         }
         Cmd::Check { file } => check(&file),
+        Cmd::Eval { run_dir, env, out } => {
+            let r = experiment::eval::eval(&run_dir, env.as_deref(), out.as_deref())?;
+            for (agent, seed, pa) in &r.results {
+                println!("{agent} seed {seed}: PA {pa:.4}");
+            }
+            println!("wrote {}", r.out_dir.display());
+            Ok(())
+        }
         Cmd::Solve { env, algo, policy, gamma, tol, sweeps, sets, format } => {
             solve(&env, algo, &policy, gamma, tol, sweeps, &sets, format)
         }

@@ -9,6 +9,7 @@
 //! ```
 
 pub mod agents;
+pub mod eval;
 pub mod load;
 pub mod progress;
 pub mod runner;
