@@ -102,7 +102,7 @@ impl LinearFn {
             Error::input(format!("features[{}]{key}: {}", e.column, e.message))
         })?;
         let dim = features.dim();
-        let total = dim.checked_mul(outputs.max(1)).unwrap_or(usize::MAX);
+        let total = dim.saturating_mul(outputs.max(1));
         if total > MAX_FEATURE_ENTRIES {
             return Err(Error::input(format!(
                 "features: {dim} features × {outputs} actions = {total} weights is more than the limit of {MAX_FEATURE_ENTRIES} (2^26); use fewer buckets, tiles or a smaller order"
