@@ -235,7 +235,12 @@ fn maybe_tie(x: f64, s: &str) -> bool {
     let bits = x.to_bits();
     let exp = ((bits >> 52) & 0x7ff) as i64;
     let mut m = bits & ((1u64 << 52) - 1);
-    let mut e = if exp == 0 { -1074 } else { m |= 1 << 52; exp - 1075 };
+    let mut e = if exp == 0 {
+        -1074
+    } else {
+        m |= 1 << 52;
+        exp - 1075
+    };
     let tz = m.trailing_zeros() as i64;
     m >>= tz;
     e += tz;
@@ -266,9 +271,33 @@ mod fast_format_tests {
         use rand::RngExt;
         let mut rng = crate::util::rng_for(11, &[]);
         let mut xs = vec![
-            0.0, -0.0, 1.0, -1.0, 0.1, 1e15, 9.007_199_254_740_992e15, 1e16, 1e17, 1e21, 1e22, 1e-5, 1e-6, 1e-7,
-            1.5e-300, 5e-324, f64::MAX, f64::MIN_POSITIVE, f64::NAN, f64::INFINITY, -f64::INFINITY, -1436.0,
-            2.0 / 3.0, 123456.789, -13.000000000000002, -10.909439086914063, -8.417556762695313,
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            0.1,
+            1e15,
+            9.007_199_254_740_992e15,
+            1e16,
+            1e17,
+            1e21,
+            1e22,
+            1e-5,
+            1e-6,
+            1e-7,
+            1.5e-300,
+            5e-324,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            f64::NAN,
+            f64::INFINITY,
+            -f64::INFINITY,
+            -1436.0,
+            2.0 / 3.0,
+            123456.789,
+            -13.000000000000002,
+            -10.909439086914063,
+            -8.417556762695313,
         ];
         for _ in 0..20_000 {
             xs.push(f64::from_bits(rng.random::<u64>()));

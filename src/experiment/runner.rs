@@ -321,8 +321,11 @@ fn run_variant(
             if want("convergence") && curves.iter().any(|c| c.points.len() > 1) {
                 ensure_writable_dir(&plots_dir)?;
                 let p = plots_dir.join("convergence.png");
-                let y_label =
-                    if v_star.is_some() { "‖v_k − v*‖∞ (log scale)" } else { "‖v_k − v_{k−1}‖∞ (log scale)" };
+                let y_label = if v_star.is_some() {
+                    "‖v_k − v*‖∞ (log scale)"
+                } else {
+                    "‖v_k − v_{k−1}‖∞ (log scale)"
+                };
                 LineChart {
                     title: format!("Convergence on {title_env}{vname}"),
                     x_label: "iteration k".into(),

@@ -184,16 +184,14 @@ mod tests {
         curves[3][70] = f64::NAN;
         let b = bootstrap_band(&curves, resamples, 4).unwrap();
         let mut rng = crate::util::rng_for(4, &[]);
-        let draws: Vec<Vec<usize>> =
-            (0..resamples).map(|_| (0..s).map(|_| rng.random_range(0..s)).collect()).collect();
+        let draws: Vec<Vec<usize>> = (0..resamples).map(|_| (0..s).map(|_| rng.random_range(0..s)).collect()).collect();
         for x in 0..len {
             let col: Vec<f64> = curves.iter().map(|c| c[x]).collect();
             if x == 70 {
                 assert!(b.mean[x].is_nan() && b.lo[x].is_nan() && b.hi[x].is_nan());
                 continue;
             }
-            let mut means: Vec<f64> =
-                draws.iter().map(|d| d.iter().map(|&i| col[i]).sum::<f64>() / s as f64).collect();
+            let mut means: Vec<f64> = draws.iter().map(|d| d.iter().map(|&i| col[i]).sum::<f64>() / s as f64).collect();
             means.sort_by(f64::total_cmp);
             assert_eq!(b.mean[x].to_bits(), (col.iter().sum::<f64>() / s as f64).to_bits());
             assert_eq!(b.lo[x].to_bits(), percentile_sorted(&means, 0.025).to_bits());
