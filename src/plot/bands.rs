@@ -99,17 +99,29 @@ pub fn bootstrap_band(curves: &[Vec<f64>], resamples: usize, seed: u64) -> Resul
     // order, as `Σ_j col[d_j]` over its draws (so the band is bit-identical to
     // the textbook loop), but the adds run along x, which vectorises, instead
     // of one dependent chain per (b, x).
-    const XB: usize = 64;
+    const XB: usize = 16;
     let mut sums = vec![0.0f64; resamples * XB];
     let mut means = vec![0.0f64; resamples];
     for x0 in (0..len).step_by(XB) {
         let xb = XB.min(len - x0);
-        for (b, acc) in sums.chunks_exact_mut(XB).enumerate() {
-            let acc = &mut acc[..xb];
-            acc.fill(0.0);
-            for &i in &draws[b * s..(b + 1) * s] {
-                for (a, &y) in acc.iter_mut().zip(&curves[i as usize][x0..x0 + xb]) {
-                    *a += y;
+        for (b, out) in sums.chunks_exact_mut(XB).enumerate() {
+            if xb == XB {
+                // A full block: the XB running sums stay in registers.
+                let mut acc = [0.0f64; XB];
+                for &i in &draws[b * s..(b + 1) * s] {
+                    let row = &curves[i as usize][x0..x0 + XB];
+                    for k in 0..XB {
+                        acc[k] += row[k];
+                    }
+                }
+                out.copy_from_slice(&acc);
+            } else {
+                let acc = &mut out[..xb];
+                acc.fill(0.0);
+                for &i in &draws[b * s..(b + 1) * s] {
+                    for (a, &y) in acc.iter_mut().zip(&curves[i as usize][x0..x0 + xb]) {
+                        *a += y;
+                    }
                 }
             }
         }
