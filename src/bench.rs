@@ -1,11 +1,19 @@
-//! `rlkit bench`: speed measurements (never timed tests).
+//! `rlkit bench`: speed measurements (never timed tests). See `docs/speed.md`
+//! for the figures, the peers and the exact commands.
 //!
 //! - `rlkit bench vi --size 1000`: value iteration on a generated 1000×1000
 //!   Zhao-style grid (1 M states, 5 actions, 20 % random forbidden cells,
-//!   γ = 0.9, tolerance 1e-6): build time, solve time, sweeps, peak memory.
-//!   Run it with `RAYON_NUM_THREADS=1` for the one-core figure.
+//!   γ = 0.9, tolerance 1e-6): build time, synchronous (Jacobi) solve time and
+//!   sweeps (the headline), a Gauss–Seidel solve reported separately, peak
+//!   memory and bytes per state. `--kernel grid` (default) uses implicit
+//!   successors ([`crate::agents::dp::grid_vi`], bit-identical values);
+//!   `--kernel model` the generic `TabularModel` solver of `rlkit solve`.
+//!   `--threads N` (or `RAYON_NUM_THREADS=1`) sets the worker count.
 //! - `rlkit bench steps --env envs/zhao_5x5.toml`: environment steps per second
-//!   with uniformly random actions.
+//!   with uniformly random actions, counting episodes: first through
+//!   `TabularEnv::step` (the agents' API, ChaCha8 streams), then through a
+//!   branch-free [`crate::env::model::StepTable`] with a wyrand draw per step
+//!   (`--threads N` runs N independent streams).
 
 use std::path::PathBuf;
 use std::time::Instant;

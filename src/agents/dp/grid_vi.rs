@@ -105,9 +105,16 @@ impl PlainGrid {
         self.kinds.len()
     }
 
-    /// Bytes held per state by the model (kinds) and the two value arrays of a solve.
+    /// Bytes held per state during a synchronous solve: the kinds, the
+    /// per-cell landing rewards and the two value arrays.
     pub fn bytes_per_state(&self) -> usize {
-        1 + 2 * std::mem::size_of::<f64>()
+        1 + 3 * std::mem::size_of::<f64>()
+    }
+
+    /// The landing reward of every cell (built once per solve: the sweep then
+    /// streams it instead of decoding kinds, which costs more than the 8 bytes).
+    pub fn landing_rewards(&self) -> Vec<f64> {
+        self.kinds.iter().map(|&k| self.land[k as usize]).collect()
     }
 
     /// Value iteration from v = 0 until ‖v_k − v_{k−1}‖∞ < tol (or `max_sweeps`).
@@ -117,6 +124,7 @@ impl PlainGrid {
             return Err(Error::input(format!("tol = {tol} must be > 0")));
         }
         let n = self.n_states();
+        let land = if gauss_seidel { Vec::new() } else { self.landing_rewards() };
         let mut v = vec![0.0f64; n];
         let mut out = if gauss_seidel { Vec::new() } else { vec![0.0f64; n] };
         // Three rows of e per block, allocated once for the whole solve.
@@ -127,7 +135,7 @@ impl PlainGrid {
             delta = if gauss_seidel {
                 self.sweep_in_place(&mut v)
             } else {
-                let d = self.sweep(&v, &mut out, &mut scratch);
+                let d = self.sweep(&land, &v, &mut out, &mut scratch);
                 std::mem::swap(&mut v, &mut out);
                 d
             };
@@ -143,10 +151,12 @@ impl PlainGrid {
     }
 
     /// One synchronous sweep `out = T v`; returns ‖out − v‖∞.
-    pub fn sweep(&self, v: &[f64], out: &mut [f64], scratch: &mut [f64]) -> f64 {
+    /// `land` is [`PlainGrid::landing_rewards`]; `scratch` holds 3 rows per block of 32 rows.
+    pub fn sweep(&self, land: &[f64], v: &[f64], out: &mut [f64], scratch: &mut [f64]) -> f64 {
         let w = self.width;
-        let block =
-            |(b, (o, sc)): (usize, (&mut [f64], &mut [f64]))| -> f64 { self.block_rows(v, o, sc, b * BLOCK_ROWS) };
+        let block = |(b, (o, sc)): (usize, (&mut [f64], &mut [f64]))| -> f64 {
+            self.block_rows(land, v, o, sc, b * BLOCK_ROWS)
+        };
         let work = out.par_chunks_mut(BLOCK_ROWS * w).zip(scratch.par_chunks_mut(3 * w)).enumerate();
         if rayon::current_num_threads() == 1 {
             work.map(block).reduce(|| 0.0, |a, b| if b > a { b } else { a })
@@ -156,21 +166,14 @@ impl PlainGrid {
     }
 
     /// Rows `r0 .. r0 + out.len() / w` of a synchronous sweep.
-    fn block_rows(&self, v: &[f64], out: &mut [f64], scratch: &mut [f64], r0: usize) -> f64 {
+    fn block_rows(&self, land: &[f64], v: &[f64], out: &mut [f64], scratch: &mut [f64], r0: usize) -> f64 {
         let (w, h, g) = (self.width, self.height, self.gamma);
         let rows = out.len() / w;
-        let (rf, rt, ro, bnd) = (self.land[1], self.land[2], self.land[0], self.boundary);
-        // e(x) = r_land(x) + γ v(x) for one row.
+        let bnd = self.boundary;
+        // e(x) = r_land(x) + γ v(x) for one row: two streams, a multiply and an add.
         let e_row = |r: usize, e: &mut [f64]| {
-            let (k, vv) = (&self.kinds[r * w..(r + 1) * w], &v[r * w..(r + 1) * w]);
-            for ((e, &k), &x) in e.iter_mut().zip(k).zip(vv) {
-                let rl = if k == CELL_FORBIDDEN {
-                    rf
-                } else if k == CELL_TARGET {
-                    rt
-                } else {
-                    ro
-                };
+            let (lr, vv) = (&land[r * w..(r + 1) * w], &v[r * w..(r + 1) * w]);
+            for ((e, &rl), &x) in e.iter_mut().zip(lr).zip(vv) {
                 *e = rl + g * x;
             }
         };
@@ -271,37 +274,30 @@ impl PlainGrid {
     }
 }
 
-/// `o = max(up, rt, dn, l, mid)` elementwise; returns max |o − v|. The
-/// max-norm is kept in 8 independent lanes so that the loop vectorises (a
-/// maximum is exact and order-free, so the lanes change no result).
+/// `o = max(up, rt, dn, l, mid)` elementwise; returns max |o − v|. Two
+/// simple passes over L1-resident rows, each of which vectorises: the maxima,
+/// then the max-norm in 8 independent lanes (a maximum is exact and
+/// order-free, so the lanes change no result).
 #[inline(always)]
 fn max5_row(up: &[f64], rt: &[f64], dn: &[f64], l: &[f64], mid: &[f64], v: &[f64], o: &mut [f64]) -> f64 {
     const L: usize = 8;
     let mx = |a: f64, b: f64| if b > a { b } else { a };
     let n = o.len();
     let (up, rt, dn, l, mid, v) = (&up[..n], &rt[..n], &dn[..n], &l[..n], &mid[..n], &v[..n]);
+    for j in 0..n {
+        o[j] = mx(mx(mx(mx(up[j], rt[j]), dn[j]), l[j]), mid[j]);
+    }
     let mut lanes = [0.0f64; L];
-    let full = n / L * L;
-    for ((((((u8_, r8), d8), l8), m8), v8), o8) in up[..full]
-        .chunks_exact(L)
-        .zip(rt[..full].chunks_exact(L))
-        .zip(dn[..full].chunks_exact(L))
-        .zip(l[..full].chunks_exact(L))
-        .zip(mid[..full].chunks_exact(L))
-        .zip(v[..full].chunks_exact(L))
-        .zip(o[..full].chunks_exact_mut(L))
-    {
+    let (oc, vc) = (o.chunks_exact(L), v.chunks_exact(L));
+    let (orem, vrem) = (oc.remainder(), vc.remainder());
+    for (o8, v8) in oc.zip(vc) {
         for k in 0..L {
-            let q = mx(mx(mx(mx(u8_[k], r8[k]), d8[k]), l8[k]), m8[k]);
-            lanes[k] = mx(lanes[k], (q - v8[k]).abs());
-            o8[k] = q;
+            lanes[k] = mx(lanes[k], (o8[k] - v8[k]).abs());
         }
     }
     let mut delta = lanes.iter().fold(0.0f64, |a, &b| mx(a, b));
-    for j in full..n {
-        let q = mx(mx(mx(mx(up[j], rt[j]), dn[j]), l[j]), mid[j]);
-        delta = mx(delta, (q - v[j]).abs());
-        o[j] = q;
+    for (&q, &x) in orem.iter().zip(vrem) {
+        delta = mx(delta, (q - x).abs());
     }
     delta
 }
