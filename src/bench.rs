@@ -19,7 +19,6 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Subcommand;
-use rand::RngExt;
 use rayon::prelude::*;
 
 use crate::agents::dp::grid_vi::PlainGrid;
@@ -96,17 +95,17 @@ pub fn run(cmd: BenchCmd) -> Result<()> {
                 WorldKind::Grid(_) => "grid",
                 WorldKind::Mdp(_) => "mdp",
             };
-            // 1. The agents' API: `TabularEnv::step` (ChaCha8, one f64 per step) with
-            //    ChaCha8 action draws, as every learning agent steps.
+            // 1. The agents' API: `TabularEnv::step` (its own ChaCha8 stream, one f64
+            //    per step, unchanged), with the bench's action draws from wyrand.
             let mut e = w.make_env();
             let na = e.n_actions();
-            let mut rng = crate::util::rng_for(1, &[]);
+            let mut rng = WyRand::new(1);
             e.reset(Some(0));
             let t = Instant::now();
             let mut total_reward = 0.0;
             let mut episodes = 0u64;
             for _ in 0..steps {
-                let a = rng.random_range(0..na);
+                let a = (((rng.next_u64() >> 32) * na as u64) >> 32) as usize;
                 let st = e.step(a);
                 total_reward += st.reward;
                 if st.terminated || st.truncated {
