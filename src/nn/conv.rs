@@ -263,6 +263,27 @@ fn im2col_s1<T: Real>(xn: &[T], col: &mut [T], g: Geo, cfg: &Conv2dConfig) {
                 let (j0, j1) = tap_range(v, cfg, g.w, g.ow);
                 let r = (ci * g.kh + u) * g.kw + v;
                 let row = &mut col[r * p..][..p];
+                if g.ow == g.w {
+                    // Same width in and out: output k = i·W + j reads input k + off,
+                    // one flat copy per tap, then zeros where (i, j) is in the padding.
+                    let (k0, k1) = (i0 * g.ow, i1 * g.ow);
+                    row[..k0].fill(T::ZERO);
+                    row[k1..].fill(T::ZERO);
+                    if k0 < k1 {
+                        let (ka, kb, off) = flat_window(u, v, cfg, g, k0, k1);
+                        row[k0..ka].fill(T::ZERO);
+                        row[kb..k1].fill(T::ZERO);
+                        if ka < kb {
+                            let src = (ka as isize + off) as usize;
+                            row[ka..kb].copy_from_slice(&xc[src..src + (kb - ka)]);
+                        }
+                        for i in i0..i1 {
+                            row[i * g.ow..i * g.ow + j0].fill(T::ZERO);
+                            row[i * g.ow + j1..(i + 1) * g.ow].fill(T::ZERO);
+                        }
+                    }
+                    continue;
+                }
                 for i in 0..g.oh {
                     let orow = &mut row[i * g.ow..][..g.ow];
                     if i < i0 || i >= i1 || j0 >= j1 {
@@ -280,8 +301,23 @@ fn im2col_s1<T: Real>(xn: &[T], col: &mut [T], g: Geo, cfg: &Conv2dConfig) {
     }
 }
 
-/// The adjoint of [`im2col_s1`]: scatter-add `col` into `xn` (contiguous adds).
-fn col2im_s1<T: Real>(col: &[T], xn: &mut [T], g: Geo, cfg: &Conv2dConfig) {
+/// For the flat (same-width) path of tap (u, v): the range `[ka, kb)` of
+/// output indices within `[k0, k1)` whose input index `k + off` lies in the
+/// image, and `off`. Indices cut off at either end are padding taps.
+#[inline]
+fn flat_window(u: usize, v: usize, cfg: &Conv2dConfig, g: Geo, k0: usize, k1: usize) -> (usize, usize, isize) {
+    let du = (u * cfg.dilation) as isize - cfg.padding as isize;
+    let dv = (v * cfg.dilation) as isize - cfg.padding as isize;
+    let off = du * g.w as isize + dv;
+    let n = (g.h * g.w) as isize;
+    let ka = (k0 as isize).max(-off).min(k1 as isize) as usize;
+    let kb = (k1 as isize).min(n - off).max(ka as isize) as usize;
+    (ka, kb, off)
+}
+
+/// The adjoint of [`im2col_s1`]: scatter-add `col` into `xn` (contiguous
+/// adds). Entries of `col` that fall in the padding are zeroed on the way.
+fn col2im_s1<T: Real>(col: &mut [T], xn: &mut [T], g: Geo, cfg: &Conv2dConfig) {
     let p = g.oh * g.ow;
     for ci in 0..g.c {
         let xc = &mut xn[ci * g.h * g.w..][..g.h * g.w];
@@ -293,7 +329,25 @@ fn col2im_s1<T: Real>(col: &[T], xn: &mut [T], g: Geo, cfg: &Conv2dConfig) {
                     continue;
                 }
                 let r = (ci * g.kh + u) * g.kw + v;
-                let row = &col[r * p..][..p];
+                let row = &mut col[r * p..][..p];
+                if g.ow == g.w {
+                    // Flat add over the tap's rows; padding columns would wrap into
+                    // the neighbouring image row, so they are zeroed first (+ 0 is exact).
+                    let (k0, k1) = (i0 * g.ow, i1 * g.ow);
+                    if k0 >= k1 {
+                        continue;
+                    }
+                    for i in i0..i1 {
+                        row[i * g.ow..i * g.ow + j0].fill(T::ZERO);
+                        row[i * g.ow + j1..(i + 1) * g.ow].fill(T::ZERO);
+                    }
+                    let (ka, kb, off) = flat_window(u, v, cfg, g, k0, k1);
+                    let dst = (ka as isize + off) as usize;
+                    for (d, &s) in xc[dst..dst + (kb - ka)].iter_mut().zip(&row[ka..kb]) {
+                        *d += s;
+                    }
+                    continue;
+                }
                 for i in i0..i1 {
                     let iy = i + u * cfg.dilation - cfg.padding;
                     let ix0 = j0 + v * cfg.dilation - cfg.padding;
@@ -375,7 +429,7 @@ fn conv2d_backward_s1<T: Real>(
             *d += row.sum();
         }
         general_mat_mul(T::ONE, &wm.t(), &dyn_, T::ZERO, &mut dcol);
-        col2im_s1(dcol.as_slice().expect("fresh array"), dxn, g, cfg);
+        col2im_s1(dcol.as_slice_mut().expect("fresh array"), dxn, g, cfg);
     }
     let dw = dwm.into_shape_with_order((o, c, kh, kw)).expect("reshape dw");
     (dx, dw, db)
@@ -437,6 +491,9 @@ mod tests {
         [1, 1, 10, 7, 2, 3, 3, 3, 0, 2],
         [3, 2, 5, 5, 5, 1, 1, 2, 0, 1],
         [1, 2, 3, 4, 3, 5, 5, 1, 3, 1],
+        // Output as wide as the input but shorter (the flat stride-1 path with clipped rows).
+        [2, 2, 6, 5, 3, 5, 3, 1, 1, 1],
+        [1, 3, 8, 7, 2, 3, 3, 1, 3, 3],
     ];
 
     fn case(cse: &[usize; 10], seed: u64) -> (Array4<f64>, Array4<f64>, Array1<f64>, Conv2dConfig) {
