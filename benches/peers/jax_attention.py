@@ -7,7 +7,7 @@ warm-up, at N 256, 1024, 4096. GFLOP/s counts 14 N^2 d (4 N^2 d forward,
 10 N^2 d backward with the recomputed scores).
 
 Run (one core):
-    XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1" \
+    XLA_FLAGS=--xla_cpu_multi_thread_eigen=false \
         taskset -c 0 python3 benches/peers/jax_attention.py
 """
 import time

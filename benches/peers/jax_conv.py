@@ -7,7 +7,7 @@ median of 21 runs after warm-up. GFLOP/s counts 3 x the forward's
 2*N*Cout*H*W*Cin*9 (forward, dx, dw), as rlkit's bench does.
 
 Run (one core):
-    XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1" \
+    XLA_FLAGS=--xla_cpu_multi_thread_eigen=false \
         taskset -c 0 python3 benches/peers/jax_conv.py
 """
 import time
