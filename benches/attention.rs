@@ -69,7 +69,13 @@ fn mib(b: usize) -> f64 {
 fn main() {
     let d = 64;
     let scale = 1.0 / (d as f32).sqrt();
-    let cfg = FlashConfig::default();
+    // Tile sizes can be overridden for tuning: FLASH_BLOCK_Q=128 FLASH_BLOCK_K=64.
+    let env = |k: &str, d: usize| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
+    let def = FlashConfig::default();
+    let cfg =
+        FlashConfig { block_q: env("FLASH_BLOCK_Q", def.block_q), block_k: env("FLASH_BLOCK_K", def.block_k), ..def };
+    // FLASH_ONLY=1 skips the naive kernel (quick tuning runs).
+    let flash_only = env("FLASH_ONLY", 0) == 1;
     println!(
         "attention fwd+bwd, BH = 1, d_head = {d}, flash tiles {}x{}, not causal, rayon threads = {}",
         cfg.block_q,
@@ -80,7 +86,11 @@ fn main() {
         "{:>6} | {:>12} | {:>12} | {:>7} | {:>14} | {:>14} | {:>10}",
         "N", "naive ms", "flash ms", "speedup", "naive peak MiB", "flash peak MiB", "max |dq-dq|"
     );
-    for &n in &[256usize, 1024, 4096, 16384] {
+    let sizes: Vec<usize> = std::env::var("ATTN_SIZES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|x| x.parse().ok()).collect())
+        .unwrap_or_else(|| vec![256, 1024, 4096, 16384]);
+    for &n in &sizes {
         let mut rng = ChaCha8Rng::seed_from_u64(n as u64);
         let mut r = |_| rng.random_range(-1.0f32..1.0);
         let q = Array3::from_shape_fn((1, n, d), &mut r);
@@ -98,7 +108,7 @@ fn main() {
             flash_attention_backward(q.view(), k.view(), v.view(), o.view(), l.view(), d_o.view(), scale, &cfg)
         });
         let naive_bytes = 2 * n * n * 4;
-        if naive_bytes > 3 << 30 {
+        if naive_bytes > 3 << 30 || flash_only {
             println!(
                 "{n:>6} | {:>12} | {:>12.2} | {:>7} | {:>14} | {:>14.2} | {:>10}",
                 "skipped",

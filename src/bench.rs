@@ -1,19 +1,29 @@
-//! `rlkit bench`: speed measurements (never timed tests).
+//! `rlkit bench`: speed measurements (never timed tests). See `docs/speed.md`
+//! for the figures, the peers and the exact commands.
 //!
 //! - `rlkit bench vi --size 1000`: value iteration on a generated 1000×1000
 //!   Zhao-style grid (1 M states, 5 actions, 20 % random forbidden cells,
-//!   γ = 0.9, tolerance 1e-6): build time, solve time, sweeps, peak memory.
-//!   Run it with `RAYON_NUM_THREADS=1` for the one-core figure.
+//!   γ = 0.9, tolerance 1e-6): build time, synchronous (Jacobi) solve time and
+//!   sweeps (the headline), a Gauss–Seidel solve reported separately, peak
+//!   memory and bytes per state. `--kernel grid` (default) uses implicit
+//!   successors ([`crate::agents::dp::grid_vi`], bit-identical values);
+//!   `--kernel model` the generic `TabularModel` solver of `rlkit solve`.
+//!   `--threads N` (or `RAYON_NUM_THREADS=1`) sets the worker count.
 //! - `rlkit bench steps --env envs/zhao_5x5.toml`: environment steps per second
-//!   with uniformly random actions.
+//!   with uniformly random actions, counting episodes: first through
+//!   `TabularEnv::step` (the agents' API, ChaCha8 streams), then through a
+//!   branch-free [`crate::env::model::StepTable`] with a wyrand draw per step
+//!   (`--threads N` runs N independent streams).
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Subcommand;
-use rand::RngExt;
+use rayon::prelude::*;
 
+use crate::agents::dp::grid_vi::PlainGrid;
 use crate::agents::dp::{value_iteration, ViConfig};
+use crate::env::model::{StepTable, WyRand};
 use crate::env::{Env, Grid, World, WorldKind};
 use crate::{Error, Result};
 
@@ -34,6 +44,13 @@ pub enum BenchCmd {
         /// Repetitions of the solve (the best is reported too).
         #[arg(long, default_value_t = 3)]
         repeat: usize,
+        /// Worker threads (0 = rayon's default, which honours RAYON_NUM_THREADS).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+        /// `grid`: implicit successors, no transition table (the headline);
+        /// `model`: the generic CSR `TabularModel` solver that `rlkit solve` uses.
+        #[arg(long, default_value = "grid")]
+        kernel: String,
     },
     /// Environment steps per second with random actions.
     Steps {
@@ -43,6 +60,9 @@ pub enum BenchCmd {
         /// Steps to take.
         #[arg(long, default_value_t = 100_000_000)]
         steps: u64,
+        /// Threads for the step-table path (independent streams; 1 = one core).
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
     },
 }
 
@@ -57,10 +77,193 @@ pub fn peak_rss_mib() -> Option<f64> {
 /// Run a benchmark and print its figures.
 pub fn run(cmd: BenchCmd) -> Result<()> {
     match cmd {
-        BenchCmd::Vi { size, forbidden, tol, repeat } => {
+        BenchCmd::Vi { size, forbidden, tol, repeat, threads, kernel } => {
             if size == 0 || !(0.0..1.0).contains(&forbidden) {
                 return Err(Error::input("--size must be >= 1 and --forbidden in [0, 1)"));
             }
+            let mut pool = rayon::ThreadPoolBuilder::new();
+            if threads > 0 {
+                pool = pool.num_threads(threads);
+            }
+            let pool = pool.build().map_err(|e| Error::input(e.to_string()))?;
+            pool.install(|| bench_vi(size, forbidden, tol, repeat, kernel))?;
+        }
+        BenchCmd::Steps { env, steps, threads } => {
+            let w = World::load(&env)?;
+            let kind = match &w.kind {
+                WorldKind::Grid(g) if g.spec.dynamics.slippery => "slippery grid",
+                WorldKind::Grid(_) => "grid",
+                WorldKind::Mdp(_) => "mdp",
+            };
+            // 1. The agents' API: `TabularEnv::step` (its own ChaCha8 stream, one f64
+            //    per step, unchanged), with the bench's action draws from wyrand.
+            let mut e = w.make_env();
+            let na = e.n_actions();
+            let mut rng = WyRand::new(1);
+            e.reset(Some(0));
+            let t = Instant::now();
+            let mut total_reward = 0.0;
+            let mut episodes = 0u64;
+            for _ in 0..steps {
+                let a = (((rng.next_u64() >> 32) * na as u64) >> 32) as usize;
+                let st = e.step(a);
+                total_reward += st.reward;
+                if st.terminated || st.truncated {
+                    e.reset(None);
+                    episodes += 1;
+                }
+            }
+            let secs = t.elapsed().as_secs_f64();
+            println!(
+                "{} ({kind}, TabularEnv::step): {steps} random steps in {secs:.3} s = {:.1} M steps/s ({episodes} episodes; reward sum {total_reward})",
+                w.name,
+                steps as f64 / secs / 1e6
+            );
+            // 2. The throughput path: a branch-free step table and one wyrand draw
+            //    per step (high 32 bits: the action, low 32 bits: the outcome).
+            let table = StepTable::new(w.model())?;
+            let threads = threads.max(1);
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .map_err(|e| Error::input(e.to_string()))?;
+            let max_steps = w.max_steps().unwrap_or(u64::MAX);
+            let per = steps / threads as u64;
+            let t = Instant::now();
+            let parts: Vec<(u64, f64)> = pool.install(|| {
+                (0..threads)
+                    .into_par_iter()
+                    .map(|i| table_rollout(&table, na, w.starts(), max_steps, per, 0x5eed + i as u64))
+                    .collect()
+            });
+            let secs = t.elapsed().as_secs_f64();
+            let (episodes, total_reward) = parts.iter().fold((0, 0.0), |(e, r), p| (e + p.0, r + p.1));
+            let done = per * threads as u64;
+            println!(
+                "{} ({kind}, step table, {threads} thread{}): {done} random steps in {secs:.3} s = {:.1} M steps/s ({episodes} episodes; reward sum {total_reward})",
+                w.name,
+                if threads == 1 { "" } else { "s" },
+                done as f64 / secs / 1e6
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `steps` random steps through `table`, resetting at episode ends (a
+/// terminal transition or `max_steps`); returns (episodes, reward sum).
+fn table_rollout(table: &StepTable, na: usize, starts: &[usize], max_steps: u64, steps: u64, seed: u64) -> (u64, f64) {
+    match table.slots() {
+        1 => rollout_k::<1>(table, na, starts, max_steps, steps, seed),
+        2 => rollout_k::<2>(table, na, starts, max_steps, steps, seed),
+        3 => rollout_k::<3>(table, na, starts, max_steps, steps, seed),
+        4 => rollout_k::<4>(table, na, starts, max_steps, steps, seed),
+        _ => rollout_any(table, na, starts, max_steps, steps, seed),
+    }
+}
+
+fn rollout_k<const K: usize>(
+    table: &StepTable,
+    na: usize,
+    starts: &[usize],
+    max_steps: u64,
+    steps: u64,
+    seed: u64,
+) -> (u64, f64) {
+    let mut rng = WyRand::new(seed);
+    let na64 = na as u64;
+    let mut s = starts[0];
+    let (mut t, mut episodes, mut total) = (0u64, 0u64, 0.0f64);
+    if starts.len() == 1 {
+        // One start state: the reset is a select, the loop has no data-dependent branch.
+        let start = starts[0];
+        for _ in 0..steps {
+            let x = rng.next_u64();
+            let a = (((x >> 32) * na64) >> 32) as usize;
+            let o = table.sample_k::<K>(s, a, x as u32);
+            total += o.reward;
+            t += 1;
+            let end = (o.done != 0) | (t >= max_steps);
+            s = if end { start } else { o.next as usize };
+            t = if end { 0 } else { t };
+            episodes += end as u64;
+        }
+    } else {
+        for _ in 0..steps {
+            let x = rng.next_u64();
+            let a = (((x >> 32) * na64) >> 32) as usize;
+            let o = table.sample_k::<K>(s, a, x as u32);
+            total += o.reward;
+            t += 1;
+            s = o.next as usize;
+            if o.done != 0 || t >= max_steps {
+                episodes += 1;
+                t = 0;
+                s = starts[(((rng.next_u64() >> 32) * starts.len() as u64) >> 32) as usize];
+            }
+        }
+    }
+    (episodes, total)
+}
+
+fn rollout_any(table: &StepTable, na: usize, starts: &[usize], max_steps: u64, steps: u64, seed: u64) -> (u64, f64) {
+    let mut rng = WyRand::new(seed);
+    let mut s = starts[0];
+    let (mut t, mut episodes, mut total) = (0u64, 0u64, 0.0f64);
+    for _ in 0..steps {
+        let x = rng.next_u64();
+        let a = (((x >> 32) * na as u64) >> 32) as usize;
+        let o = table.sample(s, a, x as u32);
+        total += o.reward;
+        t += 1;
+        s = o.next as usize;
+        if o.done != 0 || t >= max_steps {
+            episodes += 1;
+            t = 0;
+            s = starts[(((rng.next_u64() >> 32) * starts.len() as u64) >> 32) as usize];
+        }
+    }
+    (episodes, total)
+}
+
+fn bench_vi(size: usize, forbidden: f64, tol: f64, repeat: usize, kernel: String) -> Result<()> {
+    let threads = rayon::current_num_threads();
+    match kernel.as_str() {
+        "grid" => {
+            let t = Instant::now();
+            let g = PlainGrid::generate_zhao(size, size, forbidden, 7)?;
+            let build = t.elapsed().as_secs_f64();
+            let ns = g.n_states();
+            println!(
+                "grid {size}x{size}: {ns} states, 5 actions, implicit successors (1 byte per state); model built in {build:.3} s"
+            );
+            println!("threads: {threads} (--threads N; RAYON_NUM_THREADS=1 for one core)");
+            let mut best = f64::INFINITY;
+            for r in 0..repeat.max(1) {
+                let t = Instant::now();
+                let sol = g.solve(tol, 100_000, false)?;
+                let secs = t.elapsed().as_secs_f64();
+                best = best.min(secs);
+                println!(
+                    "run {}: value iteration (synchronous) converged={} in {secs:.3} s, {} sweeps, {:.1} M state-backups/s, final delta {:.2e}",
+                    r + 1,
+                    sol.converged,
+                    sol.sweeps,
+                    (sol.sweeps * ns) as f64 / secs / 1e6,
+                    sol.delta
+                );
+            }
+            println!("best solve: {best:.3} s");
+            let t = Instant::now();
+            let gs = g.solve(tol, 100_000, true)?;
+            let secs = t.elapsed().as_secs_f64();
+            println!(
+                "gauss-seidel (in place, one thread, reported separately): converged={} in {secs:.3} s, {} sweeps, final delta {:.2e}",
+                gs.converged, gs.sweeps, gs.delta
+            );
+            report_memory(ns);
+        }
+        "model" => {
             let t = Instant::now();
             let grid = Grid::generate_zhao(size, size, forbidden, 7)?;
             let build = t.elapsed().as_secs_f64();
@@ -71,7 +274,7 @@ pub fn run(cmd: BenchCmd) -> Result<()> {
                 m.n_actions(),
                 m.n_transitions()
             );
-            println!("threads: {} (set RAYON_NUM_THREADS=1 for one core)", rayon::current_num_threads());
+            println!("threads: {threads} (--threads N; RAYON_NUM_THREADS=1 for one core)");
             let mut best = f64::INFINITY;
             for r in 0..repeat.max(1) {
                 let t = Instant::now();
@@ -88,40 +291,18 @@ pub fn run(cmd: BenchCmd) -> Result<()> {
                 );
             }
             println!("best solve: {best:.3} s");
-            if let Some(p) = peak_rss_mib() {
-                println!("peak resident memory: {p:.0} MiB");
-            }
+            report_memory(m.n_states());
         }
-        BenchCmd::Steps { env, steps } => {
-            let w = World::load(&env)?;
-            let mut e = w.make_env();
-            let na = e.n_actions();
-            let mut rng = crate::util::rng_for(1, &[]);
-            e.reset(Some(0));
-            let t = Instant::now();
-            let mut total_reward = 0.0;
-            let mut episodes = 0u64;
-            for _ in 0..steps {
-                let a = rng.random_range(0..na);
-                let st = e.step(a);
-                total_reward += st.reward;
-                if st.terminated || st.truncated {
-                    e.reset(None);
-                    episodes += 1;
-                }
-            }
-            let secs = t.elapsed().as_secs_f64();
-            let kind = match &w.kind {
-                WorldKind::Grid(g) if g.spec.dynamics.slippery => "slippery grid",
-                WorldKind::Grid(_) => "grid",
-                WorldKind::Mdp(_) => "mdp",
-            };
-            println!(
-                "{} ({kind}): {steps} random steps in {secs:.3} s = {:.1} M steps/s ({episodes} episodes; reward sum {total_reward})",
-                w.name,
-                steps as f64 / secs / 1e6
-            );
-        }
+        other => return Err(Error::input(format!("unknown --kernel `{other}` (valid: grid, model)"))),
     }
     Ok(())
+}
+
+fn report_memory(states: usize) {
+    if let Some(p) = peak_rss_mib() {
+        println!(
+            "peak resident memory: {p:.0} MiB ({:.1} bytes per state, whole process)",
+            p * 1048576.0 / states as f64
+        );
+    }
 }

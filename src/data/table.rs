@@ -22,14 +22,37 @@ pub enum Cell {
 }
 
 impl Cell {
-    fn render(&self) -> String {
+    /// Append the cell's text to `out`: exactly `to_string()` / `format!("{x}")`
+    /// (Rust's shortest round-trip float form), without a `String` per cell.
+    fn render_into(&self, out: &mut Vec<u8>, ints: &mut itoa::Buffer, floats: &mut ryu::Buffer) {
         match self {
-            Cell::Int(i) => i.to_string(),
-            Cell::Float(x) => format!("{x}"),
-            Cell::Str(s) => s.clone(),
-            Cell::Empty => String::new(),
+            Cell::Int(i) => out.extend_from_slice(ints.format(*i).as_bytes()),
+            Cell::Float(x) => push_f64(out, *x, ints, floats),
+            Cell::Str(s) => out.extend_from_slice(s.as_bytes()),
+            Cell::Empty => {}
         }
     }
+}
+
+/// `format!("{x}")` of an f64, byte for byte, via itoa (integral values below
+/// 2^53) or ryu (others). Both print the shortest digits that round-trip, as
+/// Rust's `Display` does; ryu switches to exponent notation for very large or
+/// small magnitudes where `Display` does not, so those (and non-finite values
+/// and −0) take `format!`.
+pub fn push_f64(out: &mut Vec<u8>, x: f64, ints: &mut itoa::Buffer, floats: &mut ryu::Buffer) {
+    use std::io::Write;
+    if x.is_finite() && x.trunc() == x && x.abs() < 9.007_199_254_740_992e15 && (x != 0.0 || x.is_sign_positive()) {
+        out.extend_from_slice(ints.format(x as i64).as_bytes());
+        return;
+    }
+    if x.is_finite() && x != 0.0 {
+        let s = floats.format_finite(x);
+        if !s.contains('e') && !maybe_tie(x, s) {
+            out.extend_from_slice(s.as_bytes());
+            return;
+        }
+    }
+    let _ = write!(out, "{x}");
 }
 
 impl From<i64> for Cell {
@@ -161,14 +184,19 @@ impl Table {
         let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
         // Writing to a Vec cannot fail.
         let _ = w.write_record(&self.columns);
+        let (mut ints, mut floats, mut field) = (itoa::Buffer::new(), ryu::Buffer::new(), Vec::with_capacity(32));
         for r in &self.rows {
-            let _ = w.write_record(r.iter().map(Cell::render));
+            for c in r {
+                field.clear();
+                c.render_into(&mut field, &mut ints, &mut floats);
+                let _ = w.write_field(&field);
+            }
+            let _ = w.write_record(None::<&[u8]>);
         }
         let bytes = w.into_inner().unwrap_or_default();
         String::from_utf8(bytes).unwrap_or_default()
     }
 
-    /// Write the table as CSV to `path`, atomically.
     pub fn write_csv(&self, path: &Path) -> Result<()> {
         crate::util::atomic_write(path, self.to_csv_string().as_bytes())
     }
@@ -195,5 +223,94 @@ mod tests {
         t.push(vec![Cell::Empty, Cell::Int(-3)]);
         let p = t.with_prefix(&[("agent", "q".into())]);
         assert_eq!(p.to_csv_string(), "agent,x,y\nq,0.1,\"a,b\"\nq,,-3\n");
+    }
+}
+
+/// Whether `x` might lie exactly halfway between two decimals of `s`'s
+/// length: then ryu rounds the last digit to even and `Display` rounds it
+/// up, so the caller must use `Display`. A tie needs the exact decimal
+/// expansion of `x` (m · 5^k / 10^k for x = m / 2^k) to have exactly one
+/// significant digit more than `s`.
+fn maybe_tie(x: f64, s: &str) -> bool {
+    let bits = x.to_bits();
+    let exp = ((bits >> 52) & 0x7ff) as i64;
+    let mut m = bits & ((1u64 << 52) - 1);
+    let mut e = if exp == 0 {
+        -1074
+    } else {
+        m |= 1 << 52;
+        exp - 1075
+    };
+    let tz = m.trailing_zeros() as i64;
+    m >>= tz;
+    e += tz;
+    if e >= 0 {
+        // An integer ≥ 2^53 never reaches here (exponent form or itoa); be safe.
+        return true;
+    }
+    let mut exact = m as u128;
+    for _ in 0..-e {
+        match exact.checked_mul(5) {
+            Some(v) => exact = v,
+            // More than 38 significant digits: far from any ≤ 17-digit tie.
+            None => return false,
+        }
+    }
+    let exact_digits = exact.checked_ilog10().map_or(1, |d| d + 1) as usize;
+    let shown = s.bytes().filter(u8::is_ascii_digit).skip_while(|&b| b == b'0').count();
+    exact_digits == shown + 1
+}
+
+#[cfg(test)]
+mod fast_format_tests {
+    use super::*;
+
+    /// The fast float path prints exactly what `format!("{x}")` prints.
+    #[test]
+    fn push_f64_equals_display() {
+        use rand::RngExt;
+        let mut rng = crate::util::rng_for(11, &[]);
+        let mut xs = vec![
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            0.1,
+            1e15,
+            9.007_199_254_740_992e15,
+            1e16,
+            1e17,
+            1e21,
+            1e22,
+            1e-5,
+            1e-6,
+            1e-7,
+            1.5e-300,
+            5e-324,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            f64::NAN,
+            f64::INFINITY,
+            -f64::INFINITY,
+            -1436.0,
+            2.0 / 3.0,
+            123456.789,
+            -13.000000000000002,
+            -10.909439086914063,
+            -8.417556762695313,
+        ];
+        for _ in 0..20_000 {
+            xs.push(f64::from_bits(rng.random::<u64>()));
+            xs.push((rng.random::<f64>() - 0.5) * 10f64.powi(rng.random_range(-12..20)));
+            xs.push((rng.random_range(-100_000..100_000) as f64) / 8.0);
+            // Dyadic rationals, where halfway ties between decimals live.
+            xs.push(rng.random_range(-(1i64 << 53)..(1i64 << 53)) as f64 / 2f64.powi(rng.random_range(1..60)));
+        }
+        let (mut ints, mut floats) = (itoa::Buffer::new(), ryu::Buffer::new());
+        for x in xs {
+            let mut out = Vec::new();
+            push_f64(&mut out, x, &mut ints, &mut floats);
+            assert_eq!(String::from_utf8(out).unwrap(), format!("{x}"), "{x:e}");
+        }
     }
 }

@@ -280,3 +280,160 @@ impl ModelBuilder {
         Ok(self.m)
     }
 }
+
+/// One outcome in a [`StepTable`]: 16 bytes, so a pair's outcomes share a cache line.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[repr(C)]
+pub struct TableOutcome {
+    /// The reward.
+    pub reward: f64,
+    /// The next state.
+    pub next: u32,
+    /// 1 if the episode terminates on this transition, else 0.
+    pub done: u32,
+}
+
+/// A compact, branch-free sampling table of a [`TabularModel`] for throughput
+/// benchmarks (`rlkit bench steps`) and vectorised rollouts.
+///
+/// Every (s, a) pair gets exactly `k` slots (k = the largest outcome count,
+/// 1 on deterministic grids, 3 on slippery FrozenLake), padded by repeating
+/// its last outcome, and `k − 1` cumulative thresholds on a 32-bit uniform
+/// number: the outcome is slot `Σ_j [u ≥ thr_j]`, a sum of comparisons with
+/// no data-dependent branch. Probabilities are thus quantised to 2^-32, so
+/// this table is *not* the sampler of [`crate::env::TabularEnv::step`] (which
+/// draws an `f64` per step and must keep its exact random stream); it samples
+/// the same distribution up to that quantisation.
+#[derive(Debug, Clone)]
+pub struct StepTable {
+    k: usize,
+    na: usize,
+    /// `k − 1` thresholds per pair (empty when k = 1).
+    thr: Vec<u32>,
+    /// `k` outcomes per pair.
+    out: Vec<TableOutcome>,
+}
+
+impl StepTable {
+    /// Build the table of `model`. Fails if a pair has more than 8 outcomes.
+    pub fn new(model: &TabularModel) -> Result<StepTable> {
+        let (offsets, prob, next, reward, done) = model.raw();
+        let pairs = model.n_states * model.n_actions;
+        let k = (0..pairs).map(|i| offsets[i + 1] - offsets[i]).max().unwrap_or(1).max(1);
+        if k > 8 {
+            return Err(Error::input(format!("step table: a pair has {k} outcomes (at most 8 supported)")));
+        }
+        let mut thr = Vec::with_capacity(pairs * (k - 1));
+        let mut out = Vec::with_capacity(pairs * k);
+        for i in 0..pairs {
+            let (lo, hi) = (offsets[i], offsets[i + 1]);
+            let mut acc = 0.0;
+            for j in 0..k {
+                let t = (lo + j).min(hi - 1);
+                out.push(TableOutcome { reward: reward[t], next: next[t], done: done[t] as u32 });
+                if j + 1 < k {
+                    acc += if lo + j < hi { prob[lo + j] } else { 0.0 };
+                    // u ≥ thr selects a later slot; a padded slot is never reached.
+                    let th = if lo + j + 1 >= hi { u64::MAX } else { (acc * 4_294_967_296.0).round() as u64 };
+                    thr.push(th.min(u32::MAX as u64) as u32);
+                }
+            }
+        }
+        Ok(StepTable { k, na: model.n_actions, thr, out })
+    }
+
+    /// Outcome slots per pair.
+    pub fn slots(&self) -> usize {
+        self.k
+    }
+
+    /// The outcome of (s, a) for a uniform 32-bit number `u`.
+    #[inline(always)]
+    pub fn sample(&self, s: usize, a: usize, u: u32) -> &TableOutcome {
+        let p = s * self.na + a;
+        let mut j = 0usize;
+        let th = &self.thr[p * (self.k - 1)..(p + 1) * (self.k - 1)];
+        for &t in th {
+            j += (u >= t) as usize;
+        }
+        &self.out[p * self.k + j]
+    }
+
+    /// Specialised sampler for a known slot count `K` (1 or 3 in practice).
+    #[inline(always)]
+    pub fn sample_k<const K: usize>(&self, s: usize, a: usize, u: u32) -> &TableOutcome {
+        debug_assert_eq!(K, self.k);
+        let p = s * self.na + a;
+        let mut j = 0usize;
+        if K > 1 {
+            let th = &self.thr[p * (K - 1)..(p + 1) * (K - 1)];
+            for &t in th {
+                j += (u >= t) as usize;
+            }
+        }
+        &self.out[p * K + j]
+    }
+}
+
+/// wyrand (Wang Yi's 64-bit generator): one multiply per draw. A fast,
+/// statistically sound non-cryptographic RNG for benchmark loops; rlkit's
+/// agents and environments keep their seeded `ChaCha8Rng` streams.
+#[derive(Debug, Clone)]
+pub struct WyRand(u64);
+
+impl WyRand {
+    /// A generator from a seed.
+    pub fn new(seed: u64) -> Self {
+        WyRand(seed)
+    }
+
+    /// The next 64 random bits.
+    #[inline(always)]
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0xa076_1d64_78bd_642f);
+        let t = (self.0 as u128).wrapping_mul((self.0 ^ 0xe703_7ed1_a0b4_28db) as u128);
+        ((t >> 64) as u64) ^ (t as u64)
+    }
+}
+
+#[cfg(test)]
+mod step_table_tests {
+    use super::*;
+
+    #[test]
+    fn step_table_matches_model_frequencies() {
+        let w = crate::env::World::load("envs/frozen_lake_8x8.toml".as_ref()).unwrap();
+        let m = w.model();
+        let t = StepTable::new(m).unwrap();
+        assert_eq!(t.slots(), 3);
+        // Every sampled outcome is one of the model's, at about the model's frequency.
+        let mut rng = WyRand::new(3);
+        for (s, a) in [(0, 1), (9, 2), (20, 3), (62, 0)] {
+            let mut counts = std::collections::HashMap::new();
+            let n = 30_000;
+            for _ in 0..n {
+                let o = t.sample(s, a, rng.next_u64() as u32);
+                *counts.entry(o.next).or_insert(0usize) += 1;
+            }
+            let mut exp: std::collections::HashMap<u32, f64> = Default::default();
+            for tr in m.transitions(s, a) {
+                *exp.entry(tr.next as u32).or_insert(0.0) += tr.prob;
+            }
+            for (nx, c) in counts {
+                let p = exp[&nx];
+                assert!((c as f64 / n as f64 - p).abs() < 0.02, "s {s} a {a} next {nx}");
+            }
+        }
+        // Deterministic models: one slot, the model's only outcome.
+        let w = crate::env::World::load("envs/cliff_walking.toml".as_ref()).unwrap();
+        let t = StepTable::new(w.model()).unwrap();
+        assert_eq!(t.slots(), 1);
+        for s in 0..w.model().n_states() {
+            for a in 0..w.model().n_actions() {
+                let tr = w.model().sample(s, a, 0.5);
+                let o = t.sample_k::<1>(s, a, 12345);
+                assert_eq!((o.next as usize, o.reward, o.done == 1), (tr.next, tr.reward, tr.done));
+            }
+        }
+    }
+}

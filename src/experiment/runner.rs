@@ -328,119 +328,134 @@ fn run_variant(
             out.files.push(p);
         }
     }
-    // Tables.
+    // Tables, each formatted and flushed (one fsync) on its own thread while
+    // this one draws the plots: the disk waits overlap instead of adding up.
     let mut files = std::mem::take(&mut out.files);
-    let write = |name: &str, t: &Table, files: &mut Vec<PathBuf>| -> Result<()> {
-        if t.rows.is_empty() {
-            return Ok(());
-        }
-        let p = dir.join(name);
-        t.write_csv(&p)?;
-        files.push(p);
-        Ok(())
-    };
-    write("iterations.csv", &out.iterations, &mut files)?;
-    write("values.csv", &out.values, &mut files)?;
-    write("policy.csv", &out.policy, &mut files)?;
-    write("timings.csv", &out.timings, &mut files)?;
-    write("episodes.csv", &out.episodes, &mut files)?;
-    // Plots.
-    let plots_dir = dir.join("plots");
-    let want = |k: &str| exp.plots.iter().any(|p| p == k);
-    let title_env = v.env.as_ref().map(|w| w.name().to_string()).unwrap_or_default();
-    let vname = v.name.as_ref().map(|n| format!(" ({n})")).unwrap_or_default();
-    if want("convergence") && curves.iter().any(|c| c.points.len() > 1) {
-        ensure_writable_dir(&plots_dir)?;
-        let p = plots_dir.join("convergence.png");
-        let y_label =
-            if v_star.is_some() { "‖v_k − v*‖∞ (log scale)" } else { "‖v_k − v_{k−1}‖∞ (log scale)" };
-        LineChart {
-            title: format!("Convergence on {title_env}{vname}"),
-            x_label: "iteration k".into(),
-            y_label: y_label.into(),
-            log_y: true,
-            series: curves,
-            ..Default::default()
-        }
-        .render(&p)?;
-        files.push(p);
-    }
-    if want("values") {
-        if let Some(grid) = v.world.as_ref().and_then(World::grid) {
-            ensure_writable_dir(&plots_dir)?;
-            for (name, note, values, actions) in &heatmaps {
-                let p = plots_dir.join(format!("values_{}.png", slug(name)));
-                let what = if actions.is_some() { "values and greedy policy" } else { "values" };
-                let title = format!("{name}{note} on {title_env}{vname}: {what}");
-                render_grid(
+    let tables: Vec<(PathBuf, &Table)> = [
+        ("iterations.csv", &out.iterations),
+        ("values.csv", &out.values),
+        ("policy.csv", &out.policy),
+        ("timings.csv", &out.timings),
+        ("episodes.csv", &out.episodes),
+    ]
+    .into_iter()
+    .filter(|(_, t)| !t.rows.is_empty())
+    .map(|(name, t)| (dir.join(name), t))
+    .collect();
+    files.extend(tables.iter().map(|(p, _)| p.clone()));
+    let outr = &out;
+    std::thread::scope(|sc| -> Result<()> {
+        let writers: Vec<_> = tables.iter().map(|(p, t)| sc.spawn(move || t.write_csv(p))).collect();
+        let out = outr;
+        let plotted = (|| -> Result<()> {
+            // Plots.
+            let plots_dir = dir.join("plots");
+            let want = |k: &str| exp.plots.iter().any(|p| p == k);
+            let title_env = v.env.as_ref().map(|w| w.name().to_string()).unwrap_or_default();
+            let vname = v.name.as_ref().map(|n| format!(" ({n})")).unwrap_or_default();
+            if want("convergence") && curves.iter().any(|c| c.points.len() > 1) {
+                ensure_writable_dir(&plots_dir)?;
+                let p = plots_dir.join("convergence.png");
+                let y_label = if v_star.is_some() {
+                    "‖v_k − v*‖∞ (log scale)"
+                } else {
+                    "‖v_k − v_{k−1}‖∞ (log scale)"
+                };
+                LineChart {
+                    title: format!("Convergence on {title_env}{vname}"),
+                    x_label: "iteration k".into(),
+                    y_label: y_label.into(),
+                    log_y: true,
+                    series: curves,
+                    ..Default::default()
+                }
+                .render(&p)?;
+                files.push(p);
+            }
+            if want("values") {
+                if let Some(grid) = v.world.as_ref().and_then(World::grid) {
+                    ensure_writable_dir(&plots_dir)?;
+                    for (name, note, values, actions) in &heatmaps {
+                        let p = plots_dir.join(format!("values_{}.png", slug(name)));
+                        let what = if actions.is_some() { "values and greedy policy" } else { "values" };
+                        let title = format!("{name}{note} on {title_env}{vname}: {what}");
+                        render_grid(
+                            &p,
+                            grid,
+                            &GridPlot { title, values: Some(values), actions: actions.as_deref(), decimals: None },
+                        )?;
+                        files.push(p);
+                    }
+                }
+            }
+            if want("learning") && out.curves.iter().any(|c| c.1.iter().any(|s| s.len() > 1)) {
+                ensure_writable_dir(&plots_dir)?;
+                let p = plots_dir.join("learning_curves.png");
+                let title = format!("Learning curves on {title_env}{vname}");
+                crate::plot::learning::render_learning_curves(
                     &p,
-                    grid,
-                    &GridPlot { title, values: Some(values), actions: actions.as_deref(), decimals: None },
+                    &title,
+                    &out.curves,
+                    &exp.spec.learning_curve,
+                    exp.spec.seed,
                 )?;
                 files.push(p);
             }
+            if want("learning") && out.length_curves.iter().any(|c| c.1.iter().any(|s| s.len() > 1)) {
+                ensure_writable_dir(&plots_dir)?;
+                let p = plots_dir.join("episode_lengths.png");
+                let title = format!("Episode lengths on {title_env}{vname}");
+                let spec = crate::plot::learning::CurveSpec { y: "length".into(), ..exp.spec.learning_curve.clone() };
+                crate::plot::learning::render_learning_curves(&p, &title, &out.length_curves, &spec, exp.spec.seed)?;
+                files.push(p);
+            }
+            if want("learning") && out.loss_curves.iter().any(|c| c.1.iter().any(|s| s.len() > 1)) {
+                ensure_writable_dir(&plots_dir)?;
+                let p = plots_dir.join("td_loss.png");
+                crate::plot::learning::render_banded(
+                    &p,
+                    &format!("TD loss on {title_env}{vname}"),
+                    "gradient update",
+                    "TD loss of the minibatch (log scale)",
+                    &out.loss_curves,
+                    &exp.spec.learning_curve,
+                    exp.spec.seed,
+                )?;
+                files.push(p);
+            }
+            if want("learning") && out.rmse.iter().any(|c| c.1.iter().any(|s| s.len() > 1)) {
+                ensure_writable_dir(&plots_dir)?;
+                let p = plots_dir.join("value_error.png");
+                let spec = crate::plot::learning::CurveSpec {
+                    x: "steps".into(),
+                    smoothing: crate::plot::learning::SmoothingKind::None,
+                    ..exp.spec.learning_curve.clone()
+                };
+                let mut chart_curves = out.rmse.clone();
+                for c in &mut chart_curves {
+                    c.0 = format!("{} RMSE", c.0);
+                }
+                crate::plot::learning::render_value_error(
+                    &p,
+                    &format!("Value error during learning on {title_env}{vname}"),
+                    &chart_curves,
+                    &spec,
+                    exp.spec.seed,
+                )?;
+                files.push(p);
+            }
+            if want("sa") && !out.sa_runs.is_empty() {
+                ensure_writable_dir(&plots_dir)?;
+                files.extend(crate::agents::sa::plot(&plots_dir, &out.sa_runs)?);
+            }
+            Ok(())
+        })();
+        for w in writers {
+            w.join().map_err(|_| Error::internal("a table writer panicked"))??;
         }
-    }
-    if want("learning") && out.curves.iter().any(|c| c.1.iter().any(|s| s.len() > 1)) {
-        ensure_writable_dir(&plots_dir)?;
-        let p = plots_dir.join("learning_curves.png");
-        let title = format!("Learning curves on {title_env}{vname}");
-        crate::plot::learning::render_learning_curves(
-            &p,
-            &title,
-            &out.curves,
-            &exp.spec.learning_curve,
-            exp.spec.seed,
-        )?;
-        files.push(p);
-    }
-    if want("learning") && out.length_curves.iter().any(|c| c.1.iter().any(|s| s.len() > 1)) {
-        ensure_writable_dir(&plots_dir)?;
-        let p = plots_dir.join("episode_lengths.png");
-        let title = format!("Episode lengths on {title_env}{vname}");
-        let spec = crate::plot::learning::CurveSpec { y: "length".into(), ..exp.spec.learning_curve.clone() };
-        crate::plot::learning::render_learning_curves(&p, &title, &out.length_curves, &spec, exp.spec.seed)?;
-        files.push(p);
-    }
-    if want("learning") && out.loss_curves.iter().any(|c| c.1.iter().any(|s| s.len() > 1)) {
-        ensure_writable_dir(&plots_dir)?;
-        let p = plots_dir.join("td_loss.png");
-        crate::plot::learning::render_banded(
-            &p,
-            &format!("TD loss on {title_env}{vname}"),
-            "gradient update",
-            "TD loss of the minibatch (log scale)",
-            &out.loss_curves,
-            &exp.spec.learning_curve,
-            exp.spec.seed,
-        )?;
-        files.push(p);
-    }
-    if want("learning") && out.rmse.iter().any(|c| c.1.iter().any(|s| s.len() > 1)) {
-        ensure_writable_dir(&plots_dir)?;
-        let p = plots_dir.join("value_error.png");
-        let spec = crate::plot::learning::CurveSpec {
-            x: "steps".into(),
-            smoothing: crate::plot::learning::SmoothingKind::None,
-            ..exp.spec.learning_curve.clone()
-        };
-        let mut chart_curves = out.rmse.clone();
-        for c in &mut chart_curves {
-            c.0 = format!("{} RMSE", c.0);
-        }
-        crate::plot::learning::render_value_error(
-            &p,
-            &format!("Value error during learning on {title_env}{vname}"),
-            &chart_curves,
-            &spec,
-            exp.spec.seed,
-        )?;
-        files.push(p);
-    }
-    if want("sa") && !out.sa_runs.is_empty() {
-        ensure_writable_dir(&plots_dir)?;
-        files.extend(crate::agents::sa::plot(&plots_dir, &out.sa_runs)?);
-    }
+        plotted
+    })?;
+
     // Config and summary.
     let cfg_path = dir.join("config.resolved.toml");
     let mut resolved = v.resolved.clone();

@@ -180,6 +180,9 @@ pub fn conv2d_forward<T: Real>(
     b: Option<ArrayView1<T>>,
     cfg: &Conv2dConfig,
 ) -> Array4<T> {
+    if cfg.stride == 1 {
+        return conv2d_forward_s1(x, w, b, cfg);
+    }
     let (n, _, _, _) = x.dim();
     let (o, c, kh, kw) = w.dim();
     let (oh, ow) = out_dims(x.dim(), w.dim(), cfg);
@@ -207,6 +210,9 @@ pub fn conv2d_backward<T: Real>(
     dy: ArrayView4<T>,
     cfg: &Conv2dConfig,
 ) -> (Array4<T>, Array4<T>, Array1<T>) {
+    if cfg.stride == 1 {
+        return conv2d_backward_s1(x, w, dy, cfg);
+    }
     let (n, _, _, _) = x.dim();
     let (o, c, kh, kw) = w.dim();
     let (oh, ow) = out_dims(x.dim(), w.dim(), cfg);
@@ -220,6 +226,212 @@ pub fn conv2d_backward<T: Real>(
     let wm = w.to_shape((o, c * kh * kw)).expect("reshape weight");
     let dcol = wm.t().dot(&dym);
     let dx = col2im(dcol.view(), x.dim(), kh, kw, cfg, oh, ow);
+    (dx, dw, db)
+}
+
+/// Output positions `[lo, hi)` whose input `o + t·d − p` (stride 1) is inside `0..len_in`.
+#[inline]
+fn tap_range(t: usize, cfg: &Conv2dConfig, len_in: usize, len_out: usize) -> (usize, usize) {
+    let off = t * cfg.dilation;
+    let lo = cfg.padding.saturating_sub(off).min(len_out);
+    let hi = (len_in + cfg.padding).saturating_sub(off).min(len_out);
+    (lo, hi.max(lo))
+}
+
+/// Geometry of a stride-1 convolution of one sample.
+#[derive(Clone, Copy)]
+struct Geo {
+    c: usize,
+    h: usize,
+    w: usize,
+    kh: usize,
+    kw: usize,
+    oh: usize,
+    ow: usize,
+}
+
+/// im2col of one sample `xn [C, H, W]` into `col [C·KH·KW, OH·OW]` (stride 1):
+/// each tap's valid window is one contiguous copy per output row, the
+/// padding a fill.
+fn im2col_s1<T: Real>(xn: &[T], col: &mut [T], g: Geo, cfg: &Conv2dConfig) {
+    let p = g.oh * g.ow;
+    for ci in 0..g.c {
+        let xc = &xn[ci * g.h * g.w..][..g.h * g.w];
+        for u in 0..g.kh {
+            let (i0, i1) = tap_range(u, cfg, g.h, g.oh);
+            for v in 0..g.kw {
+                let (j0, j1) = tap_range(v, cfg, g.w, g.ow);
+                let r = (ci * g.kh + u) * g.kw + v;
+                let row = &mut col[r * p..][..p];
+                if g.ow == g.w {
+                    // Same width in and out: output k = i·W + j reads input k + off,
+                    // one flat copy per tap, then zeros where (i, j) is in the padding.
+                    let (k0, k1) = (i0 * g.ow, i1 * g.ow);
+                    row[..k0].fill(T::ZERO);
+                    row[k1..].fill(T::ZERO);
+                    if k0 < k1 {
+                        let (ka, kb, off) = flat_window(u, v, cfg, g, k0, k1);
+                        row[k0..ka].fill(T::ZERO);
+                        row[kb..k1].fill(T::ZERO);
+                        if ka < kb {
+                            let src = (ka as isize + off) as usize;
+                            row[ka..kb].copy_from_slice(&xc[src..src + (kb - ka)]);
+                        }
+                        for i in i0..i1 {
+                            row[i * g.ow..i * g.ow + j0].fill(T::ZERO);
+                            row[i * g.ow + j1..(i + 1) * g.ow].fill(T::ZERO);
+                        }
+                    }
+                    continue;
+                }
+                for i in 0..g.oh {
+                    let orow = &mut row[i * g.ow..][..g.ow];
+                    if i < i0 || i >= i1 || j0 >= j1 {
+                        orow.fill(T::ZERO);
+                        continue;
+                    }
+                    let iy = i + u * cfg.dilation - cfg.padding;
+                    let ix0 = j0 + v * cfg.dilation - cfg.padding;
+                    orow[..j0].fill(T::ZERO);
+                    orow[j1..].fill(T::ZERO);
+                    orow[j0..j1].copy_from_slice(&xc[iy * g.w + ix0..][..j1 - j0]);
+                }
+            }
+        }
+    }
+}
+
+/// For the flat (same-width) path of tap (u, v): the range `[ka, kb)` of
+/// output indices within `[k0, k1)` whose input index `k + off` lies in the
+/// image, and `off`. Indices cut off at either end are padding taps.
+#[inline]
+fn flat_window(u: usize, v: usize, cfg: &Conv2dConfig, g: Geo, k0: usize, k1: usize) -> (usize, usize, isize) {
+    let du = (u * cfg.dilation) as isize - cfg.padding as isize;
+    let dv = (v * cfg.dilation) as isize - cfg.padding as isize;
+    let off = du * g.w as isize + dv;
+    let n = (g.h * g.w) as isize;
+    let ka = (k0 as isize).max(-off).min(k1 as isize) as usize;
+    let kb = (k1 as isize).min(n - off).max(ka as isize) as usize;
+    (ka, kb, off)
+}
+
+/// The adjoint of [`im2col_s1`]: scatter-add `col` into `xn` (contiguous
+/// adds). Entries of `col` that fall in the padding are zeroed on the way.
+fn col2im_s1<T: Real>(col: &mut [T], xn: &mut [T], g: Geo, cfg: &Conv2dConfig) {
+    let p = g.oh * g.ow;
+    for ci in 0..g.c {
+        let xc = &mut xn[ci * g.h * g.w..][..g.h * g.w];
+        for u in 0..g.kh {
+            let (i0, i1) = tap_range(u, cfg, g.h, g.oh);
+            for v in 0..g.kw {
+                let (j0, j1) = tap_range(v, cfg, g.w, g.ow);
+                if j0 >= j1 {
+                    continue;
+                }
+                let r = (ci * g.kh + u) * g.kw + v;
+                let row = &mut col[r * p..][..p];
+                if g.ow == g.w {
+                    // Flat add over the tap's rows; padding columns would wrap into
+                    // the neighbouring image row, so they are zeroed first (+ 0 is exact).
+                    let (k0, k1) = (i0 * g.ow, i1 * g.ow);
+                    if k0 >= k1 {
+                        continue;
+                    }
+                    for i in i0..i1 {
+                        row[i * g.ow..i * g.ow + j0].fill(T::ZERO);
+                        row[i * g.ow + j1..(i + 1) * g.ow].fill(T::ZERO);
+                    }
+                    let (ka, kb, off) = flat_window(u, v, cfg, g, k0, k1);
+                    let dst = (ka as isize + off) as usize;
+                    for (d, &s) in xc[dst..dst + (kb - ka)].iter_mut().zip(&row[ka..kb]) {
+                        *d += s;
+                    }
+                    continue;
+                }
+                for i in i0..i1 {
+                    let iy = i + u * cfg.dilation - cfg.padding;
+                    let ix0 = j0 + v * cfg.dilation - cfg.padding;
+                    let dst = &mut xc[iy * g.w + ix0..][..j1 - j0];
+                    for (d, &s) in dst.iter_mut().zip(&row[i * g.ow + j0..][..j1 - j0]) {
+                        *d += s;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Stride-1 forward, one sample at a time: its im2col block (C·KH·KW × OH·OW,
+/// cache-sized) times the weight matrix by a packed GEMM (matrixmultiply,
+/// through ndarray) written straight into `y[n]`: no permute of the output.
+fn conv2d_forward_s1<T: Real>(
+    x: ArrayView4<T>,
+    w: ArrayView4<T>,
+    b: Option<ArrayView1<T>>,
+    cfg: &Conv2dConfig,
+) -> Array4<T> {
+    use ndarray::linalg::general_mat_mul;
+    let (n, c, h, wd) = x.dim();
+    let (o, _, kh, kw) = w.dim();
+    let (oh, ow) = out_dims(x.dim(), w.dim(), cfg);
+    let g = Geo { c, h, w: wd, kh, kw, oh, ow };
+    let (r, p) = (c * kh * kw, oh * ow);
+    let x = x.as_standard_layout();
+    let xs = x.as_slice().expect("standard layout");
+    let wm = w.to_shape((o, r)).expect("reshape weight");
+    let mut col = Array2::<T>::zeros((r, p));
+    let mut y = Array4::<T>::zeros((n, o, oh, ow));
+    let ys = y.as_slice_mut().expect("fresh array");
+    for (bn, yn) in ys.chunks_exact_mut(o * p).enumerate() {
+        im2col_s1(&xs[bn * c * h * wd..][..c * h * wd], col.as_slice_mut().expect("fresh array"), g, cfg);
+        let mut ym = ndarray::ArrayViewMut2::from_shape((o, p), yn).expect("output block");
+        general_mat_mul(T::ONE, &wm, &col, T::ZERO, &mut ym);
+        if let Some(b) = b {
+            for (mut row, &bo) in ym.outer_iter_mut().zip(b.iter()) {
+                row += bo;
+            }
+        }
+    }
+    y
+}
+
+/// Stride-1 backward, one sample at a time (blocks stay in cache):
+/// `dW += dY_n · col_nᵀ`, `db += Σ dY_n`, `dcol_n = Wᵀ · dY_n`, then col2im.
+fn conv2d_backward_s1<T: Real>(
+    x: ArrayView4<T>,
+    w: ArrayView4<T>,
+    dy: ArrayView4<T>,
+    cfg: &Conv2dConfig,
+) -> (Array4<T>, Array4<T>, Array1<T>) {
+    use ndarray::linalg::general_mat_mul;
+    let (n, c, h, wd) = x.dim();
+    let (o, _, kh, kw) = w.dim();
+    let (oh, ow) = out_dims(x.dim(), w.dim(), cfg);
+    assert_eq!(dy.dim(), (n, o, oh, ow), "conv2d_backward: dy shape");
+    let g = Geo { c, h, w: wd, kh, kw, oh, ow };
+    let (r, p) = (c * kh * kw, oh * ow);
+    let x = x.as_standard_layout();
+    let xs = x.as_slice().expect("standard layout");
+    let dy = dy.as_standard_layout();
+    let dys = dy.as_slice().expect("standard layout");
+    let wm = w.to_shape((o, r)).expect("reshape weight");
+    let mut col = Array2::<T>::zeros((r, p));
+    let mut dcol = Array2::<T>::zeros((r, p));
+    let mut dwm = Array2::<T>::zeros((o, r));
+    let mut db = Array1::<T>::zeros(o);
+    let mut dx = Array4::<T>::zeros((n, c, h, wd));
+    let dxs = dx.as_slice_mut().expect("fresh array");
+    for (bn, dxn) in dxs.chunks_exact_mut(c * h * wd).enumerate() {
+        im2col_s1(&xs[bn * c * h * wd..][..c * h * wd], col.as_slice_mut().expect("fresh array"), g, cfg);
+        let dyn_ = ArrayView2::from_shape((o, p), &dys[bn * o * p..][..o * p]).expect("dy block");
+        general_mat_mul(T::ONE, &dyn_, &col.t(), T::ONE, &mut dwm);
+        for (d, row) in db.iter_mut().zip(dyn_.outer_iter()) {
+            *d += row.sum();
+        }
+        general_mat_mul(T::ONE, &wm.t(), &dyn_, T::ZERO, &mut dcol);
+        col2im_s1(dcol.as_slice_mut().expect("fresh array"), dxn, g, cfg);
+    }
+    let dw = dwm.into_shape_with_order((o, c, kh, kw)).expect("reshape dw");
     (dx, dw, db)
 }
 
@@ -279,6 +491,9 @@ mod tests {
         [1, 1, 10, 7, 2, 3, 3, 3, 0, 2],
         [3, 2, 5, 5, 5, 1, 1, 2, 0, 1],
         [1, 2, 3, 4, 3, 5, 5, 1, 3, 1],
+        // Output as wide as the input but shorter (the flat stride-1 path with clipped rows).
+        [2, 2, 6, 5, 3, 5, 3, 1, 1, 1],
+        [1, 3, 8, 7, 2, 3, 3, 1, 3, 3],
     ];
 
     fn case(cse: &[usize; 10], seed: u64) -> (Array4<f64>, Array4<f64>, Array1<f64>, Conv2dConfig) {

@@ -3,6 +3,7 @@
 //!
 //! - [`evaluation`]: policy evaluation, iterative (synchronous or in place) or exact;
 //! - [`value_iteration`]: value iteration;
+//! - [`grid_vi`]: value iteration on plain grids with implicit successors (`rlkit bench vi`);
 //! - [`policy_iteration`]: policy iteration (truncated policy iteration with j = ∞);
 //! - [`truncated_policy_iteration`]: j evaluation sweeps per step (j = 1 is value iteration);
 //! - [`policy`]: policies, greedy extraction, optimal action sets, policy files.
@@ -11,6 +12,7 @@
 //! given, ‖v_k − v*‖∞, plus the cumulative sweeps and wall-clock seconds.
 
 pub mod evaluation;
+pub mod grid_vi;
 pub mod policy;
 pub mod policy_iteration;
 pub mod truncated_policy_iteration;
