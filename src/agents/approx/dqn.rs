@@ -486,10 +486,7 @@ impl Dqn {
             return;
         };
         let y = td_targets(&b, &q2_target, q2_online.as_ref(), self.gamma);
-        let loss = match loss_and_grad(&mut self.online, &b, &y, self.cfg.loss) {
-            Ok(l) => l,
-            Err(_) => f64::NAN,
-        };
+        let loss = loss_and_grad(&mut self.online, &b, &y, self.cfg.loss).unwrap_or(f64::NAN);
         self.updates += 1;
         self.losses.push((self.updates, loss));
         if !loss.is_finite() {
