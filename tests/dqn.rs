@@ -69,7 +69,7 @@ fn dqn_loss_gradient_matches_finite_differences_through_the_whole_network() {
         for (pi, (name, g)) in grads.iter().enumerate() {
             for j in (0..g.len()).step_by(g.len().div_ceil(6).max(1)) {
                 let h = 1e-6;
-                let mut eval = |delta: f64| {
+                let eval = |delta: f64| {
                     let mut n2 = net.clone();
                     n2.params_mut()[pi].value.as_slice_mut().unwrap()[j] += delta;
                     loss_and_grad(&mut n2, &b, &y, loss).unwrap()
@@ -91,7 +91,7 @@ fn double_dqn_targets_pick_the_online_argmax() {
     let b = batch();
     let q2t = ArrayD::from_shape_vec(vec![3, 4], (0..12).map(|v| v as f64).collect()).unwrap();
     // Online network prefers action 1 in every row; the target values it.
-    let q2o = ArrayD::from_shape_vec(vec![3, 4], vec![0.0, 9.0, 0.0, 0.0].repeat(3)).unwrap();
+    let q2o = ArrayD::from_shape_vec(vec![3, 4], [0.0, 9.0, 0.0, 0.0].repeat(3)).unwrap();
     let plain = td_targets(&b, &q2t, None, 0.5);
     let double = td_targets(&b, &q2t, Some(&q2o), 0.5);
     assert_eq!(plain, vec![1.0 + 0.5 * 3.0, -0.5, 0.25 + 0.5 * 11.0]);
