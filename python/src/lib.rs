@@ -28,7 +28,7 @@ use rlkit::env::{LoadedEnv, ObsEnv, TabularModel};
 include!(concat!(env!("OUT_DIR"), "/shipped_envs.rs"));
 
 pyo3::create_exception!(
-    _rlkit,
+    rlkit,
     ConfigError,
     PyValueError,
     "Bad rlkit input (an env or experiment file, an override, an option): rlkit's one-line message, with file:line:col."
