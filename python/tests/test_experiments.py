@@ -52,9 +52,23 @@ def test_run_quickstart(tmp_path, repo_cwd):
     assert len(set(tables["iterations"]["agent"])) == 3
 
 
-def test_run_with_seeds_and_overrides(tmp_path, repo_cwd):
+def test_run_with_overrides(tmp_path, repo_cwd):
     res = rlkit.run("experiments/quickstart.toml", out=tmp_path / "q2",
                     overrides={"env.rewards.forbidden": -10, "plots": []})
     vals = res["tables"]["values"]
     vi = np.array([v for v, a in zip(vals["value"], vals["agent"]) if a == "VI"])
     np.testing.assert_allclose(vi[:5], ZHAO_34D_ROW0, atol=1e-5)
+
+
+def test_run_learning_experiment_with_seeds(tmp_path, repo_cwd):
+    # S&B Fig. 6.4 with 4 seeds: the episodes table has a row per agent, seed and episode,
+    # and Q-learning's late online return is about -50, as the Python example finds.
+    res = rlkit.run("experiments/sutton_barto_fig6_4.toml", out=tmp_path / "f64", seeds=4, overrides={"plots": []})
+    ep = res["tables"]["episodes"]
+    assert len(ep["agent"]) == 3 * 4 * 500
+    assert len(set(ep["seed"].tolist())) == 4
+    ret, ag, epi = ep["return"], np.array(ep["agent"]), ep["episode"]
+    late_q = ret[(ag == "Q-learning") & (epi >= epi.max() - 99)].mean()
+    late_sarsa = ret[(ag == "Sarsa") & (epi >= epi.max() - 99)].mean()
+    assert -60.0 < late_q < -40.0, late_q
+    assert late_sarsa > late_q  # Sarsa's safer path pays more online (the figure's point)
