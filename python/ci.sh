@@ -24,7 +24,9 @@ rm -rf "$CARGO_TARGET_DIR/python-wheels"
 
 echo "== python: rustfmt and clippy of the extension crate"
 cargo fmt --manifest-path python/Cargo.toml -- --check
-cargo clippy --release --manifest-path python/Cargo.toml -- -D warnings
+# The same pyo3 configuration file as maturin's build, so pyo3's build script does not rerun.
+pyo3_config=("$CARGO_TARGET_DIR"/maturin/pyo3-config-*.txt)
+PYO3_CONFIG_FILE="${pyo3_config[0]}" cargo clippy --release --manifest-path python/Cargo.toml -- -D warnings
 
 echo "== python: pytest"
 # From the repository root, so that `import rlkit` is the installed wheel, not python/rlkit.
