@@ -453,8 +453,8 @@ fn load_net<'a>(
     h: usize,
     w: usize,
 ) -> Result<&'a mut Network<f32>> {
-    if !nets.contains_key(&(h, w)) {
-        nets.insert((h, w), file.build::<f32>([4, h, w], seed)?);
+    if let std::collections::btree_map::Entry::Vacant(e) = nets.entry((h, w)) {
+        e.insert(file.build::<f32>([4, h, w], seed)?);
     }
     let net = nets.get_mut(&(h, w)).ok_or_else(|| Error::internal("network cache"))?;
     for (p, (_, m)) in net.params_mut().into_iter().zip(params) {

@@ -132,7 +132,7 @@ pub fn generate_map(height: usize, width: usize, cfg: &MapGenConfig, seed: u64) 
     let n = height * width;
     let n_forbidden = (cfg.density * (n - 1) as f64).round() as usize;
     for attempt in 0..MAX_ATTEMPTS {
-        let mut rng = crate::util::rng_for(seed, &[0x6765_6e, attempt]);
+        let mut rng = crate::util::rng_for(seed, &[0x0067_656e, attempt]);
         let target = rng.random_range(0..n);
         let mut others: Vec<usize> = (0..n).filter(|&s| s != target).collect();
         // Partial Fisher–Yates: the first n_forbidden entries are a uniform sample.

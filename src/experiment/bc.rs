@@ -264,6 +264,9 @@ pub fn resolve(doc: &Doc, prefix: &[Seg], params: &toml::Table, env: Option<&Loa
     }
 }
 
+/// Picks one split's scores out of a seed's results.
+type ScoresOf = fn(&SeedOut) -> &Vec<bc::MapScores>;
+
 /// One seed's results.
 struct SeedOut {
     id: u64,
@@ -414,7 +417,7 @@ pub fn run(
     }
 
     // Summary.
-    let splits: [(&str, &[LabelledMap], fn(&SeedOut) -> &Vec<bc::MapScores>); 2] =
+    let splits: [(&str, &[LabelledMap], ScoresOf); 2] =
         [("train", &train_maps, |r| &r.train), ("held_out", &held_maps, |r| &r.held)];
     let mut per_map = Vec::new();
     let mut split_summary = serde_json::Map::new();
