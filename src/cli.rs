@@ -152,6 +152,25 @@ enum Cmd {
     },
     /// List the environments, agent kinds and experiments.
     List,
+    /// Generate random solvable Zhao-style gridworlds as env TOML files.
+    #[command(after_help = "Example:\n  rlkit generate --sizes 5-8 --count 20 --density 0.2 --seed 1 --out maps/")]
+    Generate {
+        /// Side lengths of the square maps, MIN-MAX (inclusive), cycled in order.
+        #[arg(long, default_value = "5-8")]
+        sizes: String,
+        /// Number of maps.
+        #[arg(long, default_value_t = 10)]
+        count: usize,
+        /// Fraction of forbidden cells.
+        #[arg(long, default_value_t = 0.2)]
+        density: f64,
+        /// Seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Measure speed (see README, "Speed").
     Bench {
         #[command(subcommand)]
@@ -248,8 +267,22 @@ fn dispatch(cmd: Cmd) -> Result<()> {
             render(&env, values.as_deref(), policy.as_deref(), &sets, &out)
         }
         Cmd::List => list(),
+        Cmd::Generate { sizes, count, density, seed, out } => generate(&sizes, count, density, seed, &out),
         Cmd::Bench { which } => crate::bench::run(which),
     }
+}
+
+fn generate(sizes: &str, count: usize, density: f64, seed: u64, out: &Path) -> Result<()> {
+    use crate::env::generate::{generate_maps, parse_sizes, write_maps, MapGenConfig};
+    if !(1..=100_000).contains(&count) {
+        return Err(Error::input(format!("--count {count}: must be in 1..=100000")));
+    }
+    let cfg = MapGenConfig { density, ..MapGenConfig::default() };
+    cfg.validate().map_err(|e| Error::input(format!("--density: {e}")))?;
+    let maps = generate_maps(parse_sizes(sizes)?, count, &cfg, seed)?;
+    let files = write_maps(out, &maps)?;
+    println!("wrote {} maps to {}", files.len(), out.display());
+    Ok(())
 }
 
 fn check(file: &Path) -> Result<()> {

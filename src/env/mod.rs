@@ -18,6 +18,7 @@
 //! ```
 
 pub mod features;
+pub mod generate;
 pub mod gridworld;
 pub mod mdp;
 pub mod model;

@@ -9,6 +9,7 @@
 //! ```
 
 pub mod agents;
+pub mod bc;
 pub mod eval;
 pub mod load;
 pub mod progress;
@@ -66,6 +67,7 @@ pub fn extra_kind_descriptions() -> Vec<(String, String)> {
             .map_or("custom (registered)", |b| b.1);
         v.push((k, d.to_string()));
     }
+    v.push((bc::KIND.into(), "behaviour cloning of optimal policies on generated maps (docs/bc.md)".into()));
     v
 }
 
@@ -148,6 +150,9 @@ pub fn resolve_extra(
         p.push(Seg::Key(k.into()));
         p
     };
+    if kind == bc::KIND {
+        return bc::resolve(doc, prefix, params, env).map(Some);
+    }
     if crate::agents::sa::KINDS.contains(&kind) {
         crate::agents::sa::validate(kind, params).map_err(|e| doc.error_at(prefix, &e.to_string()))?;
         return Ok(Some(params.clone()));
@@ -263,6 +268,9 @@ pub fn run_extra(
     progress: &Progress,
 ) -> Result<()> {
     use crate::data::table::Cell;
+    if agent.kind == bc::KIND {
+        return bc::run(exp, v, agent, params, _dir, out, progress);
+    }
     if crate::agents::sa::KINDS.contains(&agent.kind.as_str()) {
         for &id in &exp.seeds {
             let run = crate::agents::sa::run(&agent.kind, params, crate::util::derive_seed(exp.spec.seed, &[id]))?;

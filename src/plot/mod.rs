@@ -72,7 +72,9 @@ where
 }
 
 pub mod bands;
+pub mod bars;
 pub mod grid;
 pub mod learning;
 pub mod lines;
 pub mod sa;
+pub mod scatter;
