@@ -55,7 +55,10 @@ fn main() {
             best = best.min(t0.elapsed().as_secs_f64());
             assert_eq!(a.losses().len(), updates);
         }
-        println!("| {label} | 4x{h}x{w} | {batch} | {updates} updates | {best:.3} s | {:.0} updates/s |", updates as f64 / best);
+        println!(
+            "| {label} | 4x{h}x{w} | {batch} | {updates} updates | {best:.3} s | {:.0} updates/s |",
+            updates as f64 / best
+        );
     }
     for (h, w) in [(5, 5), (8, 8)] {
         let env = grid(h, w);
@@ -71,6 +74,9 @@ fn main() {
             best = best.min(t0.elapsed().as_secs_f64());
             steps = r.last().map_or(0, |x| x.steps);
         }
-        println!("| grid_backbone | 4x{h}x{w} | 32 | {steps} env steps with learning | {best:.3} s | {:.0} steps/s |", steps as f64 / best);
+        println!(
+            "| grid_backbone | 4x{h}x{w} | 32 | {steps} env steps with learning | {best:.3} s | {:.0} steps/s |",
+            steps as f64 / best
+        );
     }
 }

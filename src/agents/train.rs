@@ -371,7 +371,7 @@ pub(crate) fn clean(model: &TabularModel, mut values: Vec<f64>, mut actions: Vec
 ///   `cfg.episodes` episodes on `world.make_env()`.
 /// - `mc-exploring-starts`: `cfg.episodes` episodes of
 ///   [`mc::mc_exploring_starts`] on the model (streams as above).
-/// - `mc-basic`: [`mc::mc_basic`] until its policy is stable or its
+/// - `mc-basic`: [`mc::mc_basic()`](fn@crate::agents::mc::mc_basic) until its policy is stable or its
 ///   `iterations` are spent (`cfg.episodes` is ignored).
 ///
 /// `iterations` (when `cfg.eval_every` is set, or for `mc-basic`) has one row

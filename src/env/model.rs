@@ -301,7 +301,7 @@ pub struct TableOutcome {
 /// its last outcome, and `k − 1` cumulative thresholds on a 32-bit uniform
 /// number: the outcome is slot `Σ_j [u ≥ thr_j]`, a sum of comparisons with
 /// no data-dependent branch. Probabilities are thus quantised to 2^-32, so
-/// this table is *not* the sampler of [`crate::env::TabularEnv::step`] (which
+/// this table is *not* the sampler of `TabularEnv::step` (which
 /// draws an `f64` per step and must keep its exact random stream); it samples
 /// the same distribution up to that quantisation.
 #[derive(Debug, Clone)]

@@ -30,7 +30,7 @@
 //! | `max_pool2d`, `avg_pool2d` (`kernel_size`, `stride`=kernel, `padding`=0) | map → map | [`crate::nn::pool`] (avg counts padding) | — |
 //! | `global_avg_pool`, `global_max_pool` | map → `[C]` | mean / max over H·W | — |
 //! | `flatten` | map → `[C·H·W]` | row-major, `torch.flatten(x, 1)` | — |
-//! | `spp` (`levels`=[1,2,4]) | map → `[C·Σn²]` | [`crate::nn::spp`] | — |
+//! | `spp` (`levels = [1,2,4]`) | map → `[C·Σn²]` | [`crate::nn::spp`] | — |
 //! | `se` (`reduction`=16) | map → map | [`crate::nn::blocks`] | `fc1.weight [Hd, C]`, `fc1.bias [Hd]`, `fc2.weight [C, Hd]`, `fc2.bias [C]` |
 //! | `cbam` (`reduction`=16, `kernel_size`=7) | map → map | [`crate::nn::blocks`] (paper order, `[mean; max]`, no BN) | `fc1.*`, `fc2.*` as SE, `spatial.weight [1, 2, k, k]` |
 //! | `attention` (`heads`, `causal`=false) | map → map | [`crate::nn::mha`]: `y = x + o(MHA(LN(x)))` over H·W tokens | `ln.weight [C]`, `ln.bias [C]`, `q/k/v/o.weight [C, C]`, `q/k/v/o.bias [C]` |

@@ -115,55 +115,55 @@ fn d_wd() -> f64 {
 pub struct DqnConfig {
     /// The network file (required; resolved where the agent is written).
     pub network: String,
-    /// The network's input [`"one_hot"`]: `one_hot`, `features`, `coords_normalized`, `index`, `raw`.
+    /// The network's input (default `"one_hot"`): `one_hot`, `features`, `coords_normalized`, `index`, `raw`.
     #[serde(default = "d_obs")]
     pub observation: ObsMode,
     /// Feature columns for `observation = "features"`.
     #[serde(default)]
     pub features: Vec<ColumnSpec>,
-    /// Replay capacity in transitions [10,000].
+    /// Replay capacity in transitions (default 10,000).
     #[serde(default = "d_replay")]
     pub replay: usize,
-    /// Minibatch size [32].
+    /// Minibatch size (default 32).
     #[serde(default = "d_batch")]
     pub batch: usize,
-    /// Learning rate [1e-3].
+    /// Learning rate (default 1e-3).
     #[serde(default = "d_lr")]
     pub lr: f64,
-    /// `adam` or `adamw` [adam].
+    /// `adam` or `adamw` (default adam).
     #[serde(default)]
     pub optimizer: OptimizerKind,
-    /// AdamW's decoupled weight decay [0.01].
+    /// AdamW's decoupled weight decay (default 0.01).
     #[serde(default = "d_wd")]
     pub weight_decay: f64,
     /// Clip the gradient's global L2 norm to this (none by default).
     #[serde(default)]
     pub grad_clip: Option<f64>,
-    /// `huber` or `mse` [huber].
+    /// `huber` or `mse` (default huber).
     #[serde(default)]
     pub loss: LossKind,
-    /// Target network updates [`{ kind = "hard", every = 100 }`].
+    /// Target network updates (default `{ kind = "hard", every = 100 }`).
     #[serde(default = "d_target")]
     pub target: TargetUpdate,
-    /// Double DQN targets [false].
+    /// Double DQN targets (default false).
     #[serde(default)]
     pub double: bool,
-    /// ε of the ε-greedy behaviour, per episode [linear 1 → 0.05 over 100 episodes].
+    /// ε of the ε-greedy behaviour, per episode (default linear 1 → 0.05 over 100 episodes).
     #[serde(default = "d_eps")]
     pub epsilon: Epsilon,
-    /// `epsilon-greedy` or `uniform` (off-policy, Zhao Fig. 8.11) [epsilon-greedy].
+    /// `epsilon-greedy` or `uniform` (off-policy, Zhao Fig. 8.11) (default epsilon-greedy).
     #[serde(default)]
     pub behaviour: Behaviour,
     /// Truncate behaviour episodes after this many steps.
     #[serde(default)]
     pub episode_length: Option<u64>,
-    /// Transitions stored before the first update [the batch size].
+    /// Transitions stored before the first update (default the batch size).
     #[serde(default)]
     pub learning_starts: Option<u64>,
-    /// One update every this many environment steps (0: none during episodes) [1].
+    /// One update every this many environment steps (0: none during episodes) (default 1).
     #[serde(default = "one")]
     pub train_every: u64,
-    /// Updates at the end of every episode [0].
+    /// Updates at the end of every episode (default 0).
     #[serde(default)]
     pub updates_per_episode: u64,
     /// Record values and greedy actions of every state every this many updates (finite worlds).

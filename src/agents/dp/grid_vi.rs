@@ -14,7 +14,7 @@
 //! row at a time into a small ring of three rows that stays in L1), the
 //! backup of an interior state is `max(e(s−w), e(s+1), e(s+w), e(s−1), e(s))`:
 //! four maxima. Each q is the same `r + γ·v` expression, evaluated in the same
-//! f64 arithmetic, as in the generic [`super::value_iteration`] (no fused
+//! f64 arithmetic, as in the generic `value_iteration` (no fused
 //! multiply-add), and a maximum does not depend on its order, so values and
 //! deltas are **bit-identical** to the generic solver's (tested).
 //!

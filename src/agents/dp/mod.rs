@@ -2,10 +2,10 @@
 //! Sutton & Barto, chapter 4).
 //!
 //! - [`evaluation`]: policy evaluation, iterative (synchronous or in place) or exact;
-//! - [`value_iteration`]: value iteration;
+//! - [`value_iteration()`]: value iteration;
 //! - [`grid_vi`]: value iteration on plain grids with implicit successors (`rlkit bench vi`);
-//! - [`policy_iteration`]: policy iteration (truncated policy iteration with j = ∞);
-//! - [`truncated_policy_iteration`]: j evaluation sweeps per step (j = 1 is value iteration);
+//! - [`policy_iteration()`]: policy iteration (truncated policy iteration with j = ∞);
+//! - [`truncated_policy_iteration()`]: j evaluation sweeps per step (j = 1 is value iteration);
 //! - [`policy`]: policies, greedy extraction, optimal action sets, policy files.
 //!
 //! Every solver records, per iteration, ‖v_k − v_{k−1}‖∞ and, when v* is

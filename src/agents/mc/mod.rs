@@ -1,7 +1,7 @@
 //! Monte Carlo learning (Zhao ch. 5; Sutton & Barto ch. 5 and §6.2), one
 //! algorithm per file:
 //!
-//! - [`mc_basic`]: MC Basic (Zhao Alg. 5.1), policy iteration with q_π
+//! - [`mc_basic()`]: MC Basic (Zhao Alg. 5.1), policy iteration with q_π
 //!   estimated from episodes of a set length started from every (s, a);
 //!   a function API on a [`crate::env::TabularModel`];
 //! - [`exploring_starts`]: MC Exploring Starts (Zhao Alg. 5.2), first- or

@@ -18,7 +18,7 @@
 //! | `{ dist = "lognormal", mu = μ, sigma = σ }` (σ ≥ 0) | e^{N(μ, σ²)} | e^{μ + σ²/2} |
 //!
 //! Validation happens in [`Dist::sampler`], which returns an
-//! [`Error::Input`](crate::Error::Input) naming the key (for example
+//! `Error::Input` naming the key (for example
 //! `noise.std: must be finite and >= 0, got -1`).
 
 use rand::distr::weighted::WeightedIndex;
@@ -74,7 +74,7 @@ pub enum Dist {
         #[serde(default = "one")]
         rate: f64,
     },
-    /// Finite distribution P(X = values[i]) = probs[i].
+    /// Finite distribution P(X = values\[i\]) = probs\[i\].
     Discrete {
         /// Support points.
         values: Vec<f64>,
@@ -162,7 +162,7 @@ impl Sampler {
 }
 
 impl Dist {
-    /// The analytic mean E[X] (see the table in the module docs).
+    /// The analytic mean E\[X\] (see the table in the module docs).
     pub fn mean(&self) -> f64 {
         match self {
             Dist::None => 0.0,

@@ -8,7 +8,7 @@
 //!
 //! With α_k = 1/k, w_{k+1} = (1/k) Σ_{i≤k} x_i exactly: the sample mean (α_1 = 1
 //! discards w_1). This is SGD on J(w) = E[½ (w − X)²], and an RM algorithm for
-//! g(w) = w − E[X].
+//! g(w) = w − E\[X\].
 //!
 //! TOML (`kind = "incremental-mean"`):
 //!

@@ -18,7 +18,7 @@
 //! RM needs g increasing through the root (the update subtracts a_k g̃);
 //! a decreasing linear g (a < 0) is accepted but warned about in
 //! `summary.json`, as is noise with a non-zero mean (the iterates then seek
-//! the root of g(w) + E[η]).
+//! the root of g(w) + E\[η\]).
 //!
 //! TOML (`kind = "robbins-monro"`):
 //!

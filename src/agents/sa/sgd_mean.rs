@@ -92,7 +92,7 @@ pub enum ErrorAgainst {
     /// The sample mean x̄, the minimiser of J (default).
     #[default]
     SampleMean,
-    /// The distribution's mean E[X] = (low + high)/2.
+    /// The distribution's mean E\[X\] = (low + high)/2.
     TrueMean,
 }
 
