@@ -189,3 +189,29 @@ fn zhao_fig8_11_reaches_the_optimal_policy() {
     assert!(rmse.len() > 50);
     assert!(rmse.last().unwrap() * 5.0 < rmse[0], "{} -> {}", rmse[0], rmse.last().unwrap());
 }
+
+#[test]
+fn the_backbone_under_dqn_learns_and_its_network_runs_on_another_map_size() {
+    use rlkit::env::generate::{generate_map, map_toml, MapGenConfig};
+    let out = std::env::temp_dir().join(format!("rlkit-dqn-backbone-{}", std::process::id()));
+    // A small budget for CI: one seed, 300 updates (the shipped file does 1,400 per seed).
+    let s = run("experiments/dqn_zhao_5x5.toml", 1, &[("agents[0].updates_per_episode", "300")], &out);
+    let pa = s["agents"][0]["per_seed"][0]["pa"].as_f64().unwrap();
+    // A uniformly random policy map scores about 0.3 here; the trained one does far better.
+    assert!(pa >= 0.5, "PA after 300 updates: {pa}");
+    let w = rlkit::data::tensors::read_f64_tensors(&out.join("weights/DQN-backbone_seed0.safetensors")).unwrap();
+    assert!(w.contains_key("layers.0.weight"), "{:?}", w.keys().collect::<Vec<_>>());
+    // The same weights on a generated 7x7 map: `rlkit eval` reports the policy's PA there.
+    let g = generate_map(7, 7, &MapGenConfig::default(), 3).unwrap();
+    let map = out.join("map7.toml");
+    std::fs::write(&map, map_toml(&g.spec)).unwrap();
+    let r = rlkit::experiment::eval::eval(&out, Some(&map), Some(&out.join("eval7"))).unwrap();
+    assert_eq!(r.results.len(), 1);
+    let pa7 = r.results[0].2;
+    assert!((0.0..=1.0).contains(&pa7));
+    let values = std::fs::read_to_string(out.join("eval7/values.csv")).unwrap();
+    assert_eq!(values.lines().count(), 1 + 49, "one row per cell of the 7x7 map");
+    // And on its own env, eval reproduces the run's PA exactly.
+    let r5 = rlkit::experiment::eval::eval(&out, None, Some(&out.join("eval5"))).unwrap();
+    assert_eq!(r5.results[0].2, pa);
+}
