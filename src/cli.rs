@@ -54,6 +54,11 @@ enum Format {
     Csv,
 }
 
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
+enum ExportFormat {
+    Tfrecord,
+}
+
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// Neural networks from TOML: summary, init, forward, backward, gradcheck.
@@ -137,6 +142,29 @@ enum Cmd {
     },
     /// List the environments, agent kinds and experiments.
     List,
+    /// Export a finished run's transitions (TFRecord of tf.train.Example; see docs/data.md).
+    #[command(
+        after_help = "Example:\n  rlkit run experiments/sutton_barto_fig6_4.toml --out runs/cliff\n  rlkit export runs/cliff --format tfrecord"
+    )]
+    Export {
+        /// The run's output directory (with config.resolved.toml and summary.json).
+        run_dir: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "tfrecord")]
+        format: ExportFormat,
+    },
+    /// Print a TFRecord file's record count and feature keys (exit 2 if it is damaged).
+    #[command(after_help = "Example:\n  rlkit inspect runs/cliff/trajectories/sarsa_seed0.tfrecord")]
+    Inspect {
+        /// The .tfrecord file.
+        file: PathBuf,
+    },
+    /// Aggregate statistics across runs and tasks (IQM, mean, median, optimality gap,
+    /// stratified-bootstrap CIs, performance profiles, probability of improvement).
+    #[command(
+        after_help = "Example:\n  rlkit stats runs/cliff runs/windy --metric final_return --resamples 2000 --out stats/"
+    )]
+    Stats(crate::stats::cli::StatsArgs),
     /// Measure speed (see README, "Speed").
     Bench {
         #[command(subcommand)]
@@ -216,6 +244,27 @@ fn dispatch(cmd: Cmd) -> Result<()> {
         }
         Cmd::List => list(),
         Cmd::Bench { which } => crate::bench::run(which),
+        Cmd::Export { run_dir, format: ExportFormat::Tfrecord } => {
+            let rep = crate::data::export::export_run(&run_dir)?;
+            for s in &rep.skipped {
+                eprintln!("note: skipped {s}");
+            }
+            let total: u64 = rep.files.iter().map(|f| f.1).sum();
+            for (f, n) in &rep.files {
+                println!("{}: {n} transitions", f.display());
+            }
+            println!("wrote {} files, {total} transitions", rep.files.len());
+            Ok(())
+        }
+        Cmd::Inspect { file } => {
+            let ins = crate::data::export::inspect(&file)?;
+            println!("{}: {} records, {} bytes", file.display(), ins.records, ins.bytes);
+            for (k, (t, n)) in &ins.keys {
+                println!("  {k:<20} {t:<6} in {n} records");
+            }
+            Ok(())
+        }
+        Cmd::Stats(args) => crate::stats::cli::run(&args),
     }
 }
 

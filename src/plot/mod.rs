@@ -73,6 +73,7 @@ where
 
 pub mod bands;
 pub mod grid;
+pub mod intervals;
 pub mod learning;
 pub mod lines;
 pub mod sa;
