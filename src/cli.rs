@@ -83,6 +83,37 @@ enum Cmd {
         /// No progress output.
         #[arg(long, short)]
         quiet: bool,
+        /// With a [sweep]: run only shard I of N (round robin over the runs, I in 1..N);
+        /// inside a SLURM array task it defaults from SLURM_ARRAY_TASK_ID/_MIN/_STEP/_COUNT.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+        /// With a [sweep]: skip runs that have a DONE marker.
+        #[arg(long)]
+        resume: bool,
+    },
+    /// List the runs of an experiment's [sweep]: number, id, overrides, seed.
+    #[command(after_help = "Example:\n  rlkit plan experiments/sweep_cliff.toml")]
+    Plan {
+        /// The experiment file.
+        experiment: PathBuf,
+        /// Number of seeds, overriding the file.
+        #[arg(long)]
+        seeds: Option<usize>,
+        /// Override a key (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+    },
+    /// Merge the finished runs of sweep shards into one set of CSVs, summary.json and plots.
+    #[command(
+        after_help = "Example:\n  rlkit run exp.toml --shard 1/2 --out a && rlkit run exp.toml --shard 2/2 --out b\n  rlkit merge a b --out merged"
+    )]
+    Merge {
+        /// Shard output directories (each with runs/<id>/DONE).
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Validate an experiment or env file without running it (exit 0 if valid, 2 if not).
     #[command(after_help = "Example:\n  rlkit check envs/zhao_5x5.toml && rlkit check experiments/quickstart.toml")]
@@ -223,8 +254,34 @@ where
 fn dispatch(cmd: Cmd) -> Result<()> {
     match cmd {
         Cmd::Nn { cmd } => crate::nn::cli::run(cmd),
-        Cmd::Run { experiment, out, seeds, sets, quiet } => {
+        Cmd::Run { experiment, out, seeds, sets, quiet, shard, resume } => {
             let opts = LoadOptions { out, seeds, sets: parse_sets(&sets)? };
+            let shard = match shard {
+                Some(s) => Some(experiment::sweep::Shard::parse(&s)?),
+                None => experiment::sweep::Shard::from_slurm(|k| std::env::var(k).ok())?,
+            };
+            if let Some(plan) = experiment::sweep::plan(&experiment, &opts)? {
+                let rep = experiment::sweep::run_sweep(&plan, shard, resume, ProgressMode::detect(quiet))?;
+                let which = shard.map(|s| format!("shard {}/{}", s.index, s.count)).unwrap_or_else(|| "all".into());
+                println!(
+                    "sweep `{}` ({which}): {} of {} runs assigned, {} ran, {} skipped (DONE); runs in {}",
+                    plan.name,
+                    rep.assigned,
+                    plan.runs.len(),
+                    rep.ran,
+                    rep.skipped,
+                    plan.out_dir.join("runs").display()
+                );
+                return Ok(());
+            }
+            if let Some(s) = shard {
+                return Err(Error::input(format!(
+                    "{}: --shard {}/{} needs a [sweep] table in the experiment; add one or drop --shard",
+                    experiment.display(),
+                    s.index,
+                    s.count
+                )));
+            }
             let exp = experiment::load(&experiment, &opts)?;
             let report = experiment::run(&exp, &RunOptions { progress: ProgressMode::detect(quiet) })?;
             for w in &report.warnings {
@@ -236,6 +293,33 @@ fn dispatch(cmd: Cmd) -> Result<()> {
             Ok(())
         }
         Cmd::Check { file } => check(&file),
+        Cmd::Plan { experiment, seeds, sets } => {
+            let opts = LoadOptions { out: None, seeds, sets: parse_sets(&sets)? };
+            let Some(plan) = experiment::sweep::plan(&experiment, &opts)? else {
+                return Err(Error::input(format!(
+                    "{}: no [sweep] table; add one, e.g. [sweep] \"agents[0].alpha\" = [0.1, 0.5]",
+                    experiment.display()
+                )));
+            };
+            println!(
+                "sweep `{}`: {} runs (plan {}), keys {}",
+                plan.name,
+                plan.runs.len(),
+                plan.hash,
+                plan.keys.join(", ")
+            );
+            println!("{:>6} {:<16} {:>6} {:>6}  overrides", "run", "id", "point", "seed");
+            for r in &plan.runs {
+                let o: Vec<String> = r.overrides.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                println!("{:>6} {:<16} {:>6} {:>6}  {}", r.index, r.id, r.point, r.seed, o.join(" "));
+            }
+            Ok(())
+        }
+        Cmd::Merge { dirs, out } => {
+            let files = experiment::sweep::merge(&dirs, &out)?;
+            println!("merged {} directories: wrote {} files to {}", dirs.len(), files.len(), out.display());
+            Ok(())
+        }
         Cmd::Solve { env, algo, policy, gamma, tol, sweeps, sets, format } => {
             solve(&env, algo, &policy, gamma, tol, sweeps, &sets, format)
         }

@@ -109,6 +109,9 @@ pub struct ExperimentSpec {
     /// Extra outputs (`[output] trajectories = "tfrecord"`).
     #[serde(default)]
     pub output: OutputSpec,
+    /// A grid of overrides, `"KEY" = [values]` (see [`super::sweep`]).
+    #[serde(default)]
+    pub sweep: Option<toml::Table>,
 }
 
 /// The `[output]` table: extra outputs of a run.

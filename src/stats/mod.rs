@@ -3,10 +3,10 @@
 //!
 //! Scores of one agent are a ragged matrix `tasks × runs` ([`Scores`]).
 //!
-//! - Point estimates over all runs of all tasks: [`mean`], [`median`],
-//!   [`iqm`] (pool every score, drop ⌊0.25·N⌋ from each end, average the rest)
-//!   and [`optimality_gap`] (the mean shortfall below a threshold γ, on
-//!   normalized scores).
+//! - Point estimates as rliable defines them: [`mean`] and [`median`] of the
+//!   per-task mean scores, [`iqm`] (pool every score, drop ⌊0.25·N⌋ from each
+//!   end, average the rest) and [`optimality_gap`] (the mean shortfall of
+//!   every score below a threshold γ, on normalized scores).
 //! - 95 % intervals by the **stratified bootstrap** ([`aggregate`]): each
 //!   resample draws, within every task, as many runs as the task has, with
 //!   replacement; the interval is the 2.5th and 97.5th percentile of the
@@ -53,9 +53,9 @@ pub struct Interval {
 /// The four aggregates of one agent, with stratified-bootstrap intervals.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Aggregates {
-    /// Mean over every run of every task.
+    /// Mean of the per-task means.
     pub mean: Interval,
-    /// Median.
+    /// Median of the per-task means.
     pub median: Interval,
     /// Interquartile mean.
     pub iqm: Interval,
@@ -69,15 +69,23 @@ fn pooled_sorted(scores: &[Vec<f64>]) -> Vec<f64> {
     v
 }
 
-/// Mean of every score.
+/// Mean: the mean over tasks of each task's mean score (rliable's
+/// `aggregate_mean`; with equal runs per task, the mean of every score).
 pub fn mean(scores: &[Vec<f64>]) -> f64 {
-    let n: usize = scores.iter().map(Vec::len).sum();
-    scores.iter().flatten().sum::<f64>() / n as f64
+    let means = task_means(scores);
+    means.iter().sum::<f64>() / means.len() as f64
 }
 
-/// Median of every score (the mean of the two middle ones for an even count).
+/// Median: the median over tasks of each task's mean score (rliable's
+/// `aggregate_median`; the mean of the two middle ones for an even count).
 pub fn median(scores: &[Vec<f64>]) -> f64 {
-    median_sorted(&pooled_sorted(scores))
+    let mut m = task_means(scores);
+    m.sort_by(f64::total_cmp);
+    median_sorted(&m)
+}
+
+fn task_means(scores: &[Vec<f64>]) -> Vec<f64> {
+    scores.iter().map(|t| t.iter().sum::<f64>() / t.len() as f64).collect()
 }
 
 fn median_sorted(v: &[f64]) -> f64 {
@@ -103,11 +111,10 @@ pub fn optimality_gap(scores: &[Vec<f64>], gamma: f64) -> f64 {
     gamma - scores.iter().flatten().map(|&x| x.min(gamma)).sum::<f64>() / n as f64
 }
 
-fn all_four(sorted: &[f64], gamma: f64) -> [f64; 4] {
+fn all_four(scores: &[Vec<f64>], sorted: &[f64], gamma: f64) -> [f64; 4] {
     let n = sorted.len() as f64;
-    let mean = sorted.iter().sum::<f64>() / n;
     let gap = gamma - sorted.iter().map(|&x| x.min(gamma)).sum::<f64>() / n;
-    [mean, median_sorted(sorted), iqm_sorted(sorted), gap]
+    [mean(scores), median(scores), iqm_sorted(sorted), gap]
 }
 
 /// One stratified resample of `scores` into `out` (same shape), from `rng`.
@@ -130,7 +137,7 @@ fn interval(estimate: f64, mut boot: Vec<f64>) -> Interval {
 /// from `rng_for(seed, &[0])`. Panics if some task has no runs.
 pub fn aggregate(scores: &[Vec<f64>], gamma: f64, resamples: usize, seed: u64) -> Aggregates {
     assert!(scores.iter().all(|t| !t.is_empty()), "every task needs at least one run");
-    let point = all_four(&pooled_sorted(scores), gamma);
+    let point = all_four(scores, &pooled_sorted(scores), gamma);
     let mut rng = rng_for(seed, &[0]);
     let mut boot: [Vec<f64>; 4] = Default::default();
     let mut buf = Vec::new();
@@ -140,7 +147,7 @@ pub fn aggregate(scores: &[Vec<f64>], gamma: f64, resamples: usize, seed: u64) -
         flat.clear();
         flat.extend(buf.iter().flatten().copied());
         flat.sort_by(f64::total_cmp);
-        let e = all_four(&flat, gamma);
+        let e = all_four(&buf, &flat, gamma);
         for k in 0..4 {
             boot[k].push(e[k]);
         }
@@ -230,8 +237,11 @@ mod tests {
         // 9 scores: ⌊9/4⌋ = 2 dropped from each end → mean of 3..7 = 5.
         let s = vec![vec![9.0, 1.0, 5.0], vec![2.0, 8.0, 3.0, 7.0], vec![4.0, 6.0]];
         assert_eq!(iqm(&s), 5.0);
+        // Task means 5, 5, 5.
         assert_eq!(median(&s), 5.0);
         assert_eq!(mean(&s), 5.0);
+        let t = vec![vec![1.0, 3.0], vec![10.0], vec![4.0, 4.0, 7.0]];
+        assert_eq!((mean(&t), median(&t)), ((2.0 + 10.0 + 5.0) / 3.0, 5.0));
         assert_eq!(optimality_gap(&s, 4.0), 4.0 - (1.0 + 2.0 + 3.0 + 4.0 * 6.0) / 9.0);
         // 5 scores with an outlier: ⌊5/4⌋ = 1.
         assert_eq!(iqm(&[vec![0.0, 1.0, 2.0, 3.0, 1000.0]]), 2.0);
