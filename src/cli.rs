@@ -301,18 +301,17 @@ fn dispatch(cmd: Cmd) -> Result<()> {
                     experiment.display()
                 )));
             };
-            println!(
-                "sweep `{}`: {} runs (plan {}), keys {}",
-                plan.name,
-                plan.runs.len(),
-                plan.hash,
-                plan.keys.join(", ")
-            );
-            println!("{:>6} {:<16} {:>6} {:>6}  overrides", "run", "id", "point", "seed");
+            use std::fmt::Write as _;
+            let mut text = String::new();
+            let keys = plan.keys.join(", ");
+            let _ = writeln!(text, "sweep `{}`: {} runs (plan {}), keys {keys}", plan.name, plan.runs.len(), plan.hash);
+            let _ = writeln!(text, "{:>6} {:<16} {:>6} {:>6}  overrides", "run", "id", "point", "seed");
             for r in &plan.runs {
                 let o: Vec<String> = r.overrides.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                println!("{:>6} {:<16} {:>6} {:>6}  {}", r.index, r.id, r.point, r.seed, o.join(" "));
+                let _ = writeln!(text, "{:>6} {:<16} {:>6} {:>6}  {}", r.index, r.id, r.point, r.seed, o.join(" "));
             }
+            // A closed pipe (`rlkit plan EXP | head`) is not an error.
+            let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
             Ok(())
         }
         Cmd::Merge { dirs, out } => {
