@@ -50,7 +50,9 @@ AccountingStorageType=accounting_storage/none
 NodeName=$host CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
-echo "CgroupPlugin=disabled" > "$conf/cgroup.conf"
+# An empty cgroup.conf: slurm 22.05 has no "disabled" cgroup plugin, and autodetection works with
+# proctrack/linuxproc + task/none even where cgroups are not delegated (containers).
+: > "$conf/cgroup.conf"
 export SLURM_CONF=$conf/slurm.conf
 pids=()
 cleanup() {
@@ -73,17 +75,19 @@ slurmctld -D -f "$conf/slurm.conf" > "$work/log/slurmctld.out" 2>&1 &
 pids+=($!)
 slurmd -D -f "$conf/slurm.conf" > "$work/log/slurmd.out" 2>&1 &
 pids+=($!)
+up=no
 for _ in $(seq 1 30); do
-  sinfo -h -o %T 2>/dev/null | grep -qE 'idle|mix|alloc' && break
+  sinfo -h -o %T 2>/dev/null | grep -qE 'idle|mix|alloc' && { up=yes; break; }
   sleep 1
 done
 sinfo
+[ "$up" = yes ] || { echo "the node did not come up:" >&2; tail -n 5 "$work/log/slurmd.log" >&2; exit 1; }
 exp=$root/experiments/sweep_cliff.toml
 out=$work/out
 ids=$(RLKIT=$rlkit scripts/slurm/submit.sh "$exp" 3 "$out")
 echo "$ids"
 merge=${ids##* }
-for _ in $(seq 1 300); do
+for _ in $(seq 1 150); do
   state=$(scontrol show job "$merge" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2 || true)
   case "$state" in
     COMPLETED) break ;;
