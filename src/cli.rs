@@ -54,6 +54,11 @@ enum Format {
     Csv,
 }
 
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
+enum ExportFormat {
+    Tfrecord,
+}
+
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// Neural networks from TOML: summary, init, forward, backward, gradcheck.
@@ -78,6 +83,37 @@ enum Cmd {
         /// No progress output.
         #[arg(long, short)]
         quiet: bool,
+        /// With a [sweep]: run only shard I of N (round robin over the runs, I in 1..N);
+        /// inside a SLURM array task it defaults from SLURM_ARRAY_TASK_ID/_MIN/_STEP/_COUNT.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+        /// With a [sweep]: skip runs that have a DONE marker.
+        #[arg(long)]
+        resume: bool,
+    },
+    /// List the runs of an experiment's [sweep]: number, id, overrides, seed.
+    #[command(after_help = "Example:\n  rlkit plan experiments/sweep_cliff.toml")]
+    Plan {
+        /// The experiment file.
+        experiment: PathBuf,
+        /// Number of seeds, overriding the file.
+        #[arg(long)]
+        seeds: Option<usize>,
+        /// Override a key (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+    },
+    /// Merge the finished runs of sweep shards into one set of CSVs, summary.json and plots.
+    #[command(
+        after_help = "Example:\n  rlkit run exp.toml --shard 1/2 --out a && rlkit run exp.toml --shard 2/2 --out b\n  rlkit merge a b --out merged"
+    )]
+    Merge {
+        /// Shard output directories (each with runs/<id>/DONE).
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Reload the trained networks of a run (its `dqn` agents) and evaluate their greedy
     /// policies on the run's env or another one: values, policy, PA against value iteration.
@@ -171,6 +207,29 @@ enum Cmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Export a finished run's transitions (TFRecord of tf.train.Example; see docs/data.md).
+    #[command(
+        after_help = "Example:\n  rlkit run experiments/sutton_barto_fig6_4.toml --out runs/cliff\n  rlkit export runs/cliff --format tfrecord"
+    )]
+    Export {
+        /// The run's output directory (with config.resolved.toml and summary.json).
+        run_dir: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "tfrecord")]
+        format: ExportFormat,
+    },
+    /// Print a TFRecord file's record count and feature keys (exit 2 if it is damaged).
+    #[command(after_help = "Example:\n  rlkit inspect runs/cliff/trajectories/sarsa_seed0.tfrecord")]
+    Inspect {
+        /// The .tfrecord file.
+        file: PathBuf,
+    },
+    /// Aggregate statistics across runs and tasks (IQM, mean, median, optimality gap,
+    /// stratified-bootstrap CIs, performance profiles, probability of improvement).
+    #[command(
+        after_help = "Example:\n  rlkit stats runs/cliff runs/windy --metric final_return --resamples 2000 --out stats/"
+    )]
+    Stats(crate::stats::cli::StatsArgs),
     /// Measure speed (see README, "Speed").
     Bench {
         #[command(subcommand)]
@@ -229,8 +288,34 @@ where
 fn dispatch(cmd: Cmd) -> Result<()> {
     match cmd {
         Cmd::Nn { cmd } => crate::nn::cli::run(cmd),
-        Cmd::Run { experiment, out, seeds, sets, quiet } => {
+        Cmd::Run { experiment, out, seeds, sets, quiet, shard, resume } => {
             let opts = LoadOptions { out, seeds, sets: parse_sets(&sets)? };
+            let shard = match shard {
+                Some(s) => Some(experiment::sweep::Shard::parse(&s)?),
+                None => experiment::sweep::Shard::from_slurm(|k| std::env::var(k).ok())?,
+            };
+            if let Some(plan) = experiment::sweep::plan(&experiment, &opts)? {
+                let rep = experiment::sweep::run_sweep(&plan, shard, resume, ProgressMode::detect(quiet))?;
+                let which = shard.map(|s| format!("shard {}/{}", s.index, s.count)).unwrap_or_else(|| "all".into());
+                println!(
+                    "sweep `{}` ({which}): {} of {} runs assigned, {} ran, {} skipped (DONE); runs in {}",
+                    plan.name,
+                    rep.assigned,
+                    plan.runs.len(),
+                    rep.ran,
+                    rep.skipped,
+                    plan.out_dir.join("runs").display()
+                );
+                return Ok(());
+            }
+            if let Some(s) = shard {
+                return Err(Error::input(format!(
+                    "{}: --shard {}/{} needs a [sweep] table in the experiment; add one or drop --shard",
+                    experiment.display(),
+                    s.index,
+                    s.count
+                )));
+            }
             let exp = experiment::load(&experiment, &opts)?;
             let report = experiment::run(&exp, &RunOptions { progress: ProgressMode::detect(quiet) })?;
             for w in &report.warnings {
@@ -260,6 +345,32 @@ fn dispatch(cmd: Cmd) -> Result<()> {
             println!("wrote {}", r.out_dir.display());
             Ok(())
         }
+        Cmd::Plan { experiment, seeds, sets } => {
+            let opts = LoadOptions { out: None, seeds, sets: parse_sets(&sets)? };
+            let Some(plan) = experiment::sweep::plan(&experiment, &opts)? else {
+                return Err(Error::input(format!(
+                    "{}: no [sweep] table; add one, e.g. [sweep] \"agents[0].alpha\" = [0.1, 0.5]",
+                    experiment.display()
+                )));
+            };
+            use std::fmt::Write as _;
+            let mut text = String::new();
+            let keys = plan.keys.join(", ");
+            let _ = writeln!(text, "sweep `{}`: {} runs (plan {}), keys {keys}", plan.name, plan.runs.len(), plan.hash);
+            let _ = writeln!(text, "{:>6} {:<16} {:>6} {:>6}  overrides", "run", "id", "point", "seed");
+            for r in &plan.runs {
+                let o: Vec<String> = r.overrides.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let _ = writeln!(text, "{:>6} {:<16} {:>6} {:>6}  {}", r.index, r.id, r.point, r.seed, o.join(" "));
+            }
+            // A closed pipe (`rlkit plan EXP | head`) is not an error.
+            let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
+            Ok(())
+        }
+        Cmd::Merge { dirs, out } => {
+            let files = experiment::sweep::merge(&dirs, &out)?;
+            println!("merged {} directories: wrote {} files to {}", dirs.len(), files.len(), out.display());
+            Ok(())
+        }
         Cmd::Solve { env, algo, policy, gamma, tol, sweeps, sets, format } => {
             solve(&env, algo, &policy, gamma, tol, sweeps, &sets, format)
         }
@@ -269,6 +380,27 @@ fn dispatch(cmd: Cmd) -> Result<()> {
         Cmd::List => list(),
         Cmd::Generate { sizes, count, density, seed, out } => generate(&sizes, count, density, seed, &out),
         Cmd::Bench { which } => crate::bench::run(which),
+        Cmd::Export { run_dir, format: ExportFormat::Tfrecord } => {
+            let rep = crate::data::export::export_run(&run_dir)?;
+            for s in &rep.skipped {
+                eprintln!("note: skipped {s}");
+            }
+            let total: u64 = rep.files.iter().map(|f| f.1).sum();
+            for (f, n) in &rep.files {
+                println!("{}: {n} transitions", f.display());
+            }
+            println!("wrote {} files, {total} transitions", rep.files.len());
+            Ok(())
+        }
+        Cmd::Inspect { file } => {
+            let ins = crate::data::export::inspect(&file)?;
+            println!("{}: {} records, {} bytes", file.display(), ins.records, ins.bytes);
+            for (k, (t, n)) in &ins.keys {
+                println!("  {k:<20} {t:<6} in {n} records");
+            }
+            Ok(())
+        }
+        Cmd::Stats(args) => crate::stats::cli::run(&args),
     }
 }
 

@@ -19,6 +19,7 @@ pub mod experiment;
 pub mod metrics;
 pub mod nn;
 pub mod plot;
+pub mod stats;
 pub mod util;
 
 pub use error::{Error, Result};

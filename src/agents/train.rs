@@ -89,11 +89,33 @@ pub struct EpisodeRecord {
 ///
 /// Forward: episodes of (act → step → observe) then `end_episode`.
 /// Returns one [`EpisodeRecord`] per episode.
-pub fn train<E, A, F>(env: &mut E, agent: &mut A, cfg: &TrainConfig, seed: u64, mut on_eval: F) -> Vec<EpisodeRecord>
+pub fn train<E, A, F>(env: &mut E, agent: &mut A, cfg: &TrainConfig, seed: u64, on_eval: F) -> Vec<EpisodeRecord>
 where
     E: Env + ?Sized,
     A: Agent + ?Sized,
     F: FnMut(u64, usize, &A),
+{
+    train_with_steps(env, agent, cfg, seed, on_eval, |_, _, _| {})
+}
+
+/// [`train`] with a per-step hook: `on_step(episode, step, transition)` is
+/// called after the agent has observed each transition (`episode` 1-based,
+/// `step` 1-based within the episode; `truncated` includes the step cap). The
+/// hook cannot change the run, so a recorder sees exactly the episodes
+/// [`train`] produces (used by trajectory export, [`crate::data::export`]).
+pub fn train_with_steps<E, A, F, H>(
+    env: &mut E,
+    agent: &mut A,
+    cfg: &TrainConfig,
+    seed: u64,
+    mut on_eval: F,
+    mut on_step: H,
+) -> Vec<EpisodeRecord>
+where
+    E: Env + ?Sized,
+    A: Agent + ?Sized,
+    F: FnMut(u64, usize, &A),
+    H: FnMut(usize, u64, &Experience),
 {
     let mut rng = rng_for(seed, &[STREAM_AGENT]);
     let env_seed = derive_seed(seed, &[STREAM_ENV]);
@@ -127,14 +149,16 @@ where
             steps += 1;
             ret += st.reward;
             let truncated = !st.terminated && (st.truncated || cap.is_some_and(|c| len >= c));
-            agent.observe(&Experience {
+            let exp = Experience {
                 state: s,
                 action: a,
                 reward: st.reward,
                 next_state: st.state,
                 terminated: st.terminated,
                 truncated,
-            });
+            };
+            agent.observe(&exp);
+            on_step(ep + 1, len, &exp);
             if let Some(k) = eval_every {
                 if steps % k == 0 {
                     on_eval(steps, ep + 1, agent);

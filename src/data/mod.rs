@@ -1,4 +1,8 @@
-//! Data formats: CSV tables, TFRecord, safetensors.
+//! Data formats: CSV tables, TFRecord (`tf.train.Example` records), trajectory
+//! export, safetensors.
 
+pub mod example;
+pub mod export;
 pub mod table;
 pub mod tensors;
+pub mod tfrecord;

@@ -15,6 +15,7 @@ pub mod load;
 pub mod progress;
 pub mod runner;
 pub mod schema;
+pub mod sweep;
 
 use std::path::Path;
 

@@ -142,6 +142,11 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunReport> {
         atomic_write(&path, pretty(&s).as_bytes())?;
         report.files.push(path);
     }
+    if exp.spec.output.trajectories == super::schema::TrajectoryFormat::Tfrecord {
+        // Replayed from the outputs just written (deterministic), see data::export.
+        let rep = crate::data::export::export_run(&exp.out_dir)?;
+        report.files.extend(rep.files.into_iter().map(|f| f.0));
+    }
     Ok(report)
 }
 

@@ -106,6 +106,33 @@ pub struct ExperimentSpec {
     /// How learning curves are drawn.
     #[serde(default)]
     pub learning_curve: crate::plot::learning::CurveSpec,
+    /// Extra outputs (`[output] trajectories = "tfrecord"`).
+    #[serde(default)]
+    pub output: OutputSpec,
+    /// A grid of overrides, `"KEY" = [values]` (see [`super::sweep`]).
+    #[serde(default)]
+    pub sweep: Option<toml::Table>,
+}
+
+/// The `[output]` table: extra outputs of a run.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSpec {
+    /// `"tfrecord"`: after the run, write every transition to
+    /// `trajectories/<agent>_seed<k>.tfrecord` (see [`crate::data::export`]).
+    #[serde(default)]
+    pub trajectories: TrajectoryFormat,
+}
+
+/// Formats of `[output] trajectories`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrajectoryFormat {
+    /// No trajectories (the default).
+    #[default]
+    None,
+    /// TFRecord files of `tf.train.Example`s.
+    Tfrecord,
 }
 
 /// Make a name safe for a file name: letters, digits, `-`, `_` and `.`; anything else becomes `_`.

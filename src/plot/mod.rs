@@ -74,6 +74,7 @@ where
 pub mod bands;
 pub mod bars;
 pub mod grid;
+pub mod intervals;
 pub mod learning;
 pub mod lines;
 pub mod sa;

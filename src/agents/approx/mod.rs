@@ -168,12 +168,34 @@ pub fn train_obs<E, A, F>(
     cfg: &TrainConfig,
     seed: u64,
     starts: Option<&[usize]>,
-    mut on_eval: F,
+    on_eval: F,
 ) -> Vec<EpisodeRecord>
 where
     E: ObsEnv + ?Sized,
     A: ObsAgent + ?Sized,
     F: FnMut(u64, usize, &mut A),
+{
+    train_obs_with_steps(env, agent, cfg, seed, starts, on_eval, |_, _, _| {})
+}
+
+/// [`train_obs`] with a per-step hook: `on_step(episode, step, transition)`
+/// after the agent has observed each transition (`episode` and `step` 1-based;
+/// the observations are the raw ones). The hook cannot change the run (used by
+/// trajectory export, [`crate::data::export`]).
+pub fn train_obs_with_steps<E, A, F, H>(
+    env: &mut E,
+    agent: &mut A,
+    cfg: &TrainConfig,
+    seed: u64,
+    starts: Option<&[usize]>,
+    mut on_eval: F,
+    mut on_step: H,
+) -> Vec<EpisodeRecord>
+where
+    E: ObsEnv + ?Sized,
+    A: ObsAgent + ?Sized,
+    F: FnMut(u64, usize, &mut A),
+    H: FnMut(usize, u64, &ObsExperience),
 {
     use rand::RngExt;
     let mut rng = rng_for(seed, &[STREAM_AGENT]);
@@ -204,14 +226,16 @@ where
             steps += 1;
             ret += st.reward;
             let truncated = !st.terminated && (st.truncated || cap.is_some_and(|c| len >= c));
-            agent.observe(&ObsExperience {
+            let t = ObsExperience {
                 obs: &x,
                 action: a,
                 reward: st.reward,
                 next_obs: &x2,
                 terminated: st.terminated,
                 truncated,
-            });
+            };
+            agent.observe(&t);
+            on_step(ep + 1, len, &t);
             if let Some(k) = eval_every {
                 if steps % k == 0 {
                     on_eval(steps, ep + 1, agent);
