@@ -87,9 +87,13 @@ enum Cmd {
         /// inside a SLURM array task it defaults from SLURM_ARRAY_TASK_ID/_MIN/_STEP/_COUNT.
         #[arg(long, value_name = "I/N")]
         shard: Option<String>,
-        /// With a [sweep]: skip runs that have a DONE marker.
-        #[arg(long)]
+        /// With a [sweep]: skip runs that have a DONE marker (and accept a non-empty output directory).
+        #[arg(long, conflicts_with = "force")]
         resume: bool,
+        /// Clear a non-empty output directory first (only one rlkit wrote: plan.json,
+        /// config.resolved.toml, summary.json or runs/*/DONE).
+        #[arg(long)]
+        force: bool,
     },
     /// List the runs of an experiment's [sweep]: number, id, overrides, seed.
     #[command(after_help = "Example:\n  rlkit plan experiments/sweep_cliff.toml")]
@@ -276,8 +280,14 @@ where
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    match dispatch(cli.cmd) {
-        Ok(()) => ExitCode::SUCCESS,
+    let r = match cli.cmd {
+        Cmd::Run { experiment, out, seeds, sets, quiet, shard, resume, force } => {
+            run_cmd(experiment, out, seeds, sets, quiet, shard, resume, force)
+        }
+        cmd => dispatch(cmd).map(|()| ExitCode::SUCCESS),
+    };
+    match r {
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(e.exit_code() as u8)
@@ -285,57 +295,83 @@ where
     }
 }
 
+/// `rlkit run`: one experiment, or a sweep's runs (exit code 130 when interrupted).
+#[allow(clippy::too_many_arguments)]
+fn run_cmd(
+    experiment: PathBuf,
+    out: Option<PathBuf>,
+    seeds: Option<usize>,
+    sets: Vec<String>,
+    quiet: bool,
+    shard: Option<String>,
+    resume: bool,
+    force: bool,
+) -> Result<ExitCode> {
+    let opts = LoadOptions { out, seeds, sets: parse_sets(&sets)? };
+    let shard = match shard {
+        Some(s) => Some(experiment::sweep::Shard::parse(&s)?),
+        None => experiment::sweep::Shard::from_slurm(|k| std::env::var(k).ok())?,
+    };
+    if let Some(plan) = experiment::sweep::plan(&experiment, &opts)? {
+        experiment::sweep::prepare_out_dir(&plan.out_dir, resume, force)?;
+        experiment::sweep::install_interrupt_handler()?;
+        let rep = experiment::sweep::run_sweep(&plan, shard, resume, ProgressMode::detect(quiet))?;
+        if rep.interrupted {
+            eprintln!(
+                "interrupted: {} of {} runs done; rerun with --resume to finish",
+                rep.ran + rep.skipped,
+                rep.assigned
+            );
+            return Ok(ExitCode::from(130));
+        }
+        let which = shard.map(|s| format!("shard {}/{}", s.index, s.count)).unwrap_or_else(|| "all".into());
+        println!(
+            "sweep `{}` ({which}): {} of {} runs assigned, {} ran, {} skipped (DONE); runs in {}",
+            plan.name,
+            rep.assigned,
+            plan.runs.len(),
+            rep.ran,
+            rep.skipped,
+            plan.out_dir.join("runs").display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(s) = shard {
+        return Err(Error::input(format!(
+            "{}: --shard {}/{} needs a [sweep] table in the experiment; add one or drop --shard",
+            experiment.display(),
+            s.index,
+            s.count
+        )));
+    }
+    let exp = experiment::load(&experiment, &opts)?;
+    if force {
+        experiment::sweep::prepare_out_dir(&exp.out_dir, false, true)?;
+    }
+    let report = experiment::run(&exp, &RunOptions { progress: ProgressMode::detect(quiet) })?;
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
+    let plots = report.files.iter().filter(|f| f.extension().is_some_and(|e| e == "png")).count();
+    println!("wrote {} files ({} plots) to {}", report.files.len(), plots, report.out_dir.display());
+    println!("  summary: {}", report.out_dir.join("summary.json").display());
+    if !report.diverged.is_empty() {
+        for d in &report.diverged {
+            eprintln!("error: {d}");
+        }
+        return Err(Error::internal(format!(
+            "{} seed run(s) diverged; outputs are in {}",
+            report.diverged.len(),
+            report.out_dir.display()
+        )));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn dispatch(cmd: Cmd) -> Result<()> {
     match cmd {
         Cmd::Nn { cmd } => crate::nn::cli::run(cmd),
-        Cmd::Run { experiment, out, seeds, sets, quiet, shard, resume } => {
-            let opts = LoadOptions { out, seeds, sets: parse_sets(&sets)? };
-            let shard = match shard {
-                Some(s) => Some(experiment::sweep::Shard::parse(&s)?),
-                None => experiment::sweep::Shard::from_slurm(|k| std::env::var(k).ok())?,
-            };
-            if let Some(plan) = experiment::sweep::plan(&experiment, &opts)? {
-                let rep = experiment::sweep::run_sweep(&plan, shard, resume, ProgressMode::detect(quiet))?;
-                let which = shard.map(|s| format!("shard {}/{}", s.index, s.count)).unwrap_or_else(|| "all".into());
-                println!(
-                    "sweep `{}` ({which}): {} of {} runs assigned, {} ran, {} skipped (DONE); runs in {}",
-                    plan.name,
-                    rep.assigned,
-                    plan.runs.len(),
-                    rep.ran,
-                    rep.skipped,
-                    plan.out_dir.join("runs").display()
-                );
-                return Ok(());
-            }
-            if let Some(s) = shard {
-                return Err(Error::input(format!(
-                    "{}: --shard {}/{} needs a [sweep] table in the experiment; add one or drop --shard",
-                    experiment.display(),
-                    s.index,
-                    s.count
-                )));
-            }
-            let exp = experiment::load(&experiment, &opts)?;
-            let report = experiment::run(&exp, &RunOptions { progress: ProgressMode::detect(quiet) })?;
-            for w in &report.warnings {
-                eprintln!("warning: {w}");
-            }
-            let plots = report.files.iter().filter(|f| f.extension().is_some_and(|e| e == "png")).count();
-            println!("wrote {} files ({} plots) to {}", report.files.len(), plots, report.out_dir.display());
-            println!("  summary: {}", report.out_dir.join("summary.json").display());
-            if !report.diverged.is_empty() {
-                for d in &report.diverged {
-                    eprintln!("error: {d}");
-                }
-                return Err(Error::internal(format!(
-                    "{} seed run(s) diverged; outputs are in {}",
-                    report.diverged.len(),
-                    report.out_dir.display()
-                )));
-            }
-            Ok(())
-        }
+        Cmd::Run { .. } => unreachable!("handled by run_cmd"),
         Cmd::Check { file } => check(&file),
         Cmd::Eval { run_dir, env, out } => {
             let r = experiment::eval::eval(&run_dir, env.as_deref(), out.as_deref())?;

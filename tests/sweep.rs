@@ -46,10 +46,18 @@ fn write_exp(dir: &Path, text: &str) -> String {
 }
 
 fn merged_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    ["iterations.csv", "episodes.csv", "values.csv", "policy.csv", "summary.json", "plots/sweep.png"]
-        .iter()
-        .filter_map(|f| std::fs::read(dir.join(f)).ok().map(|b| (f.to_string(), b)))
-        .collect()
+    [
+        "iterations.csv",
+        "episodes.csv",
+        "values.csv",
+        "policy.csv",
+        "summary.json",
+        "plots/sweep.png",
+        "plots/learning_curves.png",
+    ]
+    .iter()
+    .filter_map(|f| std::fs::read(dir.join(f)).ok().map(|b| (f.to_string(), b)))
+    .collect()
 }
 
 #[test]
@@ -173,4 +181,123 @@ fn slurm_array_variables_give_the_shard() {
     assert!(Shard::from_slurm(env(&[("SLURM_ARRAY_TASK_ID", "1")])).is_err());
     let owned: Vec<usize> = (0..10).filter(|&i| Shard { index: 2, count: 3 }.owns(i)).collect();
     assert_eq!(owned, vec![1, 4, 7]);
+}
+
+/// Every file under `dir` (recursively), relative paths.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p.strip_prefix(dir).unwrap().to_path_buf());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn done_runs(out: &Path) -> Vec<PathBuf> {
+    let Ok(rd) = std::fs::read_dir(out.join("runs")) else { return Vec::new() };
+    rd.map(|e| e.unwrap().path()).filter(|p| p.join("DONE").is_file()).collect()
+}
+
+#[test]
+fn sigterm_stops_cleanly_and_resume_finishes() {
+    let dir = tmpdir("sigterm");
+    // 6 points x 10 seeds = 60 runs (the file has 3 seeds), so that SIGTERM comes well before the end.
+    let exp = "experiments/sweep_cliff.toml";
+    let full = dir.join("full");
+    ok(&rlkit(&["run", exp, "--out", full.to_str().unwrap(), "--seeds", "10", "-q"]));
+    let want = merged_files(&full);
+    assert_eq!(want.len(), 6, "episodes, values, policy, summary, sweep and learning-curve plots");
+
+    let out = dir.join("int");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rlkit"))
+        .args(["run", exp, "--out", out.to_str().unwrap(), "--seeds", "10", "-q"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while done_runs(&out).is_empty() {
+        assert!(child.try_wait().unwrap().is_none(), "the sweep ended before any DONE was seen");
+        assert!(t0.elapsed().as_secs() < 120, "no DONE after 120 s");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let k = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(k.success());
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "stderr: {err}");
+    let done = done_runs(&out);
+    assert!(!done.is_empty() && done.len() < 60, "{} runs done", done.len());
+    assert_eq!(
+        err.trim_end(),
+        format!("interrupted: {} of 60 runs done; rerun with --resume to finish", done.len()),
+        "one line"
+    );
+    // Every run with DONE is complete: its files equal the uninterrupted run's.
+    for d in &done {
+        let id = d.file_name().unwrap();
+        let refd = full.join("runs").join(id);
+        let files = walk(d);
+        assert_eq!(files, walk(&refd), "files of run {id:?}");
+        for f in files.iter().filter(|f| !f.ends_with("timings.csv")) {
+            // The resolved config and summary name their own directory.
+            let got = String::from_utf8_lossy(&std::fs::read(d.join(f)).unwrap())
+                .replace(out.to_str().unwrap(), full.to_str().unwrap());
+            let want = String::from_utf8_lossy(&std::fs::read(refd.join(f)).unwrap()).to_string();
+            assert!(got == want, "{f:?} of {id:?}");
+        }
+    }
+    // Nothing half-written under a final name: no temp files anywhere, no merged output yet.
+    let all = walk(&out);
+    assert!(!all.iter().any(|f| f.to_string_lossy().contains(".tmp")), "temp files left: {all:?}");
+    assert!(!out.join("episodes.csv").exists() && !out.join("summary.json").exists());
+
+    // Without --resume a non-empty output directory is refused; --resume finishes the rest.
+    let o = rlkit(&["run", exp, "--out", out.to_str().unwrap(), "--seeds", "10", "-q"]);
+    assert_user_error(&o, &[out.to_str().unwrap(), "--resume", "--force"]);
+    let s = ok(&rlkit(&["run", exp, "--out", out.to_str().unwrap(), "--seeds", "10", "--resume", "-q"]));
+    assert!(s.contains(&format!("{} skipped", done.len())), "{s}");
+    let got = merged_files(&out);
+    assert_eq!(got.len(), want.len());
+    for ((f, a), (_, b)) in got.iter().zip(&want) {
+        assert!(a == b, "{f} differs from the uninterrupted run");
+    }
+}
+
+#[test]
+fn non_empty_output_needs_resume_or_force() {
+    let dir = tmpdir("force");
+    let exp = write_exp(&dir, &EXP.replace("seeds = 2", "seeds = 1").replace("[-100.0, -50.0, -10.0]", "[-100.0]"));
+    let out = dir.join("o");
+    let o_s = out.to_str().unwrap();
+    ok(&rlkit(&["run", &exp, "--out", o_s, "-q"]));
+    let want = merged_files(&out);
+    let o = rlkit(&["run", &exp, "--out", o_s, "-q"]);
+    assert_user_error(&o, &[o_s, "not empty", "--resume", "--force"]);
+    // --force clears it (a stray file goes too) and reruns.
+    std::fs::write(out.join("stray.txt"), "x").unwrap();
+    let s = ok(&rlkit(&["run", &exp, "--out", o_s, "--force", "-q"]));
+    assert!(s.contains("2 ran, 0 skipped"), "{s}");
+    assert!(!out.join("stray.txt").exists());
+    assert_eq!(merged_files(&out), want);
+    // --force does not clear a directory rlkit did not write.
+    let foreign = dir.join("foreign");
+    std::fs::create_dir_all(foreign.join("runs")).unwrap();
+    std::fs::write(foreign.join("notes.txt"), "keep me").unwrap();
+    let f_s = foreign.to_str().unwrap();
+    assert_user_error(&rlkit(&["run", &exp, "--out", f_s, "-q"]), &[f_s, "--resume", "--force"]);
+    assert_user_error(&rlkit(&["run", &exp, "--out", f_s, "--force", "-q"]), &[f_s, "not rlkit output"]);
+    assert_eq!(std::fs::read_to_string(foreign.join("notes.txt")).unwrap(), "keep me");
+    // An empty directory is fine without flags.
+    let empty = dir.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    ok(&rlkit(&["run", &exp, "--out", empty.to_str().unwrap(), "-q"]));
 }

@@ -25,6 +25,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::json;
 
@@ -249,6 +250,70 @@ impl Shard {
     }
 }
 
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Ask a running [`run_sweep`] to stop after the run in progress (which gets
+/// no `DONE`). Safe to call from a signal handler or another thread.
+pub fn request_interrupt() {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// Whether [`request_interrupt`] was called.
+pub fn interrupt_requested() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// Install a Ctrl-C / SIGTERM / SIGHUP handler that calls [`request_interrupt`];
+/// a second signal exits at once with code 130.
+pub fn install_interrupt_handler() -> Result<()> {
+    ctrlc::set_handler(|| {
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    })
+    .map_err(|e| Error::internal(format!("cannot install the Ctrl-C/SIGTERM handler: {e}")))
+}
+
+/// The marker file a sweep writes in its output directory before any run.
+pub const PLAN_FILE: &str = "plan.json";
+
+/// Whether `dir` looks like rlkit output (a sweep's `plan.json`, a run's
+/// `config.resolved.toml` or `summary.json`, or `runs/<id>/` directories
+/// holding `DONE` or `config.resolved.toml`), so that `--force` may clear it.
+pub fn is_rlkit_output(dir: &Path) -> bool {
+    if [PLAN_FILE, "config.resolved.toml", "summary.json"].iter().any(|f| dir.join(f).is_file()) {
+        return true;
+    }
+    std::fs::read_dir(dir.join("runs"))
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .any(|e| e.path().join("DONE").is_file() || e.path().join("config.resolved.toml").is_file())
+        })
+        .unwrap_or(false)
+}
+
+/// Prepare an output directory for `rlkit run`: a non-empty `dir` is refused
+/// unless `resume` (kept) or `force` (cleared, only if [`is_rlkit_output`]).
+pub fn prepare_out_dir(dir: &Path, resume: bool, force: bool) -> Result<()> {
+    let non_empty = std::fs::read_dir(dir).map(|mut rd| rd.next().is_some()).unwrap_or(false);
+    if !non_empty || resume {
+        return Ok(());
+    }
+    if !force {
+        return Err(Error::input(format!(
+            "{}: output directory is not empty; pass --resume to finish the runs in it or --force to clear it first",
+            dir.display()
+        )));
+    }
+    if !is_rlkit_output(dir) {
+        return Err(Error::input(format!(
+            "{}: --force refuses to clear a directory that is not rlkit output (no {PLAN_FILE}, config.resolved.toml, summary.json or runs/*/DONE); choose another --out",
+            dir.display()
+        )));
+    }
+    std::fs::remove_dir_all(dir).map_err(|e| Error::input(format!("{}: --force cannot clear it: {e}", dir.display())))
+}
+
 /// What [`run_sweep`] did.
 #[derive(Debug, Clone, Default)]
 pub struct SweepReport {
@@ -258,6 +323,9 @@ pub struct SweepReport {
     pub skipped: usize,
     /// Runs of this shard.
     pub assigned: usize,
+    /// Stopped early by [`request_interrupt`] (Ctrl-C, SIGTERM): `ran + skipped`
+    /// of `assigned` runs have `DONE`, and nothing was merged.
+    pub interrupted: bool,
 }
 
 /// Run this shard's runs of `plan` under `plan.out_dir/runs/<id>/` (all runs
@@ -265,9 +333,22 @@ pub struct SweepReport {
 pub fn run_sweep(plan: &Plan, shard: Option<Shard>, resume: bool, progress: ProgressMode) -> Result<SweepReport> {
     let runs_dir = plan.out_dir.join("runs");
     ensure_writable_dir(&runs_dir)?;
+    let marker = json!({
+        "experiment": plan.name,
+        "plan": plan.hash,
+        "runs": plan.runs.len(),
+        "keys": plan.keys,
+        "shard": shard.map(|s| format!("{}/{}", s.index, s.count)),
+    });
+    atomic_write(&plan.out_dir.join(PLAN_FILE), format!("{marker}\n").as_bytes())?;
     let mut rep = SweepReport::default();
-    for r in plan.runs.iter().filter(|r| shard.is_none_or(|s| s.owns(r.index))) {
-        rep.assigned += 1;
+    let mine: Vec<&SweepRun> = plan.runs.iter().filter(|r| shard.is_none_or(|s| s.owns(r.index))).collect();
+    rep.assigned = mine.len();
+    for r in mine {
+        if interrupt_requested() {
+            rep.interrupted = true;
+            return Ok(rep);
+        }
         let dir = runs_dir.join(&r.id);
         if resume && dir.join("DONE").exists() {
             rep.skipped += 1;
@@ -282,6 +363,11 @@ pub fn run_sweep(plan: &Plan, shard: Option<Shard>, resume: bool, progress: Prog
         o.sets.push(("seeds".into(), format!("[{}]", r.seed)));
         let exp = super::load(&plan.file, &o)?;
         super::run(&exp, &RunOptions { progress })?;
+        if interrupt_requested() {
+            // Interrupted during this run: no DONE, so --resume redoes it.
+            rep.interrupted = true;
+            return Ok(rep);
+        }
         let done = json!({
             "id": r.id,
             "index": r.index,
@@ -523,5 +609,77 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Vec<PathBuf>> {
         chart.render(&p)?;
         files.push(p);
     }
+    if let Some(p) = merged_learning_curves(&runs, out, &first.experiment)? {
+        files.push(p);
+    }
     Ok(files)
+}
+
+/// `plots/learning_curves.png` of a merge: one curve (mean over seeds with a
+/// bootstrap band) per sweep point and agent, from the runs' `episodes.csv`,
+/// drawn as the experiment's `[learning_curve]` says when its `plots` has
+/// `"learning"`. `None` when there is nothing to draw.
+fn merged_learning_curves(runs: &[DoneRun], out: &Path, experiment: &str) -> Result<Option<PathBuf>> {
+    use crate::plot::learning::{CurveSpec, SeedCurve};
+    let Some(first) = runs.first() else { return Ok(None) };
+    let cfg_path = first.dir.join("config.resolved.toml");
+    let cfg: toml::Value = std::fs::read_to_string(&cfg_path)
+        .ok()
+        .and_then(|t| toml::from_str(&t).ok())
+        .ok_or_else(|| Error::input(format!("{}: missing or not TOML; re-run run {}", cfg_path.display(), first.id)))?;
+    let wants =
+        cfg.get("plots").and_then(|p| p.as_array()).is_some_and(|a| a.iter().any(|x| x.as_str() == Some("learning")));
+    if !wants {
+        return Ok(None);
+    }
+    let spec: CurveSpec = match cfg.get("learning_curve") {
+        Some(v) => {
+            v.clone().try_into().map_err(|e| Error::input(format!("{}: [learning_curve]: {e}", cfg_path.display())))?
+        }
+        None => CurveSpec::default(),
+    };
+    let band_seed = cfg.get("seed").and_then(|s| s.as_integer()).unwrap_or(0) as u64;
+    // (point, agent) -> label and one curve per run (seed), in run order.
+    let mut series: Vec<((usize, String), String, Vec<SeedCurve>)> = Vec::new();
+    for r in runs {
+        let p = r.dir.join("episodes.csv");
+        let Ok(text) = std::fs::read_to_string(&p) else { continue };
+        let mut rdr = csv::Reader::from_reader(text.as_bytes());
+        let h = rdr.headers().map_err(|e| Error::input(format!("{}:1: {e}", p.display())))?.clone();
+        let col = |n: &str| h.iter().position(|c| c == n);
+        let (Some(ca), Some(cr), Some(cs)) = (col("agent"), col("return"), col("steps")) else { continue };
+        let mut per_agent: Vec<(String, SeedCurve)> = Vec::new();
+        for (i, rec) in rdr.records().enumerate() {
+            let rec = rec.map_err(|e| Error::input(format!("{}:{}: {e}", p.display(), i + 2)))?;
+            let bad = || Error::input(format!("{}:{}: not a number", p.display(), i + 2));
+            let steps: u64 = rec[cs].parse().map_err(|_| bad())?;
+            let ret: f64 = rec[cr].parse().map_err(|_| bad())?;
+            let agent = &rec[ca];
+            match per_agent.iter_mut().find(|a| a.0 == agent) {
+                Some(a) => a.1.push((steps, ret)),
+                None => per_agent.push((agent.to_string(), vec![(steps, ret)])),
+            }
+        }
+        for (agent, curve) in per_agent {
+            let key = (r.point, agent);
+            match series.iter_mut().find(|s| s.0 == key) {
+                Some(s) => s.2.push(curve),
+                None => {
+                    let o: Vec<String> = r.overrides.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    let label = format!("p{} {} ({})", r.point, key.1, o.join(", "));
+                    series.push((key, label, vec![curve]));
+                }
+            }
+        }
+    }
+    if series.iter().all(|s| s.2.iter().all(|c| c.len() <= 1)) {
+        return Ok(None);
+    }
+    let agents: Vec<(String, Vec<SeedCurve>)> = series.into_iter().map(|(_, l, c)| (l, c)).collect();
+    let pd = out.join("plots");
+    ensure_writable_dir(&pd)?;
+    let p = pd.join("learning_curves.png");
+    let title = format!("{experiment}: learning curves per sweep point (mean over seeds)");
+    crate::plot::learning::render_learning_curves(&p, &title, &agents, &spec, band_seed)?;
+    Ok(Some(p))
 }
