@@ -233,7 +233,7 @@ enum Cmd {
     #[command(
         after_help = "Example:\n  rlkit stats runs/cliff runs/windy --metric final_return --resamples 2000 --out stats/"
     )]
-    Stats(crate::stats::cli::StatsArgs),
+    Stats(crate::experiment::stats_cli::StatsArgs),
     /// Measure speed (see README, "Speed").
     Bench {
         #[command(subcommand)]
@@ -417,7 +417,7 @@ fn dispatch(cmd: Cmd) -> Result<()> {
         Cmd::Generate { sizes, count, density, seed, out } => generate(&sizes, count, density, seed, &out),
         Cmd::Bench { which } => crate::bench::run(which),
         Cmd::Export { run_dir, format: ExportFormat::Tfrecord } => {
-            let rep = crate::data::export::export_run(&run_dir)?;
+            let rep = crate::experiment::export::export_run(&run_dir)?;
             for s in &rep.skipped {
                 eprintln!("note: skipped {s}");
             }
@@ -429,14 +429,14 @@ fn dispatch(cmd: Cmd) -> Result<()> {
             Ok(())
         }
         Cmd::Inspect { file } => {
-            let ins = crate::data::export::inspect(&file)?;
+            let ins = crate::experiment::export::inspect(&file)?;
             println!("{}: {} records, {} bytes", file.display(), ins.records, ins.bytes);
             for (k, (t, n)) in &ins.keys {
                 println!("  {k:<20} {t:<6} in {n} records");
             }
             Ok(())
         }
-        Cmd::Stats(args) => crate::stats::cli::run(&args),
+        Cmd::Stats(args) => crate::experiment::stats_cli::run(&args),
     }
 }
 

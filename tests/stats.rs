@@ -127,8 +127,9 @@ fn stats_command_writes_table_csv_and_plots() {
     assert_eq!(csv.lines().next().unwrap(), "agent,statistic,estimate,ci_low,ci_high,runs,tasks");
     assert_eq!(csv.lines().count(), 1 + 2 * 4 + 2);
     // The IQM row equals the library's IQM of the same normalized scores.
-    let mut set = rlkit::stats::cli::load_scores(&runs, rlkit::stats::cli::Metric::FinalReturn).unwrap();
-    rlkit::stats::cli::normalize_minmax(&mut set);
+    let mut set =
+        rlkit::experiment::stats_cli::load_scores(&runs, rlkit::experiment::stats_cli::Metric::FinalReturn).unwrap();
+    rlkit::experiment::stats_cli::normalize_minmax(&mut set);
     let want = iqm(&set.agents["Sarsa"]);
     let row = csv.lines().find(|l| l.starts_with("Sarsa,iqm,")).unwrap();
     let got: f64 = row.split(',').nth(2).unwrap().parse().unwrap();

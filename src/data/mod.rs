@@ -2,7 +2,6 @@
 //! export, safetensors.
 
 pub mod example;
-pub mod export;
 pub mod table;
 pub mod tensors;
 pub mod tfrecord;

@@ -11,10 +11,12 @@
 pub mod agents;
 pub mod bc;
 pub mod eval;
+pub mod export;
 pub mod load;
 pub mod progress;
 pub mod runner;
 pub mod schema;
+pub mod stats_cli;
 pub mod sweep;
 
 use std::path::Path;
@@ -235,7 +237,7 @@ pub fn resolve_extra(
             }
             Some(LoadedEnv::Finite(w)) => w,
         };
-        let (p, cfg) = learning_config(Some(doc), prefix, params, episodes)?;
+        let (p, _) = learning_config(Some(doc), prefix, params, episodes)?;
         let m = w.model();
         let episodic = crate::agents::train::EPISODIC_KINDS.iter().any(|k| k.0 == kind);
         if episodic && params.contains_key("start") {
@@ -244,7 +246,6 @@ pub fn resolve_extra(
                 &format!("`{kind}` chooses its own start states; `start` applies to step-based agents"),
             ));
         }
-        let _ = cfg;
         let check = match kind {
             "mc-basic" => crate::agents::agent::parse_params::<crate::agents::mc::McBasicConfig>(kind, &p).map(|_| ()),
             "mc-exploring-starts" => {

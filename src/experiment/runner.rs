@@ -143,8 +143,8 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunReport> {
         report.files.push(path);
     }
     if exp.spec.output.trajectories == super::schema::TrajectoryFormat::Tfrecord {
-        // Replayed from the outputs just written (deterministic), see data::export.
-        let rep = crate::data::export::export_run(&exp.out_dir)?;
+        // Replayed from the outputs just written (deterministic), see experiment::export.
+        let rep = crate::experiment::export::export_run(&exp.out_dir)?;
         report.files.extend(rep.files.into_iter().map(|f| f.0));
     }
     Ok(report)

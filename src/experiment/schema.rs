@@ -119,7 +119,7 @@ pub struct ExperimentSpec {
 #[serde(deny_unknown_fields)]
 pub struct OutputSpec {
     /// `"tfrecord"`: after the run, write every transition to
-    /// `trajectories/<agent>_seed<k>.tfrecord` (see [`crate::data::export`]).
+    /// `trajectories/<agent>_seed<k>.tfrecord` (see [`crate::experiment::export`]).
     #[serde(default)]
     pub trajectories: TrajectoryFormat,
 }

@@ -8,11 +8,22 @@ use plotters::prelude::*;
 
 use super::lines::PALETTE;
 use super::{render_png, FONT};
-use crate::stats::{Aggregates, Interval};
 use crate::Result;
 
-/// Draw the four aggregates of every agent to a PNG at `path` (atomically).
-pub fn render_intervals(path: &Path, title: &str, aggs: &[(String, Aggregates)]) -> Result<()> {
+/// One point estimate and its interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Interval {
+    /// The estimate.
+    pub estimate: f64,
+    /// Lower end.
+    pub lo: f64,
+    /// Upper end.
+    pub hi: f64,
+}
+
+/// Draw four interval estimates per agent (mean, median, IQM, optimality gap, in that
+/// order) to a PNG at `path` (atomically).
+pub fn render_intervals(path: &Path, title: &str, aggs: &[(String, [Interval; 4])]) -> Result<()> {
     let n = aggs.len().max(1);
     let height = 140 + 60 * n as u32;
     render_png(path, (1400, height), |root| {
@@ -22,14 +33,7 @@ pub fn render_intervals(path: &Path, title: &str, aggs: &[(String, Aggregates)])
         let panels = body.split_evenly((1, 4));
         let names = ["Mean", "Median", "IQM", "Optimality gap"];
         for (p, (area, name)) in panels.iter().zip(names).enumerate() {
-            let pick = |a: &Aggregates| -> Interval {
-                match p {
-                    0 => a.mean,
-                    1 => a.median,
-                    2 => a.iqm,
-                    _ => a.optimality_gap,
-                }
-            };
+            let pick = |a: &[Interval; 4]| -> Interval { a[p] };
             let (mut lo, mut hi) = aggs.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), (_, a)| {
                 let i = pick(a);
                 (l.min(i.lo).min(i.estimate), h.max(i.hi).max(i.estimate))

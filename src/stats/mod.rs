@@ -25,8 +25,6 @@
 //! assert_eq!(a, aggregate(&scores, 1.0, 2000, 7)); // same seed, same intervals
 //! ```
 
-pub mod cli;
-
 use rand::RngExt;
 
 use crate::plot::bands::percentile_sorted;

@@ -389,8 +389,7 @@ impl Dqn {
                 MAX_REPLAY_BYTES >> 20
             )));
         }
-        let file = NetworkFile::load(Path::new(&cfg.network))
-            .map_err(|e| Error::input(format!("network: {}", e.to_string().trim_start_matches("error: "))))?;
+        let file = NetworkFile::load(Path::new(&cfg.network)).map_err(|e| Error::input(format!("network: {e}")))?;
         let online = check_network(&file, input, cx.n_actions)?;
         let probes = match env.finite() {
             Some(w) => (0..w.model().n_states())

@@ -32,9 +32,9 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::example::{Example, Value};
-use super::tfrecord::Writer;
 use crate::agents::train::{EpisodeRecord, TrainConfig};
+use crate::data::example::{Example, Value};
+use crate::data::tfrecord::Writer;
 use crate::experiment::agents::AgentJob;
 use crate::experiment::schema::slug;
 use crate::{Error, Result};
@@ -398,7 +398,7 @@ pub struct Inspection {
 /// A damaged file, or a record that is not a `tf.train.Example`, is an
 /// [`Error::Input`] of one line naming the file, record number and byte offset.
 pub fn inspect(path: &Path) -> Result<Inspection> {
-    let mut r = super::tfrecord::open(path)?;
+    let mut r = crate::data::tfrecord::open(path)?;
     let mut ins = Inspection::default();
     let mut buf = Vec::new();
     loop {

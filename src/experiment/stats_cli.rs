@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
-use super::{aggregate, performance_profile, probability_of_improvement, Aggregates, Interval, Scores};
 use crate::data::table::{Cell, Table};
+use crate::stats::{aggregate, performance_profile, probability_of_improvement, Aggregates, Interval, Scores};
 use crate::{Error, Result};
 
 /// The score of a run.
@@ -53,7 +53,7 @@ pub struct StatsArgs {
     #[arg(long, value_enum, default_value = "final-return")]
     pub metric: Metric,
     /// Bootstrap resamples.
-    #[arg(long, default_value_t = super::DEFAULT_RESAMPLES)]
+    #[arg(long, default_value_t = crate::stats::DEFAULT_RESAMPLES)]
     pub resamples: usize,
     /// Seed of the bootstrap streams.
     #[arg(long, default_value_t = 0)]
@@ -321,7 +321,12 @@ pub fn run(args: &StatsArgs) -> Result<()> {
     let profile_png = args.out.join("profile.png");
     chart.render(&profile_png)?;
     let intervals_png = args.out.join("intervals.png");
-    crate::plot::intervals::render_intervals(&intervals_png, &format!("Aggregate {metric} (95% CIs)"), &aggs)?;
+    let plain = |i: Interval| crate::plot::intervals::Interval { estimate: i.estimate, lo: i.lo, hi: i.hi };
+    let rows: Vec<(String, [crate::plot::intervals::Interval; 4])> = aggs
+        .iter()
+        .map(|(n, a)| (n.clone(), [plain(a.mean), plain(a.median), plain(a.iqm), plain(a.optimality_gap)]))
+        .collect();
+    crate::plot::intervals::render_intervals(&intervals_png, &format!("Aggregate {metric} (95% CIs)"), &rows)?;
     for p in [&stats_path, &prof_path, &intervals_png, &profile_png] {
         println!("wrote {}", p.display());
     }
