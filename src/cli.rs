@@ -36,6 +36,10 @@ Examples:
 #[derive(Parser, Debug)]
 #[command(name = "rlkit", version, about, after_help = EXAMPLES)]
 struct Cli {
+    /// Memory budget for any one big table or buffer (model, network activations,
+    /// episode buffers), e.g. 8G or 512M; default 2G (or RLKIT_MEM_BUDGET).
+    #[arg(long, global = true, value_parser = crate::util::parse_bytes)]
+    mem_budget: Option<u64>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -280,6 +284,22 @@ where
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    let budget = match cli.mem_budget {
+        Some(b) => Some(b),
+        None => match std::env::var("RLKIT_MEM_BUDGET") {
+            Ok(v) => match crate::util::parse_bytes(&v) {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    eprintln!("error: RLKIT_MEM_BUDGET: {e}");
+                    return ExitCode::from(2);
+                }
+            },
+            Err(_) => None,
+        },
+    };
+    if let Some(b) = budget {
+        crate::util::set_mem_budget(b);
+    }
     let r = match cli.cmd {
         Cmd::Run { experiment, out, seeds, sets, quiet, shard, resume, force } => {
             run_cmd(experiment, out, seeds, sets, quiet, shard, resume, force)

@@ -51,6 +51,89 @@ pub fn ensure_writable_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Default memory budget for one allocation-heavy structure (a model table, a
+/// network's activations, an episode buffer): 2 GiB.
+pub const DEFAULT_MEM_BUDGET: u64 = 2 << 30;
+
+static MEM_BUDGET: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(DEFAULT_MEM_BUDGET);
+
+/// Set the process-wide memory budget in bytes (the CLI's `--mem-budget`, or
+/// the `RLKIT_MEM_BUDGET` environment variable; default [`DEFAULT_MEM_BUDGET`]).
+pub fn set_mem_budget(bytes: u64) {
+    MEM_BUDGET.store(bytes.max(1), std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The process-wide memory budget in bytes (see [`set_mem_budget`]).
+pub fn mem_budget() -> u64 {
+    MEM_BUDGET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Refuse an allocation estimated at `bytes` when it exceeds the memory
+/// budget. `what` names the thing and where it comes from (e.g.
+/// `"envs/big.toml: map: the model of 100000000 cells"`); the error says how
+/// to raise the budget.
+///
+/// ```
+/// rlkit::util::check_mem(1 << 20, "a small table").unwrap();
+/// let e = rlkit::util::check_mem(u64::MAX, "a huge table").unwrap_err();
+/// assert!(e.to_string().contains("--mem-budget"));
+/// ```
+pub fn check_mem(bytes: u64, what: &str) -> Result<()> {
+    let budget = mem_budget();
+    if bytes > budget {
+        return Err(Error::input(format!(
+            "{what} needs about {} but the memory budget is {}; make it smaller, or raise the budget with --mem-budget BYTES (e.g. 8G) or RLKIT_MEM_BUDGET",
+            fmt_bytes(bytes),
+            fmt_bytes(budget)
+        )));
+    }
+    Ok(())
+}
+
+/// Parse a byte size such as `2G`, `512M`, `64k` or `1000000` (binary units).
+pub fn parse_bytes(s: &str) -> std::result::Result<u64, String> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => {
+            let unit = t[i..].to_ascii_lowercase();
+            let m: u64 = match unit.trim_end_matches("ib").trim_end_matches('b') {
+                "" => 1,
+                "k" => 1 << 10,
+                "m" => 1 << 20,
+                "g" => 1 << 30,
+                "t" => 1 << 40,
+                _ => return Err(format!("`{s}` is not a byte size; use e.g. 2G, 512M, 64k or a number of bytes")),
+            };
+            (&t[..i], m)
+        }
+        None => (t, 1),
+    };
+    let n: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a byte size; use e.g. 2G, 512M, 64k or a number of bytes"))?;
+    if !(n.is_finite() && n > 0.0) || n * mult as f64 >= u64::MAX as f64 {
+        return Err(format!("`{s}` is not a positive byte size below 16 EiB; use e.g. 2G"));
+    }
+    Ok((n * mult as f64) as u64)
+}
+
+/// `1.5 GiB`, `12.0 MiB`, `512 B`.
+pub fn fmt_bytes(b: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i + 1 < UNITS.len() {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[i])
+    }
+}
+
 /// Derive an independent 64-bit seed for a named stream from a base seed.
 ///
 /// This is SplitMix64 applied over the base seed and the stream's labels, so
@@ -106,6 +189,19 @@ mod tests {
         let t = temp_sibling(Path::new("plots/values.png"), "tmp");
         assert!(t.to_str().unwrap().ends_with(".png"));
         assert!(t.file_name().unwrap().to_str().unwrap().starts_with(".values.tmp"));
+    }
+
+    #[test]
+    fn byte_sizes_parse_and_print() {
+        assert_eq!(parse_bytes("2G").unwrap(), 2 << 30);
+        assert_eq!(parse_bytes("512MiB").unwrap(), 512 << 20);
+        assert_eq!(parse_bytes("64k").unwrap(), 65536);
+        assert_eq!(parse_bytes("1000").unwrap(), 1000);
+        assert!(parse_bytes("0").is_err());
+        assert!(parse_bytes("-1G").is_err());
+        assert!(parse_bytes("2X").is_err());
+        assert_eq!(fmt_bytes(3 << 29), "1.5 GiB");
+        assert_eq!(fmt_bytes(100), "100 B");
     }
 
     #[test]
