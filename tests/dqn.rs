@@ -196,7 +196,12 @@ fn the_backbone_under_dqn_learns_and_its_network_runs_on_another_map_size() {
     use rlkit::env::generate::{generate_map, map_toml, MapGenConfig};
     let out = std::env::temp_dir().join(format!("rlkit-dqn-backbone-{}", std::process::id()));
     // A small budget for CI: one seed, 300 updates (the shipped file does 1,400 per seed).
-    let s = run("experiments/dqn_zhao_5x5.toml", 1, &[("agents[0].updates_per_episode", "300")], &out);
+    let s = run(
+        "experiments/dqn_zhao_5x5.toml",
+        1,
+        &[("agents[0].updates_per_episode", "300"), ("agents[0].lr_anneal_updates", "300")],
+        &out,
+    );
     let pa = s["agents"][0]["per_seed"][0]["pa"].as_f64().unwrap();
     // A uniformly random policy map scores about 0.3 here; the trained one does far better.
     assert!(pa >= 0.5, "PA after 300 updates: {pa}");
@@ -215,4 +220,52 @@ fn the_backbone_under_dqn_learns_and_its_network_runs_on_another_map_size() {
     // And on its own env, eval reproduces the run's PA exactly.
     let r5 = rlkit::experiment::eval::eval(&out, None, Some(&out.join("eval5"))).unwrap();
     assert_eq!(r5.results[0].2, pa);
+}
+
+#[test]
+fn the_learning_rate_anneals_to_lr_end_and_bad_schedules_are_refused() {
+    use rlkit::agents::approx::dqn::{Dqn, DqnConfig};
+    use rlkit::agents::approx::{AgentContext, ObsAgent, ObsExperience};
+    use rlkit::env::{LoadedEnv, World};
+    let env = LoadedEnv::Finite(World::load("envs/zhao_5x5.toml".as_ref()).unwrap());
+    let spec = env.obs_spec();
+    let cx = AgentContext { spec: &spec, n_actions: env.n_actions(), gamma: 0.9, env: Some(&env), file: None };
+    let cfg = |extra: &str| -> DqnConfig {
+        toml::from_str(&format!(
+            "network = \"configs/networks/zhao_mlp.toml\"\nobservation = \"features\"\nfeatures = [{{ kind = \"one_hot_state\" }}]\nbehaviour = \"uniform\"\nbatch = 4\nreplay = 16\nlearning_starts = 4\nlr = 0.01\n{extra}"
+        ))
+        .unwrap()
+    };
+    // Linear from 0.01 to 0.001 over 10 updates: the k-th update (k = 1, 2, …) uses
+    // 0.01 + (0.001 − 0.01)·(k − 1)/10, and every update from the 11th on uses 0.001.
+    let mut a = Dqn::new(cfg("lr_end = 0.001\nlr_anneal_updates = 10\nlr_anneal = \"linear\""), &cx).unwrap();
+    let mut rng = rlkit::util::rng_for(0, &[0]);
+    let obs = vec![0.0; spec.dim()];
+    let mut next = obs.clone();
+    next[0] = 1.0;
+    let mut seen = vec![];
+    for _ in 0..15 {
+        let act = a.act(&obs, &mut rng);
+        let t = ObsExperience { obs: &obs, action: act, reward: 1.0, next_obs: &next, terminated: false, truncated: false };
+        a.observe(&t);
+        if a.updates() > seen.len() as u64 {
+            seen.push(a.lr());
+        }
+    }
+    assert_eq!(a.updates(), 12, "one update per step from the 4th transition");
+    for (k, lr) in seen.iter().enumerate() {
+        let want = if k < 10 { 0.01 + (0.001 - 0.01) * k as f64 / 10.0 } else { 0.001 };
+        assert!((lr - want).abs() < 1e-12, "update {}: lr {lr} vs {want}", k + 1);
+    }
+    // A constant lr stays put; half a schedule is refused with the missing key named.
+    let mut c = Dqn::new(cfg(""), &cx).unwrap();
+    for _ in 0..6 {
+        let act = c.act(&obs, &mut rng);
+        c.observe(&ObsExperience { obs: &obs, action: act, reward: 0.0, next_obs: &next, terminated: false, truncated: false });
+    }
+    assert_eq!(c.lr(), 0.01);
+    let e = Dqn::new(cfg("lr_end = 0.001"), &cx).unwrap_err().to_string();
+    assert!(e.contains("lr_anneal_updates"), "{e}");
+    let e = Dqn::new(cfg("lr_end = -1.0\nlr_anneal_updates = 5"), &cx).unwrap_err().to_string();
+    assert!(e.contains("lr_end = -1"), "{e}");
 }

@@ -33,9 +33,7 @@ use ndarray::{Array1, Array2, Array4, ArrayView1, ArrayView2, ArrayView4, Axis, 
 use super::act::{relu_backward, relu_forward, sigmoid};
 use super::conv::{conv2d_backward, conv2d_forward, Conv2dConfig};
 use super::linear::{linear_backward, linear_forward};
-use super::pool::{
-    global_avg_pool_backward, global_avg_pool_forward, global_max_pool_backward, global_max_pool_forward,
-};
+use super::pool::{global_avg_pool_backward, global_avg_pool_forward};
 use super::scalar::Real;
 
 /// Hidden width of the SE / CBAM MLP: `max(1, ⌊C/r⌋)`.
@@ -164,48 +162,86 @@ struct CbamFwd<T> {
     z1a: Array2<T>,
     z1m: Array2<T>,
     ca: Array2<T>,
+    /// `x · ca`, `[N, C, H, W]` in standard layout.
     f1: Array4<T>,
     stacked: Array4<T>,
+    /// Spatial attention `[N, 1, H, W]`, standard layout.
     sa: Array4<T>,
+}
+
+/// Index of the first maximum of `v` (0 when every entry is NaN).
+fn first_argmax<T: Real>(v: &[T]) -> usize {
+    let mut arg = 0;
+    let mut m = T::NEG_INFINITY;
+    for (i, &e) in v.iter().enumerate() {
+        if e > m {
+            m = e;
+            arg = i;
+        }
+    }
+    arg
 }
 
 fn cbam_fwd<T: Real>(x: ArrayView4<T>, p: &CbamParams<T>) -> CbamFwd<T> {
     let (n, c, h, w) = x.dim();
-    let avg = global_avg_pool_forward(x);
-    let mx = global_max_pool_forward(x);
+    let hw = h * w;
+    let xs = x.as_standard_layout();
+    let xs = xs.as_slice().expect("standard layout");
+    let hwt = T::from_usize(hw);
+    let mut avg = Array2::<T>::zeros((n, c));
+    let mut mx = Array2::<T>::zeros((n, c));
+    for (k, plane) in xs.chunks_exact(hw).enumerate() {
+        let sum = plane.iter().fold(T::ZERO, |a, &v| a + v);
+        avg[[k / c, k % c]] = sum / hwt;
+        mx[[k / c, k % c]] = plane[first_argmax(plane)];
+    }
     let (ma, z1a) = p.mlp.forward(avg.view());
     let (mm, z1m) = p.mlp.forward(mx.view());
     let ca = (&ma + &mm).mapv(sigmoid);
-    let f1 = scale_channels(x, ca.view());
+    let cas = ca.as_slice().expect("fresh array");
+    let mut f1 = Array4::<T>::zeros((n, c, h, w));
+    let f1s = f1.as_slice_mut().expect("fresh array");
+    for ((fp, xp), &g) in f1s.chunks_exact_mut(hw).zip(xs.chunks_exact(hw)).zip(cas) {
+        for (f, &v) in fp.iter_mut().zip(xp) {
+            *f = v * g;
+        }
+    }
     let cc = T::from_usize(c);
     let mut stacked = Array4::<T>::zeros((n, 2, h, w));
-    for b in 0..n {
-        for i in 0..h {
-            for j in 0..w {
-                let mut sum = T::ZERO;
-                let mut m = T::NEG_INFINITY;
-                for ch in 0..c {
-                    let v = f1[[b, ch, i, j]];
-                    sum += v;
-                    m = m.max(v);
-                }
-                stacked[[b, 0, i, j]] = sum / cc;
-                stacked[[b, 1, i, j]] = m;
+    let sts = stacked.as_slice_mut().expect("fresh array");
+    for (st, sample) in sts.chunks_exact_mut(2 * hw).zip(f1s.chunks_exact(c * hw)) {
+        let (sum, m) = st.split_at_mut(hw);
+        m.fill(T::NEG_INFINITY);
+        for plane in sample.chunks_exact(hw) {
+            for ((s, mv), &v) in sum.iter_mut().zip(m.iter_mut()).zip(plane) {
+                *s += v;
+                *mv = mv.max(v);
             }
+        }
+        for s in sum.iter_mut() {
+            *s = *s / cc;
         }
     }
     let k = p.spatial.dim().2;
     let cfg = Conv2dConfig { stride: 1, padding: k / 2, dilation: 1 };
-    let sa = conv2d_forward(stacked.view(), p.spatial, None, &cfg).mapv(sigmoid);
+    let sa = conv2d_forward(stacked.view(), p.spatial, None, &cfg).mapv(sigmoid).as_standard_layout().into_owned();
     CbamFwd { avg, mx, z1a, z1m, ca, f1, stacked, sa }
 }
 
 /// CBAM forward: `x [N, C, H, W]` → `y [N, C, H, W]` (see the module docs).
 pub fn cbam_forward<T: Real>(x: ArrayView4<T>, p: &CbamParams<T>) -> Array4<T> {
+    let (_, c, h, w) = x.dim();
+    let hw = h * w;
     let f = cbam_fwd(x, p);
     let mut y = f.f1;
-    for ((b, _, i, j), v) in y.indexed_iter_mut() {
-        *v *= f.sa[[b, 0, i, j]];
+    let sas = f.sa.as_slice().expect("standard layout");
+    let ys = y.as_slice_mut().expect("standard layout");
+    for (sample, s) in ys.chunks_exact_mut(c * hw).zip(sas.chunks_exact(hw)) {
+        for plane in sample.chunks_exact_mut(hw) {
+            for (v, &g) in plane.iter_mut().zip(s) {
+                *v *= g;
+            }
+        }
     }
     y
 }
@@ -214,46 +250,86 @@ pub fn cbam_forward<T: Real>(x: ArrayView4<T>, p: &CbamParams<T>) -> Array4<T> {
 /// Recomputes the forward activations.
 pub fn cbam_backward<T: Real>(x: ArrayView4<T>, p: &CbamParams<T>, dy: ArrayView4<T>) -> (Array4<T>, CbamGrads<T>) {
     let (n, c, h, w) = x.dim();
+    let hw = h * w;
     let f = cbam_fwd(x, p);
+    let xs = x.as_standard_layout();
+    let xs = xs.as_slice().expect("standard layout");
+    let f1s = f.f1.as_slice().expect("standard layout");
+    let sas = f.sa.as_slice().expect("standard layout");
     // y = f1 · sa
-    let mut df1 = dy.to_owned();
+    let mut df1 = dy.as_standard_layout().into_owned();
     let mut dz = Array4::<T>::zeros((n, 1, h, w));
-    for ((b, ch, i, j), v) in df1.indexed_iter_mut() {
-        let s = f.sa[[b, 0, i, j]];
-        dz[[b, 0, i, j]] += *v * f.f1[[b, ch, i, j]];
-        *v *= s;
+    {
+        let dfs = df1.as_slice_mut().expect("standard layout");
+        let dzs = dz.as_slice_mut().expect("fresh array");
+        for (((dsample, fsample), s), dzp) in dfs
+            .chunks_exact_mut(c * hw)
+            .zip(f1s.chunks_exact(c * hw))
+            .zip(sas.chunks_exact(hw))
+            .zip(dzs.chunks_exact_mut(hw))
+        {
+            for (dplane, fplane) in dsample.chunks_exact_mut(hw).zip(fsample.chunks_exact(hw)) {
+                for (((d, &fv), &sv), z) in dplane.iter_mut().zip(fplane).zip(s).zip(dzp.iter_mut()) {
+                    *z += *d * fv;
+                    *d *= sv;
+                }
+            }
+        }
+        for (d, &s) in dzs.iter_mut().zip(sas) {
+            *d = *d * s * (T::ONE - s);
+        }
     }
-    Zip::from(&mut dz).and(&f.sa).for_each(|d, &s| *d = *d * s * (T::ONE - s));
     let k = p.spatial.dim().2;
     let cfg = Conv2dConfig { stride: 1, padding: k / 2, dilation: 1 };
     let (dstack, dspatial, _) = conv2d_backward(f.stacked.view(), p.spatial, dz.view(), &cfg);
+    let dstack = dstack.as_standard_layout().into_owned();
+    let dss = dstack.as_slice().expect("standard layout");
     let cc = T::from_usize(c);
-    for b in 0..n {
-        for i in 0..h {
-            for j in 0..w {
-                let dmean = dstack[[b, 0, i, j]] / cc;
-                let mut arg = 0;
-                let mut m = T::NEG_INFINITY;
-                for ch in 0..c {
-                    df1[[b, ch, i, j]] += dmean;
-                    if f.f1[[b, ch, i, j]] > m {
-                        m = f.f1[[b, ch, i, j]];
-                        arg = ch;
-                    }
-                }
-                df1[[b, arg, i, j]] += dstack[[b, 1, i, j]];
+    let dfs = df1.as_slice_mut().expect("standard layout");
+    let mut col = vec![T::ZERO; c];
+    for ((dsample, fsample), ds) in
+        dfs.chunks_exact_mut(c * hw).zip(f1s.chunks_exact(c * hw)).zip(dss.chunks_exact(2 * hw))
+    {
+        for cell in 0..hw {
+            let dmean = ds[cell] / cc;
+            for (ch, v) in col.iter_mut().enumerate() {
+                *v = fsample[ch * hw + cell];
+                dsample[ch * hw + cell] += dmean;
             }
+            dsample[first_argmax(&col) * hw + cell] += ds[hw + cell];
         }
     }
     // f1 = x · ca
-    let dca = dot_hw(df1.view(), x);
-    let mut dx = scale_channels(df1.view(), f.ca.view());
+    let cas = f.ca.as_slice().expect("fresh array");
+    let mut dca = Array2::<T>::zeros((n, c));
+    let mut dx = Array4::<T>::zeros((n, c, h, w));
+    {
+        let dcas = dca.as_slice_mut().expect("fresh array");
+        let dxs = dx.as_slice_mut().expect("fresh array");
+        for ((((dp, xp), dxp), g), dc) in
+            dfs.chunks_exact(hw).zip(xs.chunks_exact(hw)).zip(dxs.chunks_exact_mut(hw)).zip(cas).zip(dcas.iter_mut())
+        {
+            let mut acc = T::ZERO;
+            for ((&d, &xv), o) in dp.iter().zip(xp).zip(dxp.iter_mut()) {
+                acc += d * xv;
+                *o = d * *g;
+            }
+            *dc = acc;
+        }
+    }
     let dm = Zip::from(&dca).and(&f.ca).map_collect(|&d, &a| d * a * (T::ONE - a));
     let mut mg = p.mlp.zero_grads();
     let davg = p.mlp.backward(f.avg.view(), f.z1a.view(), dm.view(), &mut mg);
     let dmx = p.mlp.backward(f.mx.view(), f.z1m.view(), dm.view(), &mut mg);
-    dx += &global_avg_pool_backward(x.dim(), davg.view());
-    dx += &global_max_pool_backward(x, dmx.view());
+    let hwt = T::from_usize(hw);
+    let dxs = dx.as_slice_mut().expect("fresh array");
+    for (((dxp, xp), &da), &dmv) in dxs.chunks_exact_mut(hw).zip(xs.chunks_exact(hw)).zip(davg.iter()).zip(dmx.iter()) {
+        let g = da / hwt;
+        for o in dxp.iter_mut() {
+            *o += g;
+        }
+        dxp[first_argmax(xp)] += dmv;
+    }
     (dx, CbamGrads { mlp: mg, spatial: dspatial })
 }
 

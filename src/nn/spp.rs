@@ -31,37 +31,56 @@ pub fn adaptive_bin(i: usize, a: usize, n: usize) -> (usize, usize) {
     (i * a / n, ((i + 1) * a).div_ceil(n))
 }
 
-fn first_max<T: Real>(x: &ArrayView4<T>, b: usize, c: usize, r: (usize, usize), q: (usize, usize)) -> (usize, usize) {
-    let mut best = (r.0, q.0);
+/// Row-major index (within one `h×w` plane) of the first maximum of the bin
+/// rows `r` × columns `q`; a plane of NaNs gives the bin's first cell.
+fn first_max<T: Real>(plane: &[T], w: usize, r: (usize, usize), q: (usize, usize)) -> usize {
+    let mut best = r.0 * w + q.0;
     let mut m = T::NEG_INFINITY;
     for i in r.0..r.1 {
-        for j in q.0..q.1 {
-            if x[[b, c, i, j]] > m {
-                m = x[[b, c, i, j]];
-                best = (i, j);
+        let row = &plane[i * w..i * w + w];
+        for (j, &v) in row.iter().enumerate().take(q.1).skip(q.0) {
+            if v > m {
+                m = v;
+                best = i * w + j;
             }
         }
     }
     best
 }
 
+/// The bins of level `n` on an `h×w` map, row-major: `(rows, cols)` per output cell.
+fn level_bins(h: usize, w: usize, n: usize) -> Vec<((usize, usize), (usize, usize))> {
+    (0..n * n).map(|k| (adaptive_bin(k / n, h, n), adaptive_bin(k % n, w, n))).collect()
+}
+
 /// Adaptive max pooling forward: `x [N, C, H, W]` → `y [N, C, n, n]` (any `H, W ≥ 1`).
 pub fn adaptive_max_pool2d_forward<T: Real>(x: ArrayView4<T>, n: usize) -> Array4<T> {
     let (nb, c, h, w) = x.dim();
-    Array4::from_shape_fn((nb, c, n, n), |(b, ch, i, j)| {
-        let (a, bb) = first_max(&x, b, ch, adaptive_bin(i, h, n), adaptive_bin(j, w, n));
-        x[[b, ch, a, bb]]
-    })
+    let xs = x.as_standard_layout();
+    let xs = xs.as_slice().expect("standard layout");
+    let bins = level_bins(h, w, n);
+    let mut y = Vec::with_capacity(nb * c * n * n);
+    for plane in xs.chunks_exact(h * w) {
+        y.extend(bins.iter().map(|&(r, q)| plane[first_max(plane, w, r, q)]));
+    }
+    Array4::from_shape_vec((nb, c, n, n), y).expect("adaptive pool shape")
 }
 
 /// Adaptive max pooling backward: `x [N, C, H, W]`, `dy [N, C, n, n]` → `dx [N, C, H, W]`.
 pub fn adaptive_max_pool2d_backward<T: Real>(x: ArrayView4<T>, dy: ArrayView4<T>) -> Array4<T> {
     let (_, _, h, w) = x.dim();
     let n = dy.dim().2;
+    let xs = x.as_standard_layout();
+    let xs = xs.as_slice().expect("standard layout");
+    let dys = dy.as_standard_layout();
+    let dys = dys.as_slice().expect("standard layout");
+    let bins = level_bins(h, w, n);
     let mut dx = Array4::<T>::zeros(x.raw_dim());
-    for ((b, ch, i, j), &g) in dy.indexed_iter() {
-        let (a, bb) = first_max(&x, b, ch, adaptive_bin(i, h, n), adaptive_bin(j, w, n));
-        dx[[b, ch, a, bb]] += g;
+    let dxs = dx.as_slice_mut().expect("fresh array");
+    for ((plane, dplane), g) in xs.chunks_exact(h * w).zip(dxs.chunks_exact_mut(h * w)).zip(dys.chunks_exact(n * n)) {
+        for (&(r, q), &gk) in bins.iter().zip(g) {
+            dplane[first_max(plane, w, r, q)] += gk;
+        }
     }
     dx
 }
@@ -82,13 +101,22 @@ pub fn spp_len(c: usize, levels: &[usize]) -> usize {
 /// assert_eq!(y.row(0).to_vec(), vec![8.0, 4.0, 5.0, 7.0, 8.0]);
 /// ```
 pub fn spp_forward<T: Real>(x: ArrayView4<T>, levels: &[usize]) -> Array2<T> {
-    let (nb, c, _, _) = x.dim();
-    let mut y = Array2::<T>::zeros((nb, spp_len(c, levels)));
+    let (nb, c, h, w) = x.dim();
+    let xs = x.as_standard_layout();
+    let xs = xs.as_slice().expect("standard layout");
+    let len = spp_len(c, levels);
+    let mut y = Array2::<T>::zeros((nb, len));
+    let ys = y.as_slice_mut().expect("fresh array");
     let mut off = 0;
     for &n in levels {
-        let p = adaptive_max_pool2d_forward(x, n);
-        for ((b, ch, i, j), &v) in p.indexed_iter() {
-            y[[b, off + (ch * n + i) * n + j]] = v;
+        let bins = level_bins(h, w, n);
+        for (b, sample) in xs.chunks_exact(c * h * w).enumerate() {
+            let out = &mut ys[b * len + off..b * len + off + c * n * n];
+            for (plane, o) in sample.chunks_exact(h * w).zip(out.chunks_exact_mut(n * n)) {
+                for (&(r, q), ov) in bins.iter().zip(o) {
+                    *ov = plane[first_max(plane, w, r, q)];
+                }
+            }
         }
         off += c * n * n;
     }
@@ -97,12 +125,29 @@ pub fn spp_forward<T: Real>(x: ArrayView4<T>, levels: &[usize]) -> Array2<T> {
 
 /// SPP backward: `x [N, C, H, W]`, `dy [N, C·Σnᵢ²]` → `dx [N, C, H, W]`.
 pub fn spp_backward<T: Real>(x: ArrayView4<T>, dy: ArrayView2<T>, levels: &[usize]) -> Array4<T> {
-    let (nb, c, _, _) = x.dim();
+    let (_, c, h, w) = x.dim();
+    let xs = x.as_standard_layout();
+    let xs = xs.as_slice().expect("standard layout");
+    let dys = dy.as_standard_layout();
+    let dys = dys.as_slice().expect("standard layout");
+    let len = spp_len(c, levels);
     let mut dx = Array4::<T>::zeros(x.raw_dim());
+    let dxs = dx.as_slice_mut().expect("fresh array");
     let mut off = 0;
     for &n in levels {
-        let dp = Array4::from_shape_fn((nb, c, n, n), |(b, ch, i, j)| dy[[b, off + (ch * n + i) * n + j]]);
-        dx += &adaptive_max_pool2d_backward(x, dp.view());
+        let bins = level_bins(h, w, n);
+        for ((sample, dsample), drow) in
+            xs.chunks_exact(c * h * w).zip(dxs.chunks_exact_mut(c * h * w)).zip(dys.chunks_exact(len))
+        {
+            let g = &drow[off..off + c * n * n];
+            for ((plane, dplane), gp) in
+                sample.chunks_exact(h * w).zip(dsample.chunks_exact_mut(h * w)).zip(g.chunks_exact(n * n))
+            {
+                for (&(r, q), &gk) in bins.iter().zip(gp) {
+                    dplane[first_max(plane, w, r, q)] += gk;
+                }
+            }
+        }
         off += c * n * n;
     }
     dx

@@ -84,6 +84,38 @@ pub enum OptimizerKind {
     Adamw,
 }
 
+/// The shape of a learning-rate annealing curve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Anneal {
+    /// `end + (start − end)·(1 + cos(π·t/T))/2`.
+    #[default]
+    Cosine,
+    /// `start + (end − start)·t/T`.
+    Linear,
+}
+
+impl Anneal {
+    /// The learning rate after `t` of `total` updates (`end` once `t ≥ total`).
+    ///
+    /// ```
+    /// use rlkit::agents::approx::dqn::Anneal;
+    /// assert_eq!(Anneal::Linear.at(1.0, 0.0, 5, 10), 0.5);
+    /// assert!((Anneal::Cosine.at(1.0, 0.0, 5, 10) - 0.5).abs() < 1e-12);
+    /// assert_eq!(Anneal::Cosine.at(1.0, 0.1, 20, 10), 0.1);
+    /// ```
+    pub fn at(self, start: f64, end: f64, t: u64, total: u64) -> f64 {
+        if t >= total {
+            return end;
+        }
+        let f = t as f64 / total as f64;
+        match self {
+            Anneal::Cosine => end + (start - end) * 0.5 * (1.0 + (std::f64::consts::PI * f).cos()),
+            Anneal::Linear => start + (end - start) * f,
+        }
+    }
+}
+
 fn d_replay() -> usize {
     10_000
 }
@@ -130,6 +162,16 @@ pub struct DqnConfig {
     /// Learning rate (default 1e-3).
     #[serde(default = "d_lr")]
     pub lr: f64,
+    /// Anneal the learning rate from `lr` to `lr_end` over `lr_anneal_updates`
+    /// updates, then keep `lr_end` (default: no annealing, a constant `lr`).
+    #[serde(default)]
+    pub lr_end: Option<f64>,
+    /// Updates over which `lr` anneals to `lr_end` (required with `lr_end`).
+    #[serde(default)]
+    pub lr_anneal_updates: Option<u64>,
+    /// The annealing curve: `cosine` (default) or `linear`.
+    #[serde(default)]
+    pub lr_anneal: Anneal,
     /// `adam` or `adamw` (default adam).
     #[serde(default)]
     pub optimizer: OptimizerKind,
@@ -361,6 +403,18 @@ impl Dqn {
         if !(cfg.lr.is_finite() && cfg.lr > 0.0) {
             return Err(Error::input(format!("lr = {} must be a finite number > 0", cfg.lr)));
         }
+        match (cfg.lr_end, cfg.lr_anneal_updates) {
+            (None, None) => {}
+            (Some(e), Some(n)) if e.is_finite() && e >= 0.0 && n >= 1 => {}
+            (Some(e), Some(_)) if !(e.is_finite() && e >= 0.0) => {
+                return Err(Error::input(format!("lr_end = {e} must be a finite number >= 0")))
+            }
+            (Some(_), Some(_)) => return Err(Error::input("lr_anneal_updates must be >= 1")),
+            (Some(_), None) => {
+                return Err(Error::input("lr_end needs lr_anneal_updates (the updates over which lr anneals)"))
+            }
+            (None, Some(_)) => return Err(Error::input("lr_anneal_updates needs lr_end (the final learning rate)")),
+        }
         if !(cfg.weight_decay.is_finite() && cfg.weight_decay >= 0.0) {
             return Err(Error::input(format!("weight_decay = {} must be finite and >= 0", cfg.weight_decay)));
         }
@@ -432,6 +486,16 @@ impl Dqn {
         })
     }
 
+    /// The optimizer's current learning rate (`lr`, or its annealed value).
+    pub fn lr(&self) -> f64 {
+        self.opt.lr
+    }
+
+    /// Gradient updates done so far.
+    pub fn updates(&self) -> u64 {
+        self.updates
+    }
+
     /// The online network.
     pub fn network(&self) -> &Network<f32> {
         &self.online
@@ -491,6 +555,9 @@ impl Dqn {
         if !loss.is_finite() {
             self.diverged = true;
             return;
+        }
+        if let (Some(end), Some(total)) = (self.cfg.lr_end, self.cfg.lr_anneal_updates) {
+            self.opt.lr = self.cfg.lr_anneal.at(self.cfg.lr, end, self.updates - 1, total);
         }
         let mut params = self.online.params_mut();
         if let Some(c) = self.cfg.grad_clip {
