@@ -246,7 +246,8 @@ fn the_learning_rate_anneals_to_lr_end_and_bad_schedules_are_refused() {
     let mut seen = vec![];
     for _ in 0..15 {
         let act = a.act(&obs, &mut rng);
-        let t = ObsExperience { obs: &obs, action: act, reward: 1.0, next_obs: &next, terminated: false, truncated: false };
+        let t =
+            ObsExperience { obs: &obs, action: act, reward: 1.0, next_obs: &next, terminated: false, truncated: false };
         a.observe(&t);
         if a.updates() > seen.len() as u64 {
             seen.push(a.lr());
@@ -261,7 +262,14 @@ fn the_learning_rate_anneals_to_lr_end_and_bad_schedules_are_refused() {
     let mut c = Dqn::new(cfg(""), &cx).unwrap();
     for _ in 0..6 {
         let act = c.act(&obs, &mut rng);
-        c.observe(&ObsExperience { obs: &obs, action: act, reward: 0.0, next_obs: &next, terminated: false, truncated: false });
+        c.observe(&ObsExperience {
+            obs: &obs,
+            action: act,
+            reward: 0.0,
+            next_obs: &next,
+            terminated: false,
+            truncated: false,
+        });
     }
     assert_eq!(c.lr(), 0.01);
     let e = Dqn::new(cfg("lr_end = 0.001"), &cx).unwrap_err().to_string();

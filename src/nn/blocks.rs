@@ -219,7 +219,7 @@ fn cbam_fwd<T: Real>(x: ArrayView4<T>, p: &CbamParams<T>) -> CbamFwd<T> {
             }
         }
         for s in sum.iter_mut() {
-            *s = *s / cc;
+            *s /= cc;
         }
     }
     let k = p.spatial.dim().2;
