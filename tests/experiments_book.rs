@@ -222,7 +222,8 @@ fn summary(dir: &Path) -> serde_json::Value {
 /// approximation wrote one agent entry per seed.
 #[test]
 fn summary_agent_entries_are_uniform_across_families() {
-    let cases: [(&str, &[(&str, &str)], usize); 4] = [
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], usize);
+    let cases: [Case; 4] = [
         ("experiments/quickstart.toml", &[], 3),
         ("experiments/sa_incremental_mean.toml", &[], 4),
         ("experiments/sutton_barto_fig6_4.toml", &[("episodes", "20")], 3),

@@ -558,8 +558,6 @@ fn median(xs: &[f64]) -> f64 {
     let n = v.len();
     if n % 2 == 1 {
         v[n / 2]
-    } else if v[n / 2 - 1] == v[n / 2] {
-        v[n / 2]
     } else {
         (v[n / 2 - 1] + v[n / 2]) / 2.0
     }
