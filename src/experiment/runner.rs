@@ -1,17 +1,10 @@
 //! Running a loaded experiment and writing its outputs.
 //!
-//! Output directory (one per variant when the experiment has variants):
-//!
-//! | file | contents |
-//! |---|---|
-//! | `config.resolved.toml` | the experiment with every default filled in |
-//! | `summary.json` | per agent: convergence, iterations, sweeps, final errors |
-//! | `iterations.csv` | `agent,seed,iteration,delta,error,sweeps` |
-//! | `values.csv` | `agent,seed,state,row,col,value` |
-//! | `policy.csv` | `agent,seed,state,row,col,action` (the action's symbol) |
-//! | `policies/<agent>.txt` | the final greedy policy as a policy file |
-//! | `timings.csv` | `agent,seed,iteration,seconds` — the only file that differs between identical runs |
-//! | `plots/*.png` | convergence curves and value heatmaps |
+//! Output directory (one per variant when the experiment has variants): every
+//! file, its schema and every `summary.json` field per agent family are in
+//! `docs/outputs.md`. `summary.json`'s `agents` has one entry per agent, the
+//! same shape for every family: `agent`, `kind`, `seeds`, agent-level
+//! aggregates and `per_seed`.
 //!
 //! Every file is written atomically. Everything except `timings.csv` is
 //! byte-identical for the same experiment and seed, whatever the thread count.
