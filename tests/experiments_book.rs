@@ -374,4 +374,9 @@ fn episode_counts_are_bounded_by_the_memory_budget() {
     .unwrap();
     assert!(load(&f, &LoadOptions::default()).is_ok());
     let _ = std::fs::remove_file(&f);
+    // `--seeds N` counts, not the file's seeds: 1,000,000 episodes fit with 1 seed, not 50.
+    let one = [("episodes", "1_000_000")];
+    assert!(load_with("experiments/sutton_barto_fig6_4.toml", &out, &one, Some(1)).is_ok());
+    let m = load_with("experiments/sutton_barto_fig6_4.toml", &out, &one, None).unwrap_err().to_string();
+    assert!(m.contains("× 50 seed(s)"), "{m}");
 }
