@@ -636,6 +636,67 @@ mod tests {
         }
     }
 
+    /// An agent whose single value becomes `value_at_step` at global step `at`.
+    struct Breaks {
+        at: u64,
+        value: f64,
+        steps: u64,
+        v: Vec<f64>,
+    }
+    impl Agent for Breaks {
+        fn act(&mut self, _: usize, _: &mut super::super::agent::AgentRng) -> usize {
+            0
+        }
+        fn observe(&mut self, t: &Experience) {
+            self.steps += 1;
+            if self.steps == self.at {
+                self.v[t.state] = self.value;
+            }
+        }
+        fn greedy_policy(&self) -> Vec<usize> {
+            vec![0; self.v.len()]
+        }
+        fn values(&self) -> Vec<f64> {
+            self.v.clone()
+        }
+    }
+
+    /// The random walk's episodes from C take at least 3 steps. An agent whose value turns
+    /// NaN at global step k stops there: `finite_at` is the default (`true`), so the
+    /// end-of-episode check catches it, in the episode that holds step k, and the
+    /// episodes before it are kept. With a finite value nothing stops.
+    #[test]
+    fn a_non_finite_value_stops_the_run_at_its_episode() {
+        let w = World::load("envs/random_walk.toml".as_ref()).unwrap();
+        let cfg = TrainConfig { episodes: 50, ..Default::default() };
+        let run = |at, value| {
+            let mut a = Breaks { at, value, steps: 0, v: vec![0.0; 7] };
+            train_checked(&mut w.make_env(), &mut a, &cfg, 3, |_, _, _| {}, |_, _, _| {})
+        };
+        let ok = run(10, 1.0);
+        assert_eq!(ok.records.len(), 50);
+        assert!(ok.diverged.is_none());
+        let bad = run(10, f64::NAN);
+        let d = bad.diverged.unwrap();
+        // The episode holding global step 10: the first whose cumulative steps reach 10.
+        let ep = ok.records.iter().find(|r| r.steps >= 10).unwrap();
+        assert_eq!(d, Divergence { episode: ep.episode, step: ep.length });
+        assert_eq!(bad.records, ok.records[..ep.episode - 1]);
+    }
+
+    /// `eval_every_episodes = k` calls the hook before the first episode and after every
+    /// k-th: episodes 0, 2, 4 for 5 episodes and k = 2.
+    #[test]
+    fn eval_every_episodes_calls_the_hook_at_episode_ends() {
+        let w = World::load("envs/random_walk.toml".as_ref()).unwrap();
+        let cfg = TrainConfig { episodes: 5, eval_every_episodes: Some(2), ..Default::default() };
+        let mut a = Breaks { at: 0, value: 0.0, steps: 0, v: vec![0.0; 7] };
+        let mut seen = vec![];
+        let t = train_checked(&mut w.make_env(), &mut a, &cfg, 1, |step, ep, _| seen.push((step, ep)), |_, _, _| {});
+        let steps_at = |e: usize| t.records[e - 1].steps;
+        assert_eq!(seen, vec![(0, 0), (steps_at(2), 2), (steps_at(4), 4)]);
+    }
+
     #[test]
     fn continuing_env_needs_a_cap() {
         let w = World::load("envs/zhao_5x5.toml".as_ref()).unwrap();
