@@ -218,3 +218,49 @@ fn mc_epsilon_greedy_reaches_the_epsilon_greedy_optimum() {
         assert!(e < 0.5, "ε = {eps}: value error {e}");
     }
 }
+
+/// Zhao Figs. 5.5–5.7 end to end (`experiments/zhao_fig5_5_5_7.toml`: 10 episodes of
+/// 1,000,000 steps, every-visit sample averages, r_forbidden = −10, the additive boundary
+/// rule), compared in `summary.json` with the optimal ε-greedy policy (v_ε*), as the book
+/// does. What is reproduced, and what is not:
+/// - ε = 0.5 and ε = 0.2: the learned policy is ε-optimal in (almost) every state and its
+///   ε-greedy value is within 0.2 / 0.4 of v_ε* everywhere (measured: 0.103 with 24/25
+///   states ε-optimal; 0.314 with 20/25).
+/// - ε = 0.1: **not reproduced.** The learned greedy policy is ε-optimal in about half the
+///   states and its ε-greedy value is 4.67 below v_ε* somewhere; the learned q at the target
+///   stays negative where v_ε*(target) = 3.34. Neither more episodes (50: the same policy, a
+///   fixed point), first-visit returns (5.75), a constant step (α = 0.05: 5.75), random
+///   start states, nor the plain boundary rule (4.67) changes that; see the experiment file.
+#[test]
+fn zhao_figs_5_5_5_7_experiment_against_the_epsilon_optimum() {
+    use rlkit::experiment::{load, run, LoadOptions, RunOptions};
+    let out = std::env::temp_dir().join(format!("rlkit-mc-book-{}-z557", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let opts = LoadOptions { out: Some(out.clone()), ..Default::default() };
+    let exp = load("experiments/zhao_fig5_5_5_7.toml".as_ref(), &opts).unwrap();
+    run(&exp, &RunOptions::default()).unwrap();
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let agent = |n: &str| s["agents"].as_array().unwrap().iter().find(|a| a["agent"] == n).unwrap().clone();
+    let eg = |n: &str| {
+        let a = agent(n);
+        assert_eq!(a["reference"], "epsilon_optimal", "{n}");
+        (a["mean_value_error_inf"].as_f64().unwrap(), a["mean_pa"].as_f64().unwrap(), a)
+    };
+    // The reference is v_ε* itself: its start value is that of epsilon_optimal.
+    let w = zhao(&[("rewards.forbidden", "-10"), ("rewards.additive_forbidden_boundary", "true")]);
+    let (_, v1) = epsilon_optimal(w.model(), 0.1).unwrap();
+    let (e01, a01, blk) = eg("eps=0.1");
+    assert_eq!(blk["epsilon"].as_f64(), Some(0.1));
+    let start = w.starts()[0];
+    assert!((blk["epsilon_optimal_start_value"].as_f64().unwrap() - v1[start]).abs() < 1e-9);
+    // Against v* (the greedy optimum) every ε-greedy learner is far off: the wrong yardstick.
+    assert!(blk["greedy_optimum"]["mean_value_error_inf"].as_f64().unwrap() > 5.0);
+    let (e02, a02, _) = eg("eps=0.2");
+    let (e05, a05, _) = eg("eps=0.5");
+    assert!(e05 < 0.2 && a05 >= 0.9, "ε = 0.5: {e05}, {a05}");
+    assert!(e02 < 0.4 && a02 >= 0.75, "ε = 0.2: {e02}, {a02}");
+    // ε = 0.1 is not reproduced, and the summary says so instead of hiding it.
+    assert!(e01 > 4.0 && a01 < 0.6, "ε = 0.1: {e01}, {a01}");
+    let _ = std::fs::remove_dir_all(&out);
+}

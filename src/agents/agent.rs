@@ -102,6 +102,20 @@ pub trait Agent {
     fn max_episode_steps(&self) -> Option<u64> {
         None
     }
+    /// Whether the values of `state` (the state of the transition just observed) are
+    /// finite; the training loop checks it after every step, so it must be cheap.
+    /// Default: `true` (the end-of-episode [`Agent::all_finite`] check still applies).
+    fn finite_at(&self, _state: usize) -> bool {
+        true
+    }
+    /// Whether every learned value is finite; the training loop checks it at the end of
+    /// every episode. Default: every entry of [`Agent::q`], else of [`Agent::values`].
+    fn all_finite(&self) -> bool {
+        match self.q() {
+            Some(q) => q.iter().all(|x| x.is_finite()),
+            None => self.values().iter().all(|x| x.is_finite()),
+        }
+    }
 }
 
 impl<A: Agent + ?Sized> Agent for Box<A> {
@@ -125,6 +139,12 @@ impl<A: Agent + ?Sized> Agent for Box<A> {
     }
     fn max_episode_steps(&self) -> Option<u64> {
         (**self).max_episode_steps()
+    }
+    fn finite_at(&self, state: usize) -> bool {
+        (**self).finite_at(state)
+    }
+    fn all_finite(&self) -> bool {
+        (**self).all_finite()
     }
 }
 

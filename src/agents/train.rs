@@ -16,6 +16,21 @@
 //! *truncated*, so TD agents bootstrap through it (never through a
 //! termination). The return recorded is the undiscounted sum of rewards.
 //!
+//! # Non-finite values
+//! After every step the loop checks the reward, the episode's return so far and
+//! [`Agent::finite_at`] of the step's state, and after every episode
+//! [`Agent::all_finite`]. At the first non-finite value the run stops: the
+//! episodes before it are kept (the diverging one is not recorded) and
+//! [`Trained::diverged`] names the episode and step ([`SeedResult::diverged`];
+//! the runner reports it and the CLI exits with code 1).
+//!
+//! # Memory
+//! The loop keeps one [`EpisodeRecord`] (32 bytes) per episode; the runner keeps
+//! more per episode and seed (its `episodes.csv` rows and learning curves), about
+//! [`BYTES_PER_EPISODE`], and `rlkit check` refuses an experiment whose
+//! `episodes × seeds × BYTES_PER_EPISODE` exceeds the memory budget
+//! ([`crate::util::check_mem`]). Nothing else grows with the number of episodes.
+//!
 //! # Registry
 //! Agent kinds are looked up by name in a global registry seeded with the
 //! built-ins ([`BUILTIN_KINDS`]). Register your own with [`register`]; the
@@ -51,6 +66,10 @@ pub struct TrainConfig {
     pub eval_every: Option<u64>,
     /// Where episodes start (the runner key `start`).
     pub start: StartMode,
+    /// Also call the evaluation hook before the first episode (episode 0, step 0) and
+    /// after every this many episodes (the runner key `eval_every_episodes`; S&B
+    /// Example 6.2 plots the RMS error against episodes).
+    pub eval_every_episodes: Option<u64>,
 }
 
 /// Where episodes start (the runner key `start = "env" | "uniform"`).
@@ -83,6 +102,30 @@ pub struct EpisodeRecord {
     pub steps: u64,
 }
 
+/// Estimated bytes the runner keeps per episode of one seed: the loop's
+/// [`EpisodeRecord`] (32), its row of the seed's episode table (4 cells, ≈ 160),
+/// the row of `episodes.csv` with the agent and seed (6 cells, ≈ 220) and the
+/// learning-curve point (16), rounded up for vector growth.
+pub const BYTES_PER_EPISODE: u64 = 512;
+
+/// Where a run stopped on a non-finite value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Divergence {
+    /// 1-based episode.
+    pub episode: usize,
+    /// 1-based step within that episode.
+    pub step: u64,
+}
+
+/// What [`train_checked`] returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trained {
+    /// One record per completed episode (the diverging episode is not recorded).
+    pub records: Vec<EpisodeRecord>,
+    /// The first non-finite reward, return or value, if any (the run stopped there).
+    pub diverged: Option<Divergence>,
+}
+
 /// Train `agent` on `env` for `cfg.episodes` episodes with the run seed `seed`.
 /// `on_eval(total_steps, episode, agent)` is called every `cfg.eval_every`
 /// steps (after the agent has observed that step).
@@ -108,9 +151,28 @@ pub fn train_with_steps<E, A, F, H>(
     agent: &mut A,
     cfg: &TrainConfig,
     seed: u64,
+    on_eval: F,
+    on_step: H,
+) -> Vec<EpisodeRecord>
+where
+    E: Env + ?Sized,
+    A: Agent + ?Sized,
+    F: FnMut(u64, usize, &A),
+    H: FnMut(usize, u64, &Experience),
+{
+    train_checked(env, agent, cfg, seed, on_eval, on_step).records
+}
+
+/// [`train_with_steps`] that also says where it stopped on a non-finite value
+/// (see the module docs, *Non-finite values*).
+pub fn train_checked<E, A, F, H>(
+    env: &mut E,
+    agent: &mut A,
+    cfg: &TrainConfig,
+    seed: u64,
     mut on_eval: F,
     mut on_step: H,
-) -> Vec<EpisodeRecord>
+) -> Trained
 where
     E: Env + ?Sized,
     A: Agent + ?Sized,
@@ -131,7 +193,12 @@ where
         _ => Vec::new(),
     };
     let mut start_rng = rng_for(seed, &[STREAM_ENV, 1]);
-    for ep in 0..cfg.episodes {
+    let eval_episodes = cfg.eval_every_episodes.filter(|&k| k > 0);
+    if eval_episodes.is_some() {
+        on_eval(0, 0, agent);
+    }
+    let mut diverged = None;
+    'episodes: for ep in 0..cfg.episodes {
         let mut s = env.reset(if ep == 0 { Some(env_seed) } else { None });
         if !starts.is_empty() {
             use rand::RngExt;
@@ -158,6 +225,10 @@ where
                 truncated,
             };
             agent.observe(&exp);
+            if !(st.reward.is_finite() && ret.is_finite() && agent.finite_at(s)) {
+                diverged = Some(Divergence { episode: ep + 1, step: len });
+                break 'episodes;
+            }
             on_step(ep + 1, len, &exp);
             if let Some(k) = eval_every {
                 if steps % k == 0 {
@@ -170,9 +241,18 @@ where
             s = st.state;
         }
         agent.end_episode();
+        if !agent.all_finite() {
+            diverged = Some(Divergence { episode: ep + 1, step: len });
+            break;
+        }
         records.push(EpisodeRecord { episode: ep + 1, ret, length: len, steps });
+        if let Some(k) = eval_episodes {
+            if (ep as u64 + 1) % k == 0 {
+                on_eval(steps, ep + 1, agent);
+            }
+        }
     }
-    records
+    Trained { records, diverged }
 }
 
 /// Episode records as a tidy table `episode,return,length,steps`.
@@ -318,6 +398,8 @@ pub struct SeedResult {
     /// kinds; always for `mc-basic`): `step,episode,rmse,max_error,pa,mpa,miou`
     /// (`iteration,...` for `mc-basic`), see [`run_seed`].
     pub iterations: Option<Table>,
+    /// Where the run stopped on a non-finite value (its tables hold what came before).
+    pub diverged: Option<Divergence>,
 }
 
 /// Reference values and optimal action sets for progress rows.
@@ -424,7 +506,7 @@ pub fn run_seed(world: &World, kind: &str, params: &toml::Table, seed: u64, cfg:
     let model = world.model();
     let (ns, na, gamma) = (model.n_states(), model.n_actions(), model.gamma);
     let prediction = matches!(kind, "td0" | "mc-prediction");
-    let want_progress = cfg.eval_every.is_some() || kind == "mc-basic";
+    let want_progress = cfg.eval_every.is_some() || cfg.eval_every_episodes.is_some() || kind == "mc-basic";
     let reference = if want_progress { Some(reference_for(model, prediction)?) } else { None };
     let mut p = params.clone();
     for k in RESERVED_KEYS {
@@ -449,6 +531,7 @@ pub fn run_seed(world: &World, kind: &str, params: &toml::Table, seed: u64, cfg:
                 values: last.values.clone(),
                 q: Some(last.q.clone()),
                 iterations: Some(it),
+                diverged: first_non_finite_iteration(&res.iterations),
             })
         }
         "mc-exploring-starts" => {
@@ -465,12 +548,14 @@ pub fn run_seed(world: &World, kind: &str, params: &toml::Table, seed: u64, cfg:
                 it.push(cells);
                 it
             });
+            let diverged = res.diverged.map(|(episode, step)| Divergence { episode, step });
             Ok(SeedResult {
                 episodes: res.episodes,
                 greedy_actions: res.actions,
                 values: res.values,
                 q: Some(res.q),
                 iterations,
+                diverged,
             })
         }
         _ => {
@@ -494,24 +579,39 @@ pub fn run_seed(world: &World, kind: &str, params: &toml::Table, seed: u64, cfg:
             let cfg = &capped_cfg;
             let mut env = world.make_env();
             let mut it = Table::new(&["step", "episode", "rmse", "max_error", "pa", "mpa", "miou"]);
-            let records = train(&mut env, &mut agent, cfg, seed, |step, ep, a| {
-                if let Some(r) = &reference {
-                    let (v, acts) = clean(model, a.values(), a.greedy_policy());
-                    let mut cells = vec![step.into(), ep.into()];
-                    cells.extend(progress_row(model, r, &v, &acts));
-                    it.push(cells);
-                }
-            });
+            let trained = train_checked(
+                &mut env,
+                &mut agent,
+                cfg,
+                seed,
+                |step, ep, a| {
+                    if let Some(r) = &reference {
+                        let (v, acts) = clean(model, a.values(), a.greedy_policy());
+                        let mut cells = vec![step.into(), ep.into()];
+                        cells.extend(progress_row(model, r, &v, &acts));
+                        it.push(cells);
+                    }
+                },
+                |_, _, _| {},
+            );
             let (values, greedy_actions) = clean(model, agent.values(), agent.greedy_policy());
             Ok(SeedResult {
-                episodes: episodes_table(&records),
+                episodes: episodes_table(&trained.records),
                 greedy_actions,
                 values,
                 q: agent.q().map(<[f64]>::to_vec),
-                iterations: cfg.eval_every.map(|_| it),
+                iterations: (cfg.eval_every.is_some() || cfg.eval_every_episodes.is_some()).then_some(it),
+                diverged: trained.diverged,
             })
         }
     }
+}
+
+/// The first MC Basic iteration whose values are not all finite, as (iteration, step 0).
+fn first_non_finite_iteration(its: &[mc::McBasicIteration]) -> Option<Divergence> {
+    its.iter()
+        .position(|r| r.values.iter().chain(&r.q).any(|x| !x.is_finite()))
+        .map(|k| Divergence { episode: k + 1, step: 0 })
 }
 
 #[cfg(test)]
@@ -534,6 +634,67 @@ mod tests {
         for (k, _) in BUILTIN_KINDS {
             assert!(build(k, &toml::Table::new(), 4, 2, 1.0).is_ok(), "{k}");
         }
+    }
+
+    /// An agent whose single value becomes `value_at_step` at global step `at`.
+    struct Breaks {
+        at: u64,
+        value: f64,
+        steps: u64,
+        v: Vec<f64>,
+    }
+    impl Agent for Breaks {
+        fn act(&mut self, _: usize, _: &mut super::super::agent::AgentRng) -> usize {
+            0
+        }
+        fn observe(&mut self, t: &Experience) {
+            self.steps += 1;
+            if self.steps == self.at {
+                self.v[t.state] = self.value;
+            }
+        }
+        fn greedy_policy(&self) -> Vec<usize> {
+            vec![0; self.v.len()]
+        }
+        fn values(&self) -> Vec<f64> {
+            self.v.clone()
+        }
+    }
+
+    /// The random walk's episodes from C take at least 3 steps. An agent whose value turns
+    /// NaN at global step k stops there: `finite_at` is the default (`true`), so the
+    /// end-of-episode check catches it, in the episode that holds step k, and the
+    /// episodes before it are kept. With a finite value nothing stops.
+    #[test]
+    fn a_non_finite_value_stops_the_run_at_its_episode() {
+        let w = World::load("envs/random_walk.toml".as_ref()).unwrap();
+        let cfg = TrainConfig { episodes: 50, ..Default::default() };
+        let run = |at, value| {
+            let mut a = Breaks { at, value, steps: 0, v: vec![0.0; 7] };
+            train_checked(&mut w.make_env(), &mut a, &cfg, 3, |_, _, _| {}, |_, _, _| {})
+        };
+        let ok = run(10, 1.0);
+        assert_eq!(ok.records.len(), 50);
+        assert!(ok.diverged.is_none());
+        let bad = run(10, f64::NAN);
+        let d = bad.diverged.unwrap();
+        // The episode holding global step 10: the first whose cumulative steps reach 10.
+        let ep = ok.records.iter().find(|r| r.steps >= 10).unwrap();
+        assert_eq!(d, Divergence { episode: ep.episode, step: ep.length });
+        assert_eq!(bad.records, ok.records[..ep.episode - 1]);
+    }
+
+    /// `eval_every_episodes = k` calls the hook before the first episode and after every
+    /// k-th: episodes 0, 2, 4 for 5 episodes and k = 2.
+    #[test]
+    fn eval_every_episodes_calls_the_hook_at_episode_ends() {
+        let w = World::load("envs/random_walk.toml".as_ref()).unwrap();
+        let cfg = TrainConfig { episodes: 5, eval_every_episodes: Some(2), ..Default::default() };
+        let mut a = Breaks { at: 0, value: 0.0, steps: 0, v: vec![0.0; 7] };
+        let mut seen = vec![];
+        let t = train_checked(&mut w.make_env(), &mut a, &cfg, 1, |step, ep, _| seen.push((step, ep)), |_, _, _| {});
+        let steps_at = |e: usize| t.records[e - 1].steps;
+        assert_eq!(seen, vec![(0, 0), (steps_at(2), 2), (steps_at(4), 4)]);
     }
 
     #[test]

@@ -477,7 +477,7 @@ pub fn run(
         "head": spec.head.name(),
         "labels": match spec.labels { LabelMode::Any => "any", LabelMode::Lowest => "lowest" },
         "network": spec.network,
-        "seeds": exp.seeds,
+        "seeds": exp.seeds.len(),
         "epochs": spec.epochs,
         "batch_size": spec.batch_size,
         "train_sizes": spec.train_sizes,

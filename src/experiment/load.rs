@@ -178,6 +178,11 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Experiment> {
     let mut seen = std::collections::BTreeSet::new();
     for v in variant_specs {
         let mut vdoc = doc.clone();
+        if let Some(n) = opts.seeds {
+            // `--seeds N` wins over the file for checks that scale with the seed count
+            // (the per-episode memory bound of learning agents).
+            vdoc.table.insert("seeds".into(), toml::Value::Integer(n as i64));
+        }
         if let Some((i, vs)) = &v {
             if !seen.insert(slug(&vs.name)) {
                 return Err(doc.error_at(

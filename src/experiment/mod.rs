@@ -31,15 +31,29 @@ use crate::Result;
 
 /// Keys of a learning agent's table that belong to the runner: `episodes`
 /// (overrides the experiment's), `max_episode_steps` (truncation cap),
-/// `eval_every` (record PA/MPA/MIoU and RMSE against v* every this many steps)
-/// and `start` (`"env"`: the env's start states; `"uniform"`: every episode
-/// starts in a uniformly drawn non-fixed state of a finite world).
-pub const RUNNER_KEYS: &[&str] = &["episodes", "max_episode_steps", "eval_every", "start"];
+/// `eval_every` (record PA/MPA/MIoU and RMSE against v* every this many steps),
+/// `eval_every_episodes` (the same before the first episode and after every this
+/// many episodes) and `start` (`"env"`: the env's start states; `"uniform"`: every
+/// episode starts in a uniformly drawn non-fixed state of a finite world).
+pub const RUNNER_KEYS: &[&str] = &["episodes", "max_episode_steps", "eval_every", "eval_every_episodes", "start"];
 
-/// The most episodes one run may have: the runner keeps a row of
-/// `episodes.csv` per episode in memory (about 100 bytes), so one run's table
-/// stays under about 1 GB.
-pub const MAX_EPISODES: u64 = 10_000_000;
+/// Refuse a learning agent whose per-episode statistics would not fit the memory
+/// budget: the runner keeps about [`crate::agents::train::BYTES_PER_EPISODE`] per
+/// episode and seed (its `episodes.csv` rows and learning curves), so the bound is
+/// `episodes × seeds × BYTES_PER_EPISODE ≤` the budget of [`crate::util::check_mem`]
+/// (2 GiB by default: 1,000,000 episodes × 4 seeds). The error's message starts
+/// with `episodes = N`.
+pub fn check_episode_memory(episodes: u64, seeds: u64) -> Result<()> {
+    let bytes = episodes.saturating_mul(seeds.max(1)).saturating_mul(crate::agents::train::BYTES_PER_EPISODE);
+    crate::util::check_mem(
+        bytes,
+        &format!(
+            "episodes = {episodes} × {} seed(s): the per-episode statistics (about {} bytes per episode and seed)",
+            seeds.max(1),
+            crate::agents::train::BYTES_PER_EPISODE
+        ),
+    )
+}
 
 /// Whether `kind` is an approximating agent (it sees observations).
 pub fn is_approx_kind(kind: &str) -> bool {
@@ -102,11 +116,22 @@ fn learning_config(
         }
     };
     let episodes = int("episodes")?.map(|e| e as usize).or(default_episodes).unwrap_or(500);
-    if episodes as u64 > MAX_EPISODES {
-        return Err(err(
-            "episodes",
-            &format!("episodes = {episodes} is more than the limit of {MAX_EPISODES} per run"),
-        ));
+    if let Some(d) = doc {
+        // The seeds of the file (`rlkit run --seeds N` is checked again by the runner).
+        let seeds = match d.table.get("seeds") {
+            Some(toml::Value::Integer(n)) if *n > 0 => *n as u64,
+            Some(toml::Value::Array(a)) => a.len() as u64,
+            _ => 1,
+        };
+        if let Err(e) = check_episode_memory(episodes as u64, seeds) {
+            let m = e.to_string();
+            let m = m.strip_prefix("error: ").unwrap_or(&m);
+            return Err(if params.contains_key("episodes") {
+                err("episodes", m)
+            } else {
+                d.error_at(&[Seg::Key("episodes".into())], m)
+            });
+        }
     }
     let start = match params.get("start") {
         None => crate::agents::train::StartMode::Env,
@@ -121,6 +146,7 @@ fn learning_config(
         max_episode_steps: int("max_episode_steps")?,
         eval_every: int("eval_every")?,
         start,
+        eval_every_episodes: int("eval_every_episodes")?,
     };
     let mut p = params.clone();
     for k in RUNNER_KEYS {
@@ -185,6 +211,12 @@ pub fn resolve_extra(
                 params.insert("network".into(), toml::Value::String(resolved));
             }
         }
+        if params.contains_key("eval_every_episodes") {
+            return Err(doc.error_at(
+                &at("eval_every_episodes"),
+                "applies to tabular step-based agents; approximating agents take eval_every (steps)",
+            ));
+        }
         let (p, cfg) = learning_config(Some(doc), prefix, &params, episodes)?;
         if cfg.start == crate::agents::train::StartMode::Uniform && env.finite().is_none() {
             return Err(doc.error_at(
@@ -240,6 +272,12 @@ pub fn resolve_extra(
         let (p, _) = learning_config(Some(doc), prefix, params, episodes)?;
         let m = w.model();
         let episodic = crate::agents::train::EPISODIC_KINDS.iter().any(|k| k.0 == kind);
+        if episodic && params.contains_key("eval_every_episodes") {
+            return Err(doc.error_at(
+                &at("eval_every_episodes"),
+                &format!("`{kind}` is episode-based; eval_every_episodes applies to step-based agents"),
+            ));
+        }
         if episodic && params.contains_key("start") {
             return Err(doc.error_at(
                 &at("start"),
@@ -274,21 +312,37 @@ pub fn run_extra(
         return bc::run(exp, v, agent, params, _dir, out, progress);
     }
     if crate::agents::sa::KINDS.contains(&agent.kind.as_str()) {
+        let mut per_seed = Vec::new();
+        let (mut errors, mut diverged) = (Vec::new(), 0usize);
         for &id in &exp.seeds {
             let run = crate::agents::sa::run(&agent.kind, params, crate::util::derive_seed(exp.spec.seed, &[id]))?;
             out.iterations.extend_union(
                 run.iterations.with_prefix(&[("agent", agent.name.as_str().into()), ("seed", Cell::from(id))]),
             );
-            let mut s = run.summary.clone();
-            if let Some(o) = s.as_object_mut() {
-                o.insert("agent".into(), agent.name.clone().into());
-                o.insert("kind".into(), agent.kind.clone().into());
-                o.insert("seed".into(), id.into());
+            let mut s = serde_json::json!({ "seed": id });
+            if let (Some(o), Some(r)) = (s.as_object_mut(), run.summary.as_object()) {
+                for (k, v) in r.iter().filter(|(k, _)| *k != "kind") {
+                    o.insert(k.clone(), v.clone());
+                }
             }
-            out.summaries.push(s);
+            if let Some(e) = run.summary.get("final_error").and_then(|e| e.as_f64()) {
+                errors.push(e);
+            }
+            diverged += usize::from(run.summary.get("diverged") == Some(&serde_json::Value::Bool(true)));
+            per_seed.push(s);
             out.sa_runs.push((agent.name.clone(), id, run));
             progress.inc(1);
         }
+        // Agent-level aggregates over the seeds, then each seed's own summary.
+        let finite: Vec<f64> = errors.iter().copied().filter(|e| e.is_finite()).collect();
+        out.summaries.push(serde_json::json!({
+            "agent": agent.name,
+            "kind": agent.kind,
+            "seeds": exp.seeds.len(),
+            "mean_final_error": if finite.len() == exp.seeds.len() && !finite.is_empty() { Some(finite.iter().sum::<f64>() / finite.len() as f64) } else { None },
+            "seeds_diverged": diverged,
+            "per_seed": per_seed,
+        }));
         return Ok(());
     }
     if is_approx_kind(&agent.kind) {

@@ -1,17 +1,10 @@
 //! Running a loaded experiment and writing its outputs.
 //!
-//! Output directory (one per variant when the experiment has variants):
-//!
-//! | file | contents |
-//! |---|---|
-//! | `config.resolved.toml` | the experiment with every default filled in |
-//! | `summary.json` | per agent: convergence, iterations, sweeps, final errors |
-//! | `iterations.csv` | `agent,seed,iteration,delta,error,sweeps` |
-//! | `values.csv` | `agent,seed,state,row,col,value` |
-//! | `policy.csv` | `agent,seed,state,row,col,action` (the action's symbol) |
-//! | `policies/<agent>.txt` | the final greedy policy as a policy file |
-//! | `timings.csv` | `agent,seed,iteration,seconds` — the only file that differs between identical runs |
-//! | `plots/*.png` | convergence curves and value heatmaps |
+//! Output directory (one per variant when the experiment has variants): every
+//! file, its schema and every `summary.json` field per agent family are in
+//! `docs/outputs.md`. `summary.json`'s `agents` has one entry per agent, the
+//! same shape for every family: `agent`, `kind`, `seeds`, agent-level
+//! aggregates and `per_seed`.
 //!
 //! Every file is written atomically. Everything except `timings.csv` is
 //! byte-identical for the same experiment and seed, whatever the thread count.
@@ -190,7 +183,9 @@ pub fn push_values_policy(
             Some((r, c)) => (Cell::from(r), Cell::from(c)),
             None => (Cell::Empty, Cell::Empty),
         };
-        out.values.push(vec![agent.into(), seed.into(), s.into(), row.clone(), col.clone(), v.into()]);
+        // A seed stopped on a non-finite value leaves an empty cell, never `inf` or `NaN`.
+        let value = if v.is_finite() { Cell::from(v) } else { Cell::Empty };
+        out.values.push(vec![agent.into(), seed.into(), s.into(), row.clone(), col.clone(), value]);
         let sym = if world.model().is_fixed(s) {
             "#".to_string()
         } else {
@@ -263,7 +258,15 @@ fn run_variant(
     });
     let v_star = match (&v.world, needs_vstar) {
         (Some(w), true) if w.gamma() < 1.0 || w.model().can_terminate(None).iter().all(|&b| b) => {
-            Some(optimal_values(w.model())?)
+            match optimal_values(w.model()) {
+                Ok(v) => Some(v),
+                // DP agents report the error themselves; learners run without v* metrics.
+                Err(e) if v.agents.iter().all(|a| !matches!(a.job, AgentJob::Dp(_))) => {
+                    warnings.push(format!("{}: no v* for the policy metrics ({e})", exp.file.display()));
+                    None
+                }
+                Err(e) => return Err(e),
+            }
         }
         _ => None,
     };
@@ -288,9 +291,9 @@ fn run_variant(
                 push_values_policy(&mut out, world, &agent.name, first_seed, &sol.values, actions.as_deref());
                 let last = sol.iterations.last();
                 let start_value = world.starts().first().map(|&s| sol.values[s]);
-                out.summaries.push(json!({
-                    "agent": agent.name,
-                    "kind": agent.kind,
+                // DP is deterministic: it runs once (with the first seed), and its agent-level
+                // aggregates are that run's numbers; `per_seed` has the same shape as every family's.
+                let run = json!({
                     "seed": first_seed,
                     "converged": sol.converged,
                     "iterations": sol.iterations.len(),
@@ -299,8 +302,20 @@ fn run_variant(
                     "final_error": last.and_then(|r| r.error),
                     "value_error_vs_optimal": v_star.as_ref().filter(|_| !matches!(job, DpJob::Eval { .. })).map(|vs| max_abs_diff(&sol.values, vs)),
                     "start_state_value": start_value,
+                });
+                let mut entry = json!({
+                    "agent": agent.name,
+                    "kind": agent.kind,
+                    "seeds": 1,
                     "policy": match job { DpJob::Eval { source, .. } => json!(source), _ => json!("greedy") },
-                }));
+                });
+                if let (Some(o), Some(r)) = (entry.as_object_mut(), run.as_object()) {
+                    for (k, v) in r.iter().filter(|(k, _)| *k != "seed") {
+                        o.insert(k.clone(), v.clone());
+                    }
+                }
+                entry["per_seed"] = json!([run]);
+                out.summaries.push(entry);
                 let pts: Vec<(f64, f64)> =
                     sol.iterations.iter().map(|r| (r.iteration as f64, r.error.unwrap_or(r.delta))).collect();
                 if !matches!(job, DpJob::Eval { .. }) {
@@ -515,6 +530,91 @@ fn mean(xs: &[f64]) -> f64 {
     }
 }
 
+/// The memory bound on per-episode statistics with the run's real seed count
+/// (`--seeds` may exceed the file's, which `check` used).
+fn check_episodes(
+    exp: &Experiment,
+    agent: &super::agents::ResolvedAgent,
+    cfg: &crate::agents::train::TrainConfig,
+) -> Result<()> {
+    super::check_episode_memory(cfg.episodes as u64, exp.seeds.len() as u64)
+        .map_err(|e| Error::input(format!("{}: agent `{}`: {e}", exp.file.display(), agent.name)))
+}
+
+/// Median of `xs` (NaN when empty; ∞ counts as the largest value).
+fn median(xs: &[f64]) -> f64 {
+    if xs.is_empty() {
+        return f64::NAN;
+    }
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// A number for JSON: finite as is, ±∞ as `"inf"`/`"-inf"`, NaN as `null`.
+fn json_num(x: f64) -> serde_json::Value {
+    if x.is_finite() {
+        json!(x)
+    } else if x.is_nan() {
+        serde_json::Value::Null
+    } else if x > 0.0 {
+        json!("inf")
+    } else {
+        json!("-inf")
+    }
+}
+
+/// The optimal ε-greedy policy of a world, for comparing an ε-greedy learner.
+struct EpsilonReference {
+    epsilon: f64,
+    /// v_ε*.
+    v: Vec<f64>,
+    /// The ε-optimal greedy action sets (argmax of q computed from v_ε*).
+    sets: Vec<Vec<usize>>,
+}
+
+/// Agent kinds that learn the values of the ε-greedy policy they follow.
+const EPSILON_GREEDY_KINDS: &[&str] = &["mc-epsilon-greedy", "sarsa", "expected-sarsa", "n-step-sarsa"];
+
+/// The ε-greedy optimum for an on-policy ε-greedy learner with a constant ε (`None` for
+/// other kinds, an ε schedule, or a world too large to evaluate exactly).
+fn epsilon_reference(world: &World, kind: &str, params: &toml::Table) -> Option<EpsilonReference> {
+    if !EPSILON_GREEDY_KINDS.contains(&kind) {
+        return None;
+    }
+    let epsilon = match params.get("epsilon") {
+        None => 0.1,
+        Some(toml::Value::Float(x)) => *x,
+        Some(toml::Value::Integer(i)) => *i as f64,
+        Some(_) => return None,
+    };
+    let m = world.model();
+    if epsilon <= 0.0 || m.n_states() > EXACT_MAX_STATES {
+        return None;
+    }
+    let (_, v) = crate::agents::mc::epsilon_greedy::epsilon_optimal(m, epsilon).ok()?;
+    let sets = dp::optimal_action_sets(m, &v, 1e-6);
+    Some(EpsilonReference { epsilon, v, sets })
+}
+
+/// ‖v of ε-greedy(actions) − v_ε*‖∞ over the non-fixed states (∞ when it cannot be evaluated).
+fn epsilon_greedy_error(world: &World, r: &EpsilonReference, actions: &[usize]) -> f64 {
+    let m = world.model();
+    let pi = crate::agents::mc::epsilon_greedy::epsilon_greedy_policy(m.n_actions(), actions, r.epsilon);
+    let cfg = dp::EvalConfig { method: dp::EvalMethod::Exact, ..Default::default() };
+    match dp::evaluate(m, &pi, &cfg, None) {
+        Ok(ev) => {
+            (0..m.n_states()).filter(|&s| !m.is_fixed(s)).map(|s| (ev.values[s] - r.v[s]).abs()).fold(0.0, f64::max)
+        }
+        Err(_) => f64::INFINITY,
+    }
+}
+
 /// Run a learning agent (TD, MC, or a registered custom kind) over every seed, in
 /// parallel; each seed's streams derive from (experiment seed, run id), so the
 /// results do not depend on the thread count.
@@ -529,6 +629,7 @@ pub fn run_learning(
     use rayon::prelude::*;
     let Some(world) = &v.world else { return Err(Error::internal("learning agent without an env")) };
     let (p, cfg) = super::learning_settings(params, exp.spec.episodes)?;
+    check_episodes(exp, agent, &cfg)?;
     let bar = progress.agent(&agent.name, exp.seeds.len() as u64);
     let results: Vec<crate::agents::train::SeedResult> = exp
         .seeds
@@ -547,16 +648,18 @@ pub fn run_learning(
         })
         .collect::<Result<Vec<_>>>()?;
     drop(bar);
-    aggregate_learning(Some(world), agent, &cfg, exp, &results, &[], out)
+    aggregate_learning(Some(world), agent, params, &cfg, exp, &results, &[], out)
 }
 
 /// Aggregate the per-seed results of a learning agent (tabular or approximating)
 /// into the variant's tables, curves and summary. `world` is `None` for a
 /// continuous env (no values, policies or policy metrics). `extra[i]` is merged
 /// into seed `i`'s `per_seed` entry.
+#[allow(clippy::too_many_arguments)]
 fn aggregate_learning(
     world: Option<&World>,
     agent: &super::agents::ResolvedAgent,
+    params: &toml::Table,
     cfg: &crate::agents::train::TrainConfig,
     exp: &Experiment,
     results: &[crate::agents::train::SeedResult],
@@ -576,6 +679,12 @@ fn aggregate_learning(
     let seeds = &exp.seeds;
     let y_col = if exp.spec.learning_curve.y == "length" { "length" } else { "return" };
     let mut vpi_err = Vec::new();
+    let eps_opt = match world {
+        Some(w) => epsilon_reference(w, &agent.kind, params),
+        None => None,
+    };
+    let (mut g_pa, mut g_err) = (Vec::new(), Vec::new());
+    let mut nonterminating = 0usize;
     for (i, (&id, r)) in seeds.iter().zip(results).enumerate() {
         let prefix = [("agent", Cell::from(agent.name.as_str())), ("seed", Cell::from(id))];
         if !r.episodes.rows.is_empty() {
@@ -635,15 +744,46 @@ fn aggregate_learning(
         let mut entry = json!({ "seed": id, "episodes": curve.len(), "late_mean_return": if curve.is_empty() { None } else { Some(late_return) } });
         if let (Some(vs), Some(world)) = (&out.v_star, world) {
             let m = crate::metrics::policy_metrics(world.model(), &r.greedy_actions, vs, 1e-6)?;
-            pa.push(m.scores.pa);
-            mpa.push(m.scores.mpa);
-            miou.push(m.scores.miou);
-            verr.push(m.value_error);
-            entry["pa"] = json!(m.scores.pa);
-            entry["mpa"] = json!(m.scores.mpa);
-            entry["miou"] = json!(m.scores.miou);
-            entry["fwiou"] = json!(m.scores.fwiou);
-            entry["value_error_inf"] = json!(if m.value_error.is_finite() { Some(m.value_error) } else { None });
+            // A seed stopped on a non-finite value counts as a failure (∞), like a greedy
+            // policy that never terminates.
+            let greedy_e = if r.diverged.is_some() || m.value_error.is_nan() { f64::INFINITY } else { m.value_error };
+            if r.diverged.is_none() && m.value_error.is_infinite() {
+                nonterminating += 1;
+            }
+            let (scores, e) = match &eps_opt {
+                None => (m.scores.clone(), greedy_e),
+                Some(eo) => {
+                    // An ε-greedy learner is judged against the optimal ε-greedy policy.
+                    let wm = world.model();
+                    let sc = crate::metrics::policy_confusion(&eo.sets, &r.greedy_actions, wm.fixed(), wm.n_actions())?
+                        .scores();
+                    let e = epsilon_greedy_error(world, eo, &r.greedy_actions);
+                    let e = if r.diverged.is_some() || e.is_nan() { f64::INFINITY } else { e };
+                    g_pa.push(m.scores.pa);
+                    g_err.push(greedy_e);
+                    entry["greedy_optimum"] = json!({ "pa": m.scores.pa, "value_error_inf": json_num(greedy_e) });
+                    (sc, e)
+                }
+            };
+            pa.push(scores.pa);
+            mpa.push(scores.mpa);
+            miou.push(scores.miou);
+            verr.push(e);
+            entry["pa"] = json!(scores.pa);
+            entry["mpa"] = json!(scores.mpa);
+            entry["miou"] = json!(scores.miou);
+            entry["fwiou"] = json!(scores.fwiou);
+            entry["value_error_inf"] = json_num(e);
+        }
+        if let Some(d) = r.diverged {
+            out.diverged.push(format!(
+                "{}: agent `{}` seed {id}: a non-finite reward, return, loss, gradient or value at episode {}, step {}; that seed was stopped there, the other seeds ran to the end and everything before it is written (lower the step size, clip the gradients or scale the rewards)",
+                exp.file.display(),
+                agent.name,
+                d.episode,
+                d.step
+            ));
+            entry["diverged"] = json!({ "episode": d.episode, "step": d.step });
         }
         if let (Some(vp), Some(world)) = (&v_pi, world) {
             let m = world.model();
@@ -665,7 +805,6 @@ fn aggregate_learning(
         per_seed.push(entry);
         seed_curves.push(curve);
     }
-    let finite = |v: &[f64]| v.iter().copied().filter(|x| x.is_finite()).collect::<Vec<_>>();
     let mut summary = json!({
         "agent": agent.name,
         "kind": agent.kind,
@@ -676,10 +815,24 @@ fn aggregate_learning(
         "mean_pa": if pa.is_empty() { None } else { Some(mean(&pa)) },
         "mean_mpa": if mpa.is_empty() { None } else { Some(mean(&mpa)) },
         "mean_miou": if miou.is_empty() { None } else { Some(mean(&miou)) },
-        "mean_value_error_inf": if finite(&verr).is_empty() { None } else { Some(mean(&finite(&verr))) },
-        "seeds_with_nonterminating_policy": verr.iter().filter(|x| !x.is_finite()).count(),
+        "mean_value_error_inf": if verr.is_empty() { serde_json::Value::Null } else { json_num(mean(&verr)) },
+        "median_value_error_inf": if verr.is_empty() { serde_json::Value::Null } else { json_num(median(&verr)) },
+        "value_error_note": "‖v_π − v*‖∞ of each seed's greedy policy π over all seeds; a seed whose policy never terminates or that stopped on a non-finite value counts as \"inf\"",
+        "seeds_with_nonterminating_policy": nonterminating,
+        "seeds_diverged": results.iter().filter(|r| r.diverged.is_some()).count(),
         "per_seed": per_seed,
     });
+    summary["reference"] = json!(if eps_opt.is_some() { "epsilon_optimal" } else { "optimal" });
+    if let Some(eo) = &eps_opt {
+        summary["epsilon"] = json!(eo.epsilon);
+        summary["epsilon_optimal_start_value"] = json!(world.and_then(|w| w.starts().first().map(|&s| eo.v[s])));
+        summary["value_error_note"] = json!("this agent follows an ε-greedy policy: pa/mpa/miou compare its greedy actions with the ε-optimal ones and value_error_inf is ‖v of its ε-greedy policy − v_ε*‖∞ (v_ε*: policy iteration over ε-greedy policies, exact evaluation); `greedy_optimum` compares the greedy policy with v*; a seed that stopped on a non-finite value counts as \"inf\"");
+        summary["greedy_optimum"] = json!({
+            "mean_pa": if g_pa.is_empty() { None } else { Some(mean(&g_pa)) },
+            "mean_value_error_inf": json_num(mean(&g_err)),
+            "median_value_error_inf": json_num(median(&g_err)),
+        });
+    }
     if prediction && !vpi_err.is_empty() {
         summary["mean_value_error_vs_v_pi_rmse"] = json!(mean(&vpi_err));
         summary["value_error_vs_v_pi_note"] =
@@ -700,7 +853,10 @@ fn aggregate_learning(
             out.heatmaps.push((name, note, r.values.clone(), Some(r.greedy_actions.clone())));
         }
     }
-    if seed_curves.iter().any(|c| !c.is_empty()) {
+    // A prediction agent's returns are those of the evaluated policy, not of anything it
+    // learned (every agent on S&B's random walk sees the same episodes): its curve is the
+    // value error (`value_error.png`), not the return.
+    if !prediction && seed_curves.iter().any(|c| !c.is_empty()) {
         out.curves.push((agent.name.clone(), seed_curves));
     }
     if seed_lengths.iter().any(|c| !c.is_empty()) {
@@ -746,6 +902,7 @@ pub fn run_approx(
     let world = env.finite();
     let spec = env.obs_spec();
     let (p, mut cfg) = super::learning_settings(params, exp.spec.episodes)?;
+    check_episodes(exp, agent, &cfg)?;
     let cx = approx::AgentContext {
         spec: &spec,
         n_actions: env.n_actions(),
@@ -847,18 +1004,18 @@ pub fn run_approx(
                 values,
                 q: None,
                 iterations: if probed || (cfg.eval_every.is_some() && reference.is_some()) { Some(it) } else { None },
+                diverged: diverged.map(|(episode, step)| crate::agents::train::Divergence { episode, step }),
             };
             Ok((res, a.tensors(), diverged, losses_of_seed))
         })
         .collect::<Result<Vec<_>>>()?;
     drop(bar);
     let wdir = dir.join("weights");
-    let mut extra = Vec::new();
     let loss_curves: Vec<crate::plot::learning::SeedCurve> = results.iter().map(|r| r.3.clone()).collect();
     if loss_curves.iter().any(|c| c.len() > 1) {
         out.loss_curves.push((agent.name.clone(), loss_curves));
     }
-    for (&id, (_, tensors, diverged, _)) in exp.seeds.iter().zip(&results) {
+    for (&id, (_, tensors, _, _)) in exp.seeds.iter().zip(&results) {
         if !tensors.is_empty() {
             ensure_writable_dir(&wdir)?;
             let path = wdir.join(format!("{}_seed{id}.safetensors", slug(&agent.name)));
@@ -867,18 +1024,7 @@ pub fn run_approx(
             crate::data::tensors::write_f64_tensors(&path, &t)?;
             out.files.push(path);
         }
-        extra.push(match diverged {
-            Some((ep, step)) => {
-                out.diverged.push(format!(
-                    "{}: agent `{}` seed {id}: a non-finite loss, gradient or value at episode {ep}, step {step}; that seed was stopped there, the other seeds ran to the end and everything is written (lower the step size or clip the gradients)",
-                    exp.file.display(),
-                    agent.name
-                ));
-                json!({ "diverged": { "episode": ep, "step": step } })
-            }
-            None => json!({}),
-        });
     }
     let seed_results: Vec<crate::agents::train::SeedResult> = results.into_iter().map(|r| r.0).collect();
-    aggregate_learning(world, agent, &cfg, exp, &seed_results, &extra, out)
+    aggregate_learning(world, agent, params, &cfg, exp, &seed_results, &[], out)
 }

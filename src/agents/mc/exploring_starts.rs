@@ -74,8 +74,11 @@ pub struct McEsResult {
     pub actions: Vec<usize>,
     /// Final max_a q (0 on fixed states).
     pub values: Vec<f64>,
-    /// One row per episode: `episode, return, length, steps` (return undiscounted).
+    /// One row per completed episode: `episode, return, length, steps` (return undiscounted).
     pub episodes: Table,
+    /// (episode, step) of the first non-finite reward, return or q value: the run stopped
+    /// there and `episodes` holds the episodes before it.
+    pub diverged: Option<(usize, u64)>,
 }
 
 /// Run `episodes` episodes of MC Exploring Starts on `model`.
@@ -111,7 +114,8 @@ pub fn mc_exploring_starts(
     let mut first_at = vec![usize::MAX; ns * na];
     let mut traj: Vec<(usize, usize, f64)> = Vec::with_capacity(cfg.episode_length.min(1 << 16));
     let mut steps = 0u64;
-    for ep in 0..episodes {
+    let mut diverged = None;
+    'episodes: for ep in 0..episodes {
         let (s0, a0) = match cfg.start {
             StartMode::Cycle => pairs[ep % pairs.len()],
             StartMode::Random => pairs[rng.random_range(0..pairs.len())],
@@ -123,6 +127,10 @@ pub fn mc_exploring_starts(
             let t = model.sample(s, a, rng.random::<f64>());
             traj.push((s, a, t.reward));
             ret += t.reward;
+            if !ret.is_finite() {
+                diverged = Some((ep + 1, traj.len() as u64));
+                break 'episodes;
+            }
             if t.done {
                 break;
             }
@@ -144,7 +152,13 @@ pub fn mc_exploring_starts(
             }
             counts[i] += 1;
             q[i] += (g - q[i]) / counts[i] as f64;
+            if !q[i].is_finite() && diverged.is_none() {
+                diverged = Some((ep + 1, traj.len() as u64));
+            }
             pi[s] = argmax_first(&q[s * na..(s + 1) * na]);
+        }
+        if diverged.is_some() {
+            break;
         }
         if cfg.first_visit {
             for &(s, a, _) in &traj {
@@ -162,5 +176,5 @@ pub fn mc_exploring_starts(
             values[s] = row[actions[s]];
         }
     }
-    Ok(McEsResult { q, counts, actions, values, episodes: table })
+    Ok(McEsResult { q, counts, actions, values, episodes: table, diverged })
 }

@@ -33,6 +33,10 @@ impl ExpectedSarsa {
 }
 
 impl Agent for ExpectedSarsa {
+    fn finite_at(&self, state: usize) -> bool {
+        self.q.row(state).iter().all(|x| x.is_finite())
+    }
+
     fn act(&mut self, state: usize, rng: &mut AgentRng) -> usize {
         epsilon_greedy(self.q.row(state), self.eps, rng)
     }

@@ -109,6 +109,10 @@ impl NStepSarsa {
 }
 
 impl Agent for NStepSarsa {
+    fn finite_at(&self, state: usize) -> bool {
+        self.q.row(state).iter().all(|x| x.is_finite())
+    }
+
     fn act(&mut self, state: usize, rng: &mut AgentRng) -> usize {
         let a = epsilon_greedy(self.q.row(state), self.eps, rng);
         if self.awaiting {

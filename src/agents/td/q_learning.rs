@@ -79,6 +79,10 @@ impl QLearning {
 }
 
 impl Agent for QLearning {
+    fn finite_at(&self, state: usize) -> bool {
+        self.q.row(state).iter().all(|x| x.is_finite())
+    }
+
     fn act(&mut self, state: usize, rng: &mut AgentRng) -> usize {
         match self.cfg.behaviour {
             Behaviour::EpsilonGreedy => epsilon_greedy(self.q.row(state), self.eps, rng),

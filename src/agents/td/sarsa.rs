@@ -78,6 +78,10 @@ impl Sarsa {
 }
 
 impl Agent for Sarsa {
+    fn finite_at(&self, state: usize) -> bool {
+        self.q.row(state).iter().all(|x| x.is_finite())
+    }
+
     fn act(&mut self, state: usize, rng: &mut AgentRng) -> usize {
         let a = epsilon_greedy(self.q.row(state), self.eps, rng);
         if let Some((s, pa, r, s2)) = self.pending.take() {

@@ -48,6 +48,10 @@ impl Td0 {
 }
 
 impl Agent for Td0 {
+    fn finite_at(&self, state: usize) -> bool {
+        self.v[state].is_finite()
+    }
+
     fn act(&mut self, _state: usize, rng: &mut AgentRng) -> usize {
         use rand::RngExt;
         if self.n_actions == 1 {
