@@ -123,7 +123,10 @@ fn csv_rows() -> String {
     String::from_utf8(w.into_inner().unwrap()).unwrap()
 }
 
-fn model_of(w: &World) -> (Vec<usize>, Vec<f64>, Vec<u32>, Vec<f64>, Vec<bool>) {
+/// A model's CSR arrays, owned: (offsets, prob, next, reward, done).
+type Csr = (Vec<usize>, Vec<f64>, Vec<u32>, Vec<f64>, Vec<bool>);
+
+fn model_of(w: &World) -> Csr {
     let (o, p, n, r, d) = w.model().raw();
     (o.to_vec(), p.to_vec(), n.to_vec(), r.to_vec(), d.to_vec())
 }
