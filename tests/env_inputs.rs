@@ -204,3 +204,66 @@ fn bad_rows_of_a_transitions_file_are_located_errors() {
     assert_eq!(o.status.code(), Some(2));
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// Regression (issue #11.4): `run` wrote a finite MDP's greedy policy as CSV
+/// into `policies/<agent>.txt`, and `solve --policy` picked the format by the
+/// extension and failed on it; action names were not quoted. Now the file is
+/// written with the csv crate and read back by content.
+#[test]
+fn a_policy_written_by_run_for_an_mdp_reads_back_in_solve() {
+    let d = tmpdir("roundtrip");
+    let head = MDP_HEAD.replace(r#"actions = ["go", "stay"]"#, r#"actions = ["go, fast", "stay"]"#);
+    let rows = inline_mdp().replace(MDP_HEAD, "").replace("action = \"go\"", "action = \"go, fast\"");
+    let env = d.join("m.toml");
+    std::fs::write(&env, format!("{head}{rows}")).unwrap();
+    let exp = d.join("exp.toml");
+    std::fs::write(
+        &exp,
+        format!(
+            "name = \"rt\"\nplots = []\n[env]\npath = \"{}\"\n[[agents]]\nkind = \"value-iteration\"\nname = \"VI\"\ntol = 1e-12\n",
+            env.display()
+        ),
+    )
+    .unwrap();
+    let out = d.join("out");
+    let o = rlkit(&["run", exp.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let pol = out.join("policies/VI.txt");
+    let text = std::fs::read_to_string(&pol).unwrap();
+    // By hand: v(c) = 0.5*10 + 0.5*(0.1 + 0.9 v(a,b)) = 5.05 + 0.45 v(a,b); from (a,b),
+    // "go, fast" gives 0.25*(1.5 + 0.9 v(c)) + 0.75*(-2) = 0.225 v(c) - 1.125, "stay" 0.9 v(a,b).
+    // With "go, fast": v(a,b) = 0.01125 / 0.89875 > 0 = the value of always staying, so it is greedy.
+    let v_ab = 0.01125 / 0.89875;
+    let v_c = 5.05 + 0.45 * v_ab;
+    assert_eq!(text, "state,action,prob\n0,\"go, fast\",1\n1,\"go, fast\",1\n");
+    let o = rlkit(&[
+        "solve",
+        env.to_str().unwrap(),
+        "--algo",
+        "policy-evaluation",
+        "--policy",
+        pol.to_str().unwrap(),
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let eval = String::from_utf8(o.stdout).unwrap();
+    let o = rlkit(&["solve", env.to_str().unwrap(), "--format", "csv", "--tol", "1e-12"]);
+    let vi = String::from_utf8(o.stdout).unwrap();
+    let parse = |t: &str| -> Vec<(String, f64, String)> {
+        let mut r = csv::Reader::from_reader(t.as_bytes());
+        assert_eq!(r.headers().unwrap().iter().collect::<Vec<_>>(), ["state", "name", "value", "action"]);
+        r.records().map(|x| x.unwrap()).map(|x| (x[1].to_string(), x[2].parse().unwrap(), x[3].to_string())).collect()
+    };
+    let (e, v) = (parse(&eval), parse(&vi));
+    assert_eq!(e.len(), 3);
+    for (a, b) in e.iter().zip(&v) {
+        assert_eq!(a.0, b.0);
+        assert!((a.1 - b.1).abs() < 1e-9, "{a:?} {b:?}");
+        assert_eq!(a.2, b.2);
+    }
+    assert_eq!((e[0].0.as_str(), e[0].2.as_str()), ("a,b", "go, fast"));
+    assert!((e[0].1 - v_ab).abs() < 1e-9 && (e[1].1 - v_c).abs() < 1e-9, "{e:?}");
+    assert_eq!((e[2].0.as_str(), e[2].1, e[2].2.as_str()), ("end", 0.0, ""), "a terminal state has no action");
+    std::fs::remove_dir_all(&d).unwrap();
+}
