@@ -565,38 +565,7 @@ fn solve(
             (sol.values.clone(), Some(sol.actions))
         }
     };
-    match (format, w.grid()) {
-        (Format::Csv, Some(g)) => {
-            println!("row,col,value");
-            for (s, v) in values.iter().enumerate() {
-                let (r, c) = g.coords(s);
-                println!("{r},{c},{v}");
-            }
-        }
-        (Format::Csv, None) => {
-            println!("state,name,value");
-            for (s, v) in values.iter().enumerate() {
-                println!("{s},{},{v}", w.state_label(s));
-            }
-        }
-        (Format::Table, Some(g)) => {
-            println!("{} (gamma {}): state values", w.name, w.gamma());
-            for r in 0..g.height {
-                let row: Vec<String> = (0..g.width).map(|c| format!("{:>8.3}", values[g.state(r, c)])).collect();
-                println!("{}", row.join(" "));
-            }
-            if let Some(a) = actions {
-                println!("\npolicy:");
-                print!("{}", dp::policy::format_policy(&w, &a));
-            }
-        }
-        (Format::Table, None) => {
-            println!("{} (gamma {}): state values", w.name, w.gamma());
-            for (s, v) in values.iter().enumerate() {
-                println!("{:>12} {v:>12.6}", w.state_label(s));
-            }
-        }
-    }
+    print!("{}", dp::policy::format_solution(&w, &values, actions.as_deref(), matches!(format, Format::Csv))?);
     Ok(())
 }
 

@@ -336,6 +336,25 @@ impl Doc {
         self.error_at(path, msg)
     }
 
+    /// The source file that defines the key at `path` (the deepest match, as
+    /// in [`Doc::error_at`]), to resolve file names written there; `None`
+    /// when the key comes from a `--set` override or is not found.
+    pub fn defining_file(&self, path: &[Seg]) -> Option<&Path> {
+        let mut best: Option<(usize, &Path)> = None;
+        for s in &self.sources {
+            if !path.starts_with(&s.prefix) {
+                continue;
+            }
+            if let Some((depth, _, _)) = locate(&s.text, &path[s.prefix.len()..]) {
+                let score = s.prefix.len() + depth;
+                if best.is_none_or(|(b, _)| score > b) {
+                    best = Some((score, s.file.as_path()));
+                }
+            }
+        }
+        best.map(|(_, f)| f)
+    }
+
     /// An [`Error::Input`] for the key at `path`, located in the source files,
     /// with a did-you-mean hint where the message lists the valid names.
     pub fn error_at(&self, path: &[Seg], msg: &str) -> Error {

@@ -167,6 +167,28 @@ pub fn rng_for(base: u64, labels: &[u64]) -> rand_chacha::ChaCha8Rng {
     rand_chacha::ChaCha8Rng::seed_from_u64(derive_seed(base, labels))
 }
 
+/// Percentile `q` ∈ [0, 1] of sorted data, linear interpolation between
+/// order statistics: position q·(n − 1); NaN for no data. (Used by the
+/// bootstrap bands of `plot` and by `stats`.)
+///
+/// ```
+/// assert_eq!(rlkit::util::percentile_sorted(&[1.0, 2.0, 3.0, 4.0], 0.5), 2.5);
+/// assert_eq!(rlkit::util::percentile_sorted(&[1.0, 2.0, 3.0, 4.0], 0.025), 1.075);
+/// ```
+pub fn percentile_sorted(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let pos = q.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
+    let i = pos.floor() as usize;
+    let frac = pos - i as f64;
+    if i + 1 < sorted.len() {
+        sorted[i] + frac * (sorted[i + 1] - sorted[i])
+    } else {
+        sorted[i]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,12 +1,12 @@
 //! Monte Carlo results of Zhao's chapter 5.
 
+use rlkit::agents::dp::value_error;
 use rlkit::agents::dp::{evaluate, value_iteration, EvalConfig, EvalMethod, ViConfig};
 use rlkit::agents::mc::epsilon_greedy::{epsilon_greedy_policy, epsilon_optimal};
 use rlkit::agents::mc::{mc_basic, mc_exploring_starts, McBasicConfig, McEsConfig, StartMode};
 use rlkit::agents::train::{run_seed, TrainConfig};
 use rlkit::config::Doc;
 use rlkit::env::{TabularModel, Transition, World};
-use rlkit::metrics::value_error;
 use rlkit::util::rng_for;
 
 fn zhao(sets: &[(&str, &str)]) -> World {

@@ -1,8 +1,8 @@
 //! Policy-map metrics on real models: several optimal actions, masking, value error.
 
 use rlkit::agents::dp::{greedy, optimal_action_sets, value_iteration::optimal_values};
+use rlkit::agents::dp::{policy_metrics, value_error};
 use rlkit::env::World;
-use rlkit::metrics::{policy_metrics, value_error};
 
 #[test]
 fn any_optimal_action_counts_as_correct_and_errors_are_counted() {

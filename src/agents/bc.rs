@@ -4,7 +4,7 @@
 //!
 //! **Data.** A map is labelled by value iteration to v* (tolerance 1e-13) and
 //! its optimal action sets (actions within 1e-6 of the best q, the tolerance of
-//! the policy metrics, [`crate::metrics::policy_metrics`]). One sample is one
+//! the policy metrics, [`crate::agents::dp::policy_metrics`]). One sample is one
 //! non-fixed cell: input the one-hot `[4, H, W]` image with the agent there
 //! ([`Grid::one_hot`]), target its optimal action set.
 //!
@@ -426,7 +426,7 @@ impl BcModel {
     }
 
     /// Predict every state of `map` in one batch and score it against the
-    /// optimal sets (fixed states masked, as [`crate::metrics::policy_metrics`]).
+    /// optimal sets (fixed states masked, as [`crate::agents::dp::policy_metrics`]).
     ///
     /// # Errors
     /// Internal shape errors.
@@ -439,7 +439,7 @@ impl BcModel {
                 *a = 0;
             }
         }
-        let m = crate::metrics::policy_metrics(&map.grid.model, &actions, &map.v_star, OPTIMAL_TOL)?;
+        let m = crate::agents::dp::policy_metrics(&map.grid.model, &actions, &map.v_star, OPTIMAL_TOL)?;
         Ok(MapScores { pa: m.scores.pa, mpa: m.scores.mpa, miou: m.scores.miou, value_error: m.value_error, actions })
     }
 }

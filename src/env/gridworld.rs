@@ -50,8 +50,27 @@ use super::model::{ModelBuilder, TabularModel, Transition};
 use crate::config::{Doc, Seg};
 use crate::{Error, Result};
 
-/// The largest map rlkit builds (cells).
+/// The largest map rlkit builds (cells). Below this cap, a map must also fit
+/// the memory budget ([`crate::util::check_mem`]): see [`grid_model_bytes`].
 pub const MAX_CELLS: usize = 100_000_000;
+
+/// Estimated bytes to build a gridworld of `cells` cells with `n_actions`
+/// actions and at most `outcomes` outcomes per (state, action) pair: the
+/// model's CSR arrays (8 bytes of offset per pair, 21 bytes per transition:
+/// probability, reward, next state, done flag), the cell kinds and fixed-state
+/// masks (with their parse-time copies), and the start lists of the grid and
+/// its world (8 bytes each per cell when every cell is a start). The estimate is checked against the
+/// memory budget before anything per-cell is allocated.
+///
+/// ```
+/// // Zhao's 5x5 grid: 25 cells, five actions, deterministic.
+/// assert_eq!(rlkit::env::gridworld::grid_model_bytes(25, 5, 1), 25 * (4 + 16 + 5 * 8 + 5 * 21) + 8);
+/// ```
+pub fn grid_model_bytes(cells: usize, n_actions: usize, outcomes: usize) -> u64 {
+    let (c, a, k) = (cells as u64, n_actions as u64, outcomes as u64);
+    let per_cell = 4 + 16 + a * 8 + a * k * 21;
+    c.saturating_mul(per_cell).saturating_add(8)
+}
 
 /// The kind of a map cell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -351,10 +370,10 @@ pub struct Grid {
     pub dirs: Vec<Dir>,
     /// Start states (uniform among them).
     pub starts: Vec<usize>,
-    /// The exact model.
-    pub model: TabularModel,
-    teleport_at: Vec<Option<(usize, f64)>>,
-    reward_override: Vec<Option<f64>>,
+    /// The exact model (shared with the [`World`](super::World) that holds this grid).
+    pub model: std::sync::Arc<TabularModel>,
+    teleport_at: rustc_hash::FxHashMap<usize, (usize, f64)>,
+    reward_override: rustc_hash::FxHashMap<usize, f64>,
 }
 
 /// Where a map row sits in the source, for error messages.
@@ -405,51 +424,67 @@ impl Grid {
                 _ => return Err(at("legend").err(format!("legend key `{k}` must be a single non-space character"))),
             }
         }
-        // Parse the map.
-        let mut rows: Vec<Vec<CellKind>> = Vec::new();
-        for (li, line) in spec.map.lines().enumerate() {
-            let syms: Vec<char> = line.chars().filter(|c| !c.is_whitespace()).collect();
-            if syms.is_empty() {
-                continue;
+        // Size the map before parsing it: the cell cap and the memory budget
+        // are checked before anything per-cell is allocated.
+        let action_names = spec.actions.names().map_err(|m| at("actions").err(m))?;
+        {
+            let mut lines = spec.map.lines().filter(|l| l.chars().any(|c| !c.is_whitespace()));
+            let width = lines.next().map_or(0, |l| l.chars().filter(|c| !c.is_whitespace()).count());
+            let height = 1 + lines.count();
+            let n = width.saturating_mul(height);
+            if n > MAX_CELLS {
+                return Err(at("map").err(format!(
+                    "the map has {height} rows of {width} cells = {n} cells; rlkit supports up to {MAX_CELLS} cells"
+                )));
             }
-            let mut row = Vec::with_capacity(syms.len());
-            for c in syms {
+            let d = &spec.dynamics;
+            let outcomes = if d.slippery { 3 } else { 1 } * if d.stochastic_wind { 3 } else { 1 };
+            let bytes = grid_model_bytes(n, action_names.len(), outcomes);
+            crate::util::check_mem(
+                bytes,
+                &format!("the model of this {height}x{width} map ({n} cells, {} actions)", action_names.len()),
+            )
+            .map_err(|e| at("map").err(e.to_string()))?;
+        }
+        // Parse the map straight into one row-major vector.
+        let mut cells: Vec<CellKind> = Vec::new();
+        let (mut height, mut width) = (0usize, 0usize);
+        for (li, line) in spec.map.lines().enumerate() {
+            let before = cells.len();
+            for c in line.chars().filter(|c| !c.is_whitespace()) {
                 match legend.get(&c) {
-                    Some(k) => row.push(*k),
+                    Some(k) => cells.push(*k),
                     None => {
                         let valid: String = legend.keys().map(|c| c.to_string()).collect::<Vec<_>>().join(" ");
                         return Err(at("map").err_line(li, format!(
-                            "row {}: unknown symbol `{c}`; valid symbols: {valid} (or add it to the legend, e.g. legend = {{ \"{c}\" = \"free\" }})",
-                            rows.len()
+                            "row {height}: unknown symbol `{c}`; valid symbols: {valid} (or add it to the legend, e.g. legend = {{ \"{c}\" = \"free\" }})"
                         )));
                     }
                 }
             }
-            if let Some(first) = rows.first() {
-                if row.len() != first.len() {
-                    return Err(at("map").err_line(
-                        li,
-                        format!(
-                            "row {} has {} cells but row 0 has {}; all rows must have the same width",
-                            rows.len(),
-                            row.len(),
-                            first.len()
-                        ),
-                    ));
-                }
+            let len = cells.len() - before;
+            if len == 0 {
+                continue;
             }
-            rows.push(row);
+            if height == 0 {
+                width = len;
+                cells.reserve(len.saturating_mul(spec.map.len() / (line.len() + 1)));
+            } else if len != width {
+                return Err(at("map").err_line(
+                    li,
+                    format!("row {height} has {len} cells but row 0 has {width}; all rows must have the same width"),
+                ));
+            }
+            height += 1;
         }
-        if rows.is_empty() {
+        if cells.is_empty() {
             return Err(at("map").err("the map is empty; write one row of symbols per line".into()));
         }
-        let (height, width) = (rows.len(), rows[0].len());
-        let cells: Vec<CellKind> = rows.into_iter().flatten().collect();
+        cells.shrink_to_fit();
         let n = cells.len();
         let idx = |rc: [usize; 2]| rc[0] * width + rc[1];
         let in_grid = |rc: [usize; 2]| rc[0] < height && rc[1] < width;
 
-        let action_names = spec.actions.names().map_err(|m| at("actions").err(m))?;
         let dirs: Vec<Dir> = action_names
             .iter()
             .map(|n| {
@@ -494,7 +529,7 @@ impl Grid {
         if n > MAX_CELLS {
             return Err(at("map").err(format!("the map has {n} cells; rlkit supports up to {MAX_CELLS}")));
         }
-        let mut teleport_at = vec![None; n];
+        let mut teleport_at = rustc_hash::FxHashMap::default();
         for (i, t) in spec.teleports.iter().enumerate() {
             for rc in [t.from, t.to] {
                 if !in_grid(rc) {
@@ -506,15 +541,15 @@ impl Grid {
             if cells[idx(t.to)] == CellKind::Wall {
                 return Err(at("teleports").err(format!("teleports[{i}]: destination {:?} is a wall", t.to)));
             }
-            teleport_at[idx(t.from)] = Some((idx(t.to), t.reward));
+            teleport_at.insert(idx(t.from), (idx(t.to), t.reward));
         }
-        let mut reward_override = vec![None; n];
+        let mut reward_override = rustc_hash::FxHashMap::default();
         for (i, c) in spec.rewards.cells.iter().enumerate() {
             if !in_grid(c.at) {
                 return Err(at("rewards")
                     .err(format!("rewards.cells[{i}]: cell {:?} is outside the {height}x{width} map", c.at)));
             }
-            reward_override[idx(c.at)] = Some(c.reward);
+            reward_override.insert(idx(c.at), c.reward);
         }
 
         let mut starts: Vec<usize> = (0..n).filter(|&i| cells[i] == CellKind::Start).collect();
@@ -540,13 +575,13 @@ impl Grid {
             action_names,
             dirs,
             starts,
-            model: TabularModel::new(
+            model: std::sync::Arc::new(TabularModel::new(
                 1,
                 1,
                 0.0,
                 vec![vec![Transition { prob: 1.0, next: 0, reward: 0.0, done: true }]],
                 vec![true],
-            )?,
+            )?),
             teleport_at,
             reward_override,
         };
@@ -556,7 +591,7 @@ impl Grid {
         if grid.starts.is_empty() {
             return Err(at("map").err("the map has no cell an episode could start in".into()));
         }
-        grid.model = grid.build_model()?;
+        grid.model = std::sync::Arc::new(grid.build_model()?);
         Ok(grid)
     }
 
@@ -598,7 +633,7 @@ impl Grid {
     /// (see the module docs for the order of the rules).
     pub fn resolve(&self, s: usize, d: Dir, wind: u32) -> Transition {
         let rw = &self.spec.rewards;
-        if let Some((to, reward)) = self.teleport_at[s] {
+        if let Some(&(to, reward)) = self.teleport_at.get(&s) {
             return Transition { prob: 1.0, next: to, reward, done: self.is_terminal_kind(self.cells[to]) };
         }
         let (r0, c0) = self.coords(s);
@@ -635,7 +670,7 @@ impl Grid {
             CellKind::Cliff => rw.cliff,
             _ => rw.step,
         };
-        let reward = self.reward_override[next].unwrap_or(landing);
+        let reward = self.reward_override.get(&next).copied().unwrap_or(landing);
         if kind == CellKind::Cliff {
             return Transition { prob: 1.0, next: self.starts[0], reward, done: false };
         }
@@ -683,7 +718,10 @@ impl Grid {
     fn build_model(&self) -> Result<TabularModel> {
         let (ns, na) = (self.n_states(), self.dirs.len());
         let fixed: Vec<bool> = (0..ns).map(|s| self.is_fixed_cell(s)).collect();
-        let mut b = ModelBuilder::new(ns, na, self.spec.gamma, fixed.clone())?;
+        let dy = &self.spec.dynamics;
+        let outcomes =
+            if dy.slippery { 3 } else { 1 } * if dy.stochastic_wind && dy.wind.iter().any(|&w| w > 0) { 3 } else { 1 };
+        let mut b = ModelBuilder::with_capacity(ns, na, self.spec.gamma, fixed.clone(), ns * na * outcomes)?;
         for (s, &fx) in fixed.iter().enumerate() {
             for a in 0..na {
                 if fx {

@@ -19,12 +19,39 @@
 //!
 //! Every non-terminal state needs, for every action, transitions whose
 //! probabilities sum to 1. Arriving in a terminal state ends the episode.
+//!
+//! # Large MDPs: transitions in a CSV file
+//!
+//! `transitions = { file = "big.csv" }` reads the transitions from a CSV file
+//! (a path relative to the current directory, else to the TOML file that
+//! names it) with the header `from,action,to,prob,reward` and one transition
+//! per line, the same fields as the TOML (`action` may be `*`; an empty
+//! `prob` is 1, an empty `reward` 0; names with commas are quoted the CSV
+//! way). The file is streamed twice (count, then fill), straight into the
+//! model's CSR arrays: loading takes at most about twice the model's final
+//! size (8 bytes per state–action pair and 21 bytes per transition), never a
+//! parsed copy of the file. Bad rows are errors naming `file:line`. The same
+//! transitions inline or in a file give the same model, bit for bit.
+//!
+//! # Limits
+//! At most [`MAX_MDP_STATES`] states and [`MAX_MDP_ACTIONS`] actions, and the
+//! model must fit the memory budget ([`crate::util::check_mem`]), checked
+//! before the model's arrays are allocated.
 
+use std::path::{Path, PathBuf};
+
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use super::model::{ModelBuilder, TabularModel, Transition};
+use super::model::TabularModel;
 use crate::config::{Doc, Seg};
 use crate::{Error, Result};
+
+/// The most states a finite MDP may have (states are stored as `u32`).
+pub const MAX_MDP_STATES: usize = 100_000_000;
+
+/// The most actions a finite MDP may have.
+pub const MAX_MDP_ACTIONS: usize = 65_536;
 
 /// One transition line of an MDP file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,6 +73,50 @@ pub struct TransitionSpec {
 
 fn one() -> f64 {
     1.0
+}
+
+/// Where an MDP's transitions are: written out in the TOML, or in a CSV file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Transitions {
+    /// `[[transitions]]` tables (or an inline array of them).
+    List(Vec<TransitionSpec>),
+    /// `transitions = { file = "big.csv" }`.
+    File(TransitionsFile),
+}
+
+impl Default for Transitions {
+    fn default() -> Self {
+        Transitions::List(Vec::new())
+    }
+}
+
+/// `transitions = { file = "..." }`: a CSV file of transitions (see the module docs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionsFile {
+    /// The CSV file, relative to the current directory or else to the TOML file.
+    pub file: String,
+}
+
+impl<'de> Deserialize<'de> for Transitions {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Transitions;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an array of transition tables, or a table `{ file = \"transitions.csv\" }`")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> std::result::Result<Transitions, A::Error> {
+                Vec::<TransitionSpec>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+                    .map(Transitions::List)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> std::result::Result<Transitions, A::Error> {
+                TransitionsFile::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Transitions::File)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// A finite MDP as written in TOML (see the module docs).
@@ -75,9 +146,9 @@ pub struct MdpSpec {
     /// Episode step limit (truncation).
     #[serde(default)]
     pub max_steps: Option<u64>,
-    /// The transitions.
+    /// The transitions, inline or in a CSV file.
     #[serde(default)]
-    pub transitions: Vec<TransitionSpec>,
+    pub transitions: Transitions,
 }
 
 /// A built finite MDP.
@@ -87,8 +158,107 @@ pub struct Mdp {
     pub spec: MdpSpec,
     /// Start states.
     pub starts: Vec<usize>,
-    /// The exact model.
-    pub model: TabularModel,
+    /// The exact model (shared with the [`World`](super::World) that holds this MDP).
+    pub model: std::sync::Arc<TabularModel>,
+}
+
+/// One transition row, from the TOML or from a CSV line.
+struct Row<'a> {
+    from: &'a str,
+    action: &'a str,
+    to: &'a str,
+    prob: f64,
+    reward: f64,
+}
+
+/// Which field of a row an error is about.
+#[derive(Clone, Copy)]
+enum Field {
+    From,
+    Action,
+    To,
+    Prob,
+    Reward,
+}
+
+impl Field {
+    fn name(self) -> &'static str {
+        match self {
+            Field::From => "from",
+            Field::Action => "action",
+            Field::To => "to",
+            Field::Prob => "prob",
+            Field::Reward => "reward",
+        }
+    }
+}
+
+type RowResult = std::result::Result<(), (Field, String)>;
+
+/// The CSV header of a transitions file.
+pub const TRANSITIONS_CSV_HEADER: [&str; 5] = ["from", "action", "to", "prob", "reward"];
+
+/// Resolve a file name written in `doc` at `key`: as given if it exists or is
+/// absolute, else relative to the directory of the TOML file that wrote it.
+fn resolve_file(doc: Option<&Doc>, key: &[Seg], name: &str) -> PathBuf {
+    let direct = Path::new(name);
+    if direct.is_absolute() || direct.exists() {
+        return direct.to_path_buf();
+    }
+    if let Some(dir) = doc.and_then(|d| d.defining_file(key)).and_then(Path::parent) {
+        let rel = dir.join(name);
+        if rel.exists() {
+            return rel;
+        }
+    }
+    direct.to_path_buf()
+}
+
+/// Stream the rows of a transitions CSV file through `f`; errors name `file:line`.
+fn visit_csv(path: &Path, f: &mut dyn FnMut(Row) -> RowResult) -> Result<()> {
+    let shown = path.display();
+    let mut rd = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_path(path).map_err(|e| {
+        Error::input(format!("{shown}: cannot read the transitions file: {e}; check the path (relative to the current directory or to the env file)"))
+    })?;
+    let csv_err = |e: csv::Error| -> Error {
+        let line = e.position().map(|p| format!(":{}", p.line())).unwrap_or_default();
+        let msg = match e.kind() {
+            csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                format!("a row has {len} fields but the header has {expected_len}; every row needs from,action,to,prob,reward")
+            }
+            csv::ErrorKind::Utf8 { .. } => "not valid UTF-8".to_string(),
+            _ => e.to_string(),
+        };
+        Error::input(format!("{shown}{line}: {msg}"))
+    };
+    let header = rd.headers().map_err(csv_err)?.clone();
+    if header.iter().map(str::trim).ne(TRANSITIONS_CSV_HEADER.iter().copied()) {
+        return Err(Error::input(format!(
+            "{shown}:1: the header is `{}`; a transitions file starts with the header `{}`",
+            header.iter().collect::<Vec<_>>().join(","),
+            TRANSITIONS_CSV_HEADER.join(",")
+        )));
+    }
+    let mut rec = csv::StringRecord::new();
+    while rd.read_record(&mut rec).map_err(csv_err)? {
+        let line = rec.position().map_or(0, |p| p.line());
+        let num = |i: usize, default: f64| -> std::result::Result<f64, String> {
+            let t = rec[i].trim();
+            if t.is_empty() {
+                return Ok(default);
+            }
+            t.parse::<f64>().map_err(|_| format!("`{t}` is not a number"))
+        };
+        let row = match (num(3, 1.0), num(4, 0.0)) {
+            (Ok(prob), Ok(reward)) => {
+                Row { from: rec[0].trim(), action: rec[1].trim(), to: rec[2].trim(), prob, reward }
+            }
+            (Err(m), _) => return Err(Error::input(format!("{shown}:{line}: prob: {m}"))),
+            (_, Err(m)) => return Err(Error::input(format!("{shown}:{line}: reward: {m}"))),
+        };
+        f(row).map_err(|(field, m)| Error::input(format!("{shown}:{line}: {}: {m}", field.name())))?;
+    }
+    Ok(())
 }
 
 impl Mdp {
@@ -109,60 +279,151 @@ impl Mdp {
         if spec.states.is_empty() || spec.actions.is_empty() {
             return Err(err(&[k("states")], "an MDP needs at least one state and one action".into()));
         }
-        let find = |names: &[String], n: &str| names.iter().position(|x| x == n);
-        for (list, key) in [(&spec.states, "states"), (&spec.actions, "actions")] {
+        let (ns, na) = (spec.states.len(), spec.actions.len());
+        if ns > MAX_MDP_STATES {
+            return Err(err(&[k("states")], format!("{ns} states; an MDP may have at most {MAX_MDP_STATES}")));
+        }
+        if na > MAX_MDP_ACTIONS {
+            return Err(err(&[k("actions")], format!("{na} actions; an MDP may have at most {MAX_MDP_ACTIONS}")));
+        }
+        let mut state_ix: FxHashMap<&str, u32> = FxHashMap::default();
+        let mut action_ix: FxHashMap<&str, u32> = FxHashMap::default();
+        for (list, key, map) in [(&spec.states, "states", &mut state_ix), (&spec.actions, "actions", &mut action_ix)] {
+            map.reserve(list.len());
             for (i, n) in list.iter().enumerate() {
-                if list[..i].contains(n) {
+                if map.insert(n.as_str(), i as u32).is_some() {
                     return Err(err(&[k(key), Seg::Index(i)], format!("`{n}` is listed twice")));
                 }
             }
         }
-        let state_idx = |n: &str, key: &[Seg]| {
-            find(&spec.states, n)
-                .ok_or_else(|| err(key, format!("unknown state `{n}`; valid: {}", spec.states.join(", "))))
+        let valid_states = || {
+            let shown: Vec<&str> = spec.states.iter().take(20).map(String::as_str).collect();
+            let more = if ns > 20 { format!(", ... ({ns} states)") } else { String::new() };
+            format!("{}{more}", shown.join(", "))
         };
-        let (ns, na) = (spec.states.len(), spec.actions.len());
+        let state_idx = |n: &str| state_ix.get(n).map(|&i| i as usize);
         let mut fixed = vec![false; ns];
         for (i, t) in spec.terminal.iter().enumerate() {
-            fixed[state_idx(t, &[k("terminal"), Seg::Index(i)])?] = true;
+            let s = state_idx(t).ok_or_else(|| {
+                err(&[k("terminal"), Seg::Index(i)], format!("unknown state `{t}`; valid: {}", valid_states()))
+            })?;
+            fixed[s] = true;
         }
-        let mut lists: Vec<Vec<Transition>> = vec![Vec::new(); ns * na];
-        for (i, t) in spec.transitions.iter().enumerate() {
-            let at = |f: &str| [k("transitions"), Seg::Index(i), k(f)];
-            let s = state_idx(&t.from, &at("from"))?;
-            let s2 = state_idx(&t.to, &at("to"))?;
-            if !(t.prob >= 0.0 && t.prob <= 1.0) {
-                return Err(err(&at("prob"), format!("prob = {} is outside [0, 1]", t.prob)));
+        // Resolve and check one row: (state, first action, last action + 1, next).
+        let resolve = |r: &Row| -> std::result::Result<(usize, usize, usize, usize), (Field, String)> {
+            let s = state_idx(r.from)
+                .ok_or_else(|| (Field::From, format!("unknown state `{}`; valid: {}", r.from, valid_states())))?;
+            let s2 = state_idx(r.to)
+                .ok_or_else(|| (Field::To, format!("unknown state `{}`; valid: {}", r.to, valid_states())))?;
+            if !(r.prob >= 0.0 && r.prob <= 1.0) {
+                return Err((Field::Prob, format!("prob = {} is outside [0, 1]", r.prob)));
             }
-            if !t.reward.is_finite() {
-                return Err(err(&at("reward"), "reward must be finite".into()));
+            if !r.reward.is_finite() {
+                return Err((Field::Reward, "reward must be finite".into()));
             }
             if fixed[s] {
-                return Err(err(&at("from"), format!("`{}` is terminal and cannot have transitions", t.from)));
+                return Err((Field::From, format!("`{}` is terminal and cannot have transitions", r.from)));
             }
-            let actions: Vec<usize> = if t.action == "*" {
-                (0..na).collect()
+            let (a0, a1) = if r.action == "*" {
+                (0, na)
             } else {
-                vec![find(&spec.actions, &t.action).ok_or_else(|| {
-                    err(
-                        &at("action"),
-                        format!("unknown action `{}`; valid: {}, or \"*\"", t.action, spec.actions.join(", ")),
+                let a = action_ix.get(r.action).copied().ok_or_else(|| {
+                    (
+                        Field::Action,
+                        format!("unknown action `{}`; valid: {}, or \"*\"", r.action, spec.actions.join(", ")),
                     )
-                })?]
+                })? as usize;
+                (a, a + 1)
             };
-            for a in actions {
-                lists[s * na + a].push(Transition { prob: t.prob, next: s2, reward: t.reward, done: fixed[s2] });
+            Ok((s, a0, a1, s2))
+        };
+        // The rows, inline or from the file, visited once per pass.
+        let file_key = [k("transitions"), k("file")];
+        let file = match &spec.transitions {
+            Transitions::List(_) => None,
+            Transitions::File(f) => {
+                let mut key = prefix.to_vec();
+                key.extend_from_slice(&file_key);
+                Some(resolve_file(doc, &key, &f.file))
+            }
+        };
+        let visit = |f: &mut dyn FnMut(Row) -> RowResult| -> Result<()> {
+            match (&spec.transitions, &file) {
+                (Transitions::List(list), _) => {
+                    for (i, t) in list.iter().enumerate() {
+                        let row = Row { from: &t.from, action: &t.action, to: &t.to, prob: t.prob, reward: t.reward };
+                        f(row).map_err(|(field, m)| err(&[k("transitions"), Seg::Index(i), k(field.name())], m))?;
+                    }
+                    Ok(())
+                }
+                (Transitions::File(_), Some(path)) => visit_csv(path, f).map_err(|e| match e {
+                    Error::Input(m) if !path.exists() => err(&file_key, m),
+                    other => other,
+                }),
+                (Transitions::File(_), None) => Err(Error::internal("transitions file not resolved")),
+            }
+        };
+        let pairs = ns * na;
+        crate::util::check_mem(
+            (pairs as u64 + 1) * 8,
+            &format!("the transition counts of this MDP ({ns} states x {na} actions)"),
+        )
+        .map_err(|e| err(&[k("states")], e.to_string()))?;
+        // Pass 1: check every row and count the outcomes of every pair.
+        let mut offsets = vec![0usize; pairs + 1];
+        visit(&mut |r: Row| {
+            let (s, a0, a1, _) = resolve(&r)?;
+            for a in a0..a1 {
+                offsets[s * na + a + 1] += 1;
+            }
+            Ok(())
+        })?;
+        for s in 0..ns {
+            if fixed[s] {
+                for a in 0..na {
+                    offsets[s * na + a + 1] = 1;
+                }
             }
         }
-        let mut b = ModelBuilder::new(ns, na, spec.gamma, fixed.clone())?;
+        for i in 0..pairs {
+            offsets[i + 1] += offsets[i];
+        }
+        let total = offsets[pairs];
+        crate::util::check_mem(
+            (pairs as u64) * 8 + total as u64 * 21,
+            &format!("the model of this MDP ({ns} states x {na} actions, {total} transitions)"),
+        )
+        .map_err(|e| err(&[k("transitions")], e.to_string()))?;
+        // Pass 2: fill the CSR arrays in row order (the order of each pair's list).
+        let (mut prob, mut next) = (vec![0.0f64; total], vec![0u32; total]);
+        let (mut reward, mut done) = (vec![0.0f64; total], vec![false; total]);
+        let mut cursor: Vec<usize> = offsets[..pairs].to_vec();
         for s in 0..ns {
-            for a in 0..na {
-                if fixed[s] {
-                    b.push(&[Transition { prob: 1.0, next: s, reward: 0.0, done: true }])?;
-                    continue;
+            if fixed[s] {
+                for a in 0..na {
+                    let c = cursor[s * na + a];
+                    (prob[c], next[c], reward[c], done[c]) = (1.0, s as u32, 0.0, true);
+                    cursor[s * na + a] += 1;
                 }
-                let list = &lists[s * na + a];
-                let sum: f64 = list.iter().map(|t| t.prob).sum::<f64>() + 0.0;
+            }
+        }
+        visit(&mut |r: Row| {
+            let (s, a0, a1, s2) = resolve(&r)?;
+            for a in a0..a1 {
+                let c = cursor[s * na + a];
+                if c >= offsets[s * na + a + 1] {
+                    return Err((Field::From, "the transitions file changed while it was read".into()));
+                }
+                (prob[c], next[c], reward[c], done[c]) = (r.prob, s2 as u32, r.reward, fixed[s2]);
+                cursor[s * na + a] += 1;
+            }
+            Ok(())
+        })?;
+        drop(cursor);
+        for s in (0..ns).filter(|&s| !fixed[s]) {
+            for a in 0..na {
+                let i = s * na + a;
+                let sum: f64 = prob[offsets[i]..offsets[i + 1]].iter().sum::<f64>() + 0.0;
                 if (sum - 1.0).abs() > 1e-9 {
                     return Err(err(
                         &[k("transitions")],
@@ -172,13 +433,14 @@ impl Mdp {
                         ),
                     ));
                 }
-                b.push(list)?;
             }
         }
-        let model = b.finish()?;
+        let model = TabularModel::from_csr(ns, na, spec.gamma, offsets, prob, next, reward, done, fixed.clone())?;
         let mut starts = Vec::new();
         for (i, n) in spec.start.iter().enumerate() {
-            starts.push(state_idx(n, &[k("start"), Seg::Index(i)])?);
+            starts.push(state_idx(n).ok_or_else(|| {
+                err(&[k("start"), Seg::Index(i)], format!("unknown state `{n}`; valid: {}", valid_states()))
+            })?);
         }
         if starts.is_empty() {
             starts = (0..ns).filter(|&s| !fixed[s]).collect();
@@ -186,6 +448,6 @@ impl Mdp {
         if starts.is_empty() {
             return Err(err(&[k("start")], "every state is terminal: there is nowhere to start".into()));
         }
-        Ok(Mdp { spec, starts, model })
+        Ok(Mdp { spec, starts, model: std::sync::Arc::new(model) })
     }
 }

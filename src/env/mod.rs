@@ -226,9 +226,9 @@ impl World {
             terminal: vec![],
             start: vec![],
             max_steps,
-            transitions: vec![],
+            transitions: Default::default(),
         };
-        Ok(World::new(WorldKind::Mdp(Box::new(Mdp { spec, starts, model })), name.to_string()))
+        Ok(World::new(WorldKind::Mdp(Box::new(Mdp { spec, starts, model: Arc::new(model) })), name.to_string()))
     }
 
     /// Wrap a built grid or MDP.
@@ -238,7 +238,7 @@ impl World {
             WorldKind::Mdp(m) => (m.spec.name.clone(), m.model.clone(), m.starts.clone()),
         };
         let name = if name.is_empty() { fallback_name } else { name };
-        World { name, kind, model: Arc::new(model), starts: Arc::new(starts) }
+        World { name, kind, model, starts: Arc::new(starts) }
     }
 
     /// The exact model.

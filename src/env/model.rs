@@ -71,6 +71,65 @@ impl TabularModel {
         b.finish()
     }
 
+    /// A model from its CSR arrays: pair `i = s * n_actions + a` owns entries
+    /// `offsets[i]..offsets[i + 1]` of `prob`, `next`, `reward` and `done`.
+    /// Checks the shapes and every entry as [`ModelBuilder::push`] does (so a
+    /// model streamed from a file is the model the builder would have made).
+    #[allow(clippy::too_many_arguments)]
+    pub fn from_csr(
+        n_states: usize,
+        n_actions: usize,
+        gamma: f64,
+        offsets: Vec<usize>,
+        prob: Vec<f64>,
+        next: Vec<u32>,
+        reward: Vec<f64>,
+        done: Vec<bool>,
+        fixed: Vec<bool>,
+    ) -> Result<Self> {
+        let pairs = n_states * n_actions;
+        let t = prob.len();
+        if offsets.len() != pairs + 1
+            || fixed.len() != n_states
+            || offsets[0] != 0
+            || offsets[pairs] != t
+            || next.len() != t
+            || reward.len() != t
+            || done.len() != t
+            || offsets.windows(2).any(|w| w[0] > w[1])
+        {
+            return Err(Error::internal("TabularModel::from_csr: inconsistent CSR arrays"));
+        }
+        for i in 0..pairs {
+            let mut sum = 0.0;
+            for k in offsets[i]..offsets[i + 1] {
+                let (p, r) = (prob[k], reward[k]);
+                if p.is_nan() || p < 0.0 || next[k] as usize >= n_states || !r.is_finite() {
+                    return Err(Error::input(format!(
+                        "state {} action {}: invalid transition (prob {p}, next {}, reward {r}); probabilities must be >= 0, next states in range, rewards finite",
+                        i / n_actions,
+                        i % n_actions,
+                        next[k]
+                    )));
+                }
+                sum += p;
+            }
+            if (sum - 1.0).abs() > 1e-9 {
+                return Err(Error::input(format!(
+                    "state {} action {}: transition probabilities sum to {sum}, not 1",
+                    i / n_actions,
+                    i % n_actions
+                )));
+            }
+        }
+        Ok(TabularModel { n_states, n_actions, gamma, offsets, prob, next, reward, done, fixed })
+    }
+
+    /// Bytes held by the model's arrays (offsets, transitions, fixed mask).
+    pub fn heap_bytes(&self) -> usize {
+        self.offsets.len() * 8 + self.prob.len() * 21 + self.fixed.len()
+    }
+
     /// Number of states.
     pub fn n_states(&self) -> usize {
         self.n_states
@@ -215,6 +274,18 @@ pub struct ModelBuilder {
 impl ModelBuilder {
     /// Start a model; `fixed` marks the fixed (terminal or unoccupiable) states.
     pub fn new(n_states: usize, n_actions: usize, gamma: f64, fixed: Vec<bool>) -> Result<Self> {
+        ModelBuilder::with_capacity(n_states, n_actions, gamma, fixed, n_states.saturating_mul(n_actions))
+    }
+
+    /// Like [`ModelBuilder::new`], reserving room for `transitions` outcomes
+    /// up front (so a model of known size is built without regrowing).
+    pub fn with_capacity(
+        n_states: usize,
+        n_actions: usize,
+        gamma: f64,
+        fixed: Vec<bool>,
+        transitions: usize,
+    ) -> Result<Self> {
         if fixed.len() != n_states {
             return Err(Error::internal("ModelBuilder::new: fixed mask has the wrong length"));
         }
@@ -230,10 +301,10 @@ impl ModelBuilder {
                 n_actions,
                 gamma,
                 offsets,
-                prob: Vec::with_capacity(pairs),
-                next: Vec::with_capacity(pairs),
-                reward: Vec::with_capacity(pairs),
-                done: Vec::with_capacity(pairs),
+                prob: Vec::with_capacity(transitions),
+                next: Vec::with_capacity(transitions),
+                reward: Vec::with_capacity(transitions),
+                done: Vec::with_capacity(transitions),
                 fixed,
             },
         })

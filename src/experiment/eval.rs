@@ -178,7 +178,7 @@ pub fn eval(run_dir: &Path, env_file: Option<&Path>, out: Option<&Path>) -> Resu
                 .collect::<Result<std::collections::BTreeMap<_, _>>>()?;
             net.load_state(&state, &path.display().to_string())?;
             let (values, actions) = network_maps(&world, &mut enc, &mut net, input)?;
-            let m = crate::metrics::policy_metrics(world.model(), &actions, &v_star, 1e-6)?;
+            let m = crate::agents::dp::policy_metrics(world.model(), &actions, &v_star, 1e-6)?;
             let cap = world.max_steps().unwrap_or(10 * world.model().n_states() as u64);
             let (ret, steps, term) = rollout(&world, &actions, cap);
             push_values_policy(&mut outs, &world, &name, seed, &values, Some(&actions));

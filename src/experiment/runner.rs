@@ -743,7 +743,7 @@ fn aggregate_learning(
         let late_return = mean(&returns[returns.len() - tail..].iter().map(|c| c.1).collect::<Vec<_>>());
         let mut entry = json!({ "seed": id, "episodes": curve.len(), "late_mean_return": if curve.is_empty() { None } else { Some(late_return) } });
         if let (Some(vs), Some(world)) = (&out.v_star, world) {
-            let m = crate::metrics::policy_metrics(world.model(), &r.greedy_actions, vs, 1e-6)?;
+            let m = crate::agents::dp::policy_metrics(world.model(), &r.greedy_actions, vs, 1e-6)?;
             // A seed stopped on a non-finite value counts as a failure (∞), like a greedy
             // policy that never terminates.
             let greedy_e = if r.diverged.is_some() || m.value_error.is_nan() { f64::INFINITY } else { m.value_error };

@@ -10,12 +10,13 @@
 //!   lowest-index optimal action `min opt(s)`.
 //!
 //! So PA is exactly the fraction of states whose learned action is optimal.
-//! The optimal sets come from [`crate::agents::dp::optimal_action_sets`] on
-//! v* with an absolute tolerance (1e-6 by default in [`policy_metrics`]).
+//!
+//! Everything here takes plain data — label maps, optimal action sets, masks
+//! and value vectors — and knows no agent or solver: the caller computes the
+//! optimal sets and v_π (`rlkit::agents::dp::policy_metrics` does both for
+//! a model, with dynamic programming).
 
 use super::segmentation::{ConfusionMatrix, Scores};
-use crate::agents::dp::{evaluate, optimal_action_sets, EvalConfig, EvalMethod, Policy};
-use crate::env::TabularModel;
 use crate::{Error, Result};
 
 /// The confusion matrix of `pred` against the optimal action sets `optimal`
@@ -61,33 +62,24 @@ pub fn policy_confusion(
     ConfusionMatrix::from_labels(&truth, pred, Some(ignore), n_actions)
 }
 
-/// The value error ‖v_π − v*‖∞ of the deterministic policy `actions`, with
-/// v_π evaluated exactly (a linear solve; iteratively above
-/// [`crate::agents::dp::evaluation::EXACT_MAX_STATES`] states). A policy that
-/// never terminates from some state under γ = 1 has an infinite error.
+/// The value error ‖v_π − v*‖∞ between the values `v_pi` of a policy and
+/// the optimal values `v_star` (infinite if some v_π(s) is: a policy that
+/// never terminates under γ = 1).
 ///
 /// ```
-/// use rlkit::agents::dp::{value_iteration, ViConfig};
-/// use rlkit::env::World;
-/// let w = World::load("envs/zhao_5x5.toml".as_ref()).unwrap();
-/// let sol = value_iteration(w.model(), &ViConfig { tol: 1e-12, ..Default::default() }, None).unwrap();
-/// let e = rlkit::metrics::value_error(w.model(), &sol.actions, &sol.values).unwrap();
-/// assert!(e < 1e-9);
+/// let e = rlkit::metrics::value_error(&[1.0, 2.5, 0.0], &[1.5, 2.0, -0.25]).unwrap();
+/// assert_eq!(e, 0.5);
+/// assert!(rlkit::metrics::value_error(&[1.0, 2.0], &[1.0]).is_err());
 /// ```
-pub fn value_error(model: &TabularModel, actions: &[usize], v_star: &[f64]) -> Result<f64> {
-    let ns = model.n_states();
-    if actions.len() != ns || v_star.len() != ns || actions.iter().any(|&a| a >= model.n_actions()) {
-        return Err(Error::input("value_error: the policy or v* has the wrong size, or an action is out of range"));
+pub fn value_error(v_pi: &[f64], v_star: &[f64]) -> Result<f64> {
+    if v_pi.len() != v_star.len() {
+        return Err(Error::input(format!("value_error: v_pi has {} values but v* has {}", v_pi.len(), v_star.len())));
     }
-    let pi = Policy::deterministic(model.n_actions(), actions);
-    if model.gamma >= 1.0 && !model.improper_states(pi.probs()).is_empty() {
-        return Ok(f64::INFINITY);
-    }
-    let method =
-        if ns <= crate::agents::dp::evaluation::EXACT_MAX_STATES { EvalMethod::Exact } else { EvalMethod::Iterative };
-    let cfg = EvalConfig { method, ..Default::default() };
-    let v = evaluate(model, &pi, &cfg, None)?.values;
-    Ok(v.iter().zip(v_star).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max))
+    Ok(v_pi
+        .iter()
+        .zip(v_star)
+        .map(|(a, b)| if a.is_infinite() { f64::INFINITY } else { (a - b).abs() })
+        .fold(0.0, f64::max))
 }
 
 /// Everything the runner reports about a learned greedy policy.
@@ -101,11 +93,27 @@ pub struct PolicyMetrics {
     pub value_error: f64,
 }
 
-/// Compare the greedy policy `actions` with the optimal policy of `model`:
-/// optimal sets from `v_star` with tolerance `tol`, fixed states masked.
-pub fn policy_metrics(model: &TabularModel, actions: &[usize], v_star: &[f64], tol: f64) -> Result<PolicyMetrics> {
-    let sets = optimal_action_sets(model, v_star, tol);
-    let confusion = policy_confusion(&sets, actions, model.fixed(), model.n_actions())?;
-    let scores = confusion.scores();
-    Ok(PolicyMetrics { confusion, scores, value_error: value_error(model, actions, v_star)? })
+impl PolicyMetrics {
+    /// Compare the greedy policy `actions` with the optimal action sets
+    /// `optimal` (masked where `ignore[s]`), given the policy's values `v_pi`
+    /// and the optimal values `v_star`.
+    ///
+    /// ```
+    /// use rlkit::metrics::PolicyMetrics;
+    /// let m = PolicyMetrics::new(&[vec![1, 2], vec![0], vec![0]], &[2, 1, 3], &[false, false, true], 4, &[0.0, -1.0, 0.0], &[0.0, 0.0, 0.0]).unwrap();
+    /// assert_eq!(m.scores.pa, 0.5);
+    /// assert_eq!(m.value_error, 1.0);
+    /// ```
+    pub fn new(
+        optimal: &[Vec<usize>],
+        actions: &[usize],
+        ignore: &[bool],
+        n_actions: usize,
+        v_pi: &[f64],
+        v_star: &[f64],
+    ) -> Result<PolicyMetrics> {
+        let confusion = policy_confusion(optimal, actions, ignore, n_actions)?;
+        let scores = confusion.scores();
+        Ok(PolicyMetrics { confusion, scores, value_error: value_error(v_pi, v_star)? })
+    }
 }

@@ -33,21 +33,7 @@ pub struct Band {
     pub hi: Vec<f64>,
 }
 
-/// Percentile `q` ∈ [0, 1] of sorted data, linear interpolation between
-/// order statistics: position q·(n − 1).
-pub fn percentile_sorted(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let pos = q.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
-    let i = pos.floor() as usize;
-    let frac = pos - i as f64;
-    if i + 1 < sorted.len() {
-        sorted[i] + frac * (sorted[i + 1] - sorted[i])
-    } else {
-        sorted[i]
-    }
-}
+pub use crate::util::percentile_sorted;
 
 /// [`percentile_sorted`] of `data` without sorting it all: the two order
 /// statistics around position q·(n − 1) are found by selection (O(n)); `data`

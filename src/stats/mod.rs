@@ -27,7 +27,7 @@
 
 use rand::RngExt;
 
-use crate::plot::bands::percentile_sorted;
+use crate::util::percentile_sorted;
 use crate::util::rng_for;
 
 /// Scores of one agent: one row per task, one entry per run (rows may differ in length).

@@ -12,6 +12,7 @@
 //! given, ‖v_k − v*‖∞, plus the cumulative sweeps and wall-clock seconds.
 
 pub mod evaluation;
+pub mod greedy_metrics;
 pub mod grid_vi;
 pub mod policy;
 pub mod policy_iteration;
@@ -19,6 +20,7 @@ pub mod truncated_policy_iteration;
 pub mod value_iteration;
 
 pub use evaluation::{evaluate, EvalConfig, EvalMethod, Evaluation};
+pub use greedy_metrics::{policy_metrics, policy_values, value_error};
 pub use policy::{greedy, optimal_action_sets, Policy};
 pub use policy_iteration::{policy_iteration, PiConfig};
 pub use truncated_policy_iteration::{truncated_policy_iteration, InitialPolicy, TpiConfig};

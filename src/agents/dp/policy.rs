@@ -19,8 +19,11 @@
 //!
 //! A stochastic policy (or a policy for a finite MDP) is a tidy CSV file with
 //! the header `state,action,prob`: `state` is the state index (row-major on a
-//! grid), `action` the action's name or symbol. Every non-fixed state must be
-//! listed and its probabilities must sum to 1.
+//! grid), `action` the action's name or symbol (quoted the CSV way when it
+//! holds a comma). Every non-fixed state must be listed and its probabilities
+//! must sum to 1. [`read_policy`] tells the two formats apart by content (a
+//! first line `state,action,prob` is a CSV), not by the file's extension, so
+//! `policies/<agent>.txt` written for a finite MDP reads back.
 
 use std::path::Path;
 
@@ -170,27 +173,115 @@ pub fn format_policy(world: &World, actions: &[usize]) -> String {
             out
         }
         None => {
-            let mut out = String::from("state,action,prob\n");
+            let names = world.action_names();
+            let mut w = csv::Writer::from_writer(Vec::new());
+            let mut rows = vec![["state".to_string(), "action".to_string(), "prob".to_string()]];
             for (s, &a) in actions.iter().enumerate() {
                 if !model.is_fixed(s) {
-                    out.push_str(&format!("{s},{},1\n", world.action_names()[a]));
+                    rows.push([s.to_string(), names[a].clone(), "1".to_string()]);
                 }
             }
-            out
+            for r in rows {
+                // Writing to a Vec cannot fail.
+                let _ = w.write_record(&r);
+            }
+            String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
         }
     }
 }
 
-/// Read a policy file for `world`: a symbol grid, or a `state,action,prob` CSV
-/// (by the `.csv` extension). Errors name the file, the line and column, and
-/// what is valid.
+/// `rlkit solve`'s output: the state values and, when there is one, the
+/// greedy (or evaluated deterministic) policy `actions`.
+///
+/// - `csv = false` (a table): on a grid the values as the map, then the
+///   policy as a policy file; on a finite MDP one line per state with its
+///   name, value and action (`-` for states with no decision).
+/// - `csv = true`: `row,col,value` on a grid (one line per cell, row-major,
+///   walls included with value 0); `state,name,value,action` on a finite MDP
+///   (`action` empty for terminal states; the column is left out when there
+///   is no deterministic policy). Written with the csv crate, so names with
+///   commas or quotes are quoted.
+pub fn format_solution(world: &World, values: &[f64], actions: Option<&[usize]>, csv: bool) -> Result<String> {
+    let model = world.model();
+    let names = world.action_names();
+    let action_of = |s: usize| actions.map(|a| if model.is_fixed(s) { String::new() } else { names[a[s]].clone() });
+    if csv {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let err = |e: csv::Error| Error::internal(format!("writing the solution as CSV: {e}"));
+        match world.grid() {
+            Some(g) => {
+                w.write_record(["row", "col", "value"]).map_err(err)?;
+                for (s, v) in values.iter().enumerate() {
+                    let (r, c) = g.coords(s);
+                    w.write_record([r.to_string(), c.to_string(), v.to_string()]).map_err(err)?;
+                }
+            }
+            None => {
+                let mut head = vec!["state", "name", "value"];
+                if actions.is_some() {
+                    head.push("action");
+                }
+                w.write_record(&head).map_err(err)?;
+                for (s, v) in values.iter().enumerate() {
+                    let mut rec = vec![s.to_string(), world.state_label(s), v.to_string()];
+                    rec.extend(action_of(s));
+                    w.write_record(&rec).map_err(err)?;
+                }
+            }
+        }
+        let bytes = w.into_inner().map_err(|e| Error::internal(format!("writing the solution as CSV: {e}")))?;
+        return String::from_utf8(bytes).map_err(|e| Error::internal(e.to_string()));
+    }
+    let mut out = String::new();
+    match world.grid() {
+        Some(g) => {
+            out.push_str(&format!("{} (gamma {}): state values\n", world.name, world.gamma()));
+            for r in 0..g.height {
+                let row: Vec<String> = (0..g.width).map(|c| format!("{:>8.3}", values[g.state(r, c)])).collect();
+                out.push_str(&row.join(" "));
+                out.push('\n');
+            }
+            if let Some(a) = actions {
+                out.push_str("\npolicy:\n");
+                out.push_str(&format_policy(world, a));
+            }
+        }
+        None => {
+            let what = if actions.is_some() { "state values and policy" } else { "state values" };
+            out.push_str(&format!("{} (gamma {}): {what}\n", world.name, world.gamma()));
+            for (s, v) in values.iter().enumerate() {
+                let a = action_of(s).map(|a| if a.is_empty() { "-".to_string() } else { a });
+                out.push_str(&format!("{:>12} {v:>12.6}", world.state_label(s)));
+                if let Some(a) = a {
+                    out.push_str(&format!("  {a}"));
+                }
+                out.push('\n');
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Read a policy file for `world`: a `state,action,prob` CSV if its first
+/// non-blank line is that header (or the file ends in `.csv`, or the world is
+/// a finite MDP, which has no symbol grid), else a symbol grid: a `.txt` file
+/// holding a CSV policy reads as a CSV.
+/// Errors name the file, the line and column, and what is valid.
 pub fn read_policy(world: &World, path: &Path) -> Result<Policy> {
     let text = crate::config::read_text(path)?;
-    if path.extension().and_then(|e| e.to_str()) == Some("csv") {
+    let csv_ext = path.extension().and_then(|e| e.to_str()) == Some("csv");
+    if world.grid().is_none() || csv_ext || is_policy_csv(&text) {
         parse_policy_csv(world, path, &text)
     } else {
         parse_policy_grid(world, path, &text)
     }
+}
+
+/// Whether a policy file's text is a CSV: its first non-blank line is the
+/// header `state,action,prob` (spaces around the names allowed).
+pub fn is_policy_csv(text: &str) -> bool {
+    let first = text.trim_start_matches('\u{feff}').lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    first.split(',').map(str::trim).eq(["state", "action", "prob"])
 }
 
 fn action_by_token(world: &World, tok: &str) -> Option<usize> {
