@@ -17,8 +17,9 @@ pub enum Cell {
     /// A float, written in shortest round-trip form (`NaN` and `inf` as such).
     Float(f64),
     /// A string (quoted by the CSV writer when needed). Shared, so that a
-    /// label repeated on every row (an agent's name) is one allocation.
-    Str(Arc<str>),
+    /// label repeated on every row (an agent's name) is one allocation, and
+    /// behind a thin pointer, so that a cell is 16 bytes.
+    Str(Arc<String>),
     /// An empty cell (a missing value).
     Empty,
 }
@@ -98,12 +99,12 @@ impl From<f64> for Cell {
 }
 impl From<&str> for Cell {
     fn from(v: &str) -> Self {
-        Cell::Str(Arc::from(v))
+        Cell::Str(Arc::new(v.to_string()))
     }
 }
 impl From<String> for Cell {
     fn from(v: String) -> Self {
-        Cell::Str(Arc::from(v))
+        Cell::Str(Arc::new(v))
     }
 }
 impl<T: Into<Cell>> From<Option<T>> for Cell {
@@ -305,6 +306,11 @@ mod tests {
         let got = one.to_csv_string();
         assert_eq!(got, reference(&one));
         assert!(got.starts_with("only\n\"\"\na\n"), "{got}");
+    }
+
+    #[test]
+    fn a_cell_is_two_words() {
+        assert_eq!(std::mem::size_of::<Cell>(), 16);
     }
 
     #[test]
