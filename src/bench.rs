@@ -328,7 +328,7 @@ mod tests {
         assert_eq!(touched, (96 << 20) / 4096);
         let after = super::peak_rss_mib().unwrap();
         assert!(after >= 96.0 && after >= before, "peak {after} MiB after touching 96 MiB (before {before})");
-        assert!(after < 1 << 20, "unit: {after} looks like KiB or bytes, not MiB");
+        assert!(after < f64::from(1u32 << 20), "unit: {after} looks like KiB or bytes, not MiB");
         #[cfg(target_os = "linux")]
         {
             let s = std::fs::read_to_string("/proc/self/status").unwrap();

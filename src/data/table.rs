@@ -330,7 +330,7 @@ mod tests {
     #[test]
     fn csv_quotes_and_prefix() {
         let mut t = Table::new(&["x", "y"]);
-        t.push(vec![Cell::Float(0.1), Cell::Str("a,b".into())]);
+        t.push(vec![Cell::Float(0.1), "a,b".into()]);
         t.push(vec![Cell::Empty, Cell::Int(-3)]);
         let p = t.with_prefix(&[("agent", "q".into())]);
         assert_eq!(p.to_csv_string(), "agent,x,y\nq,0.1,\"a,b\"\nq,,-3\n");
