@@ -173,6 +173,10 @@ pub fn bootstrap_band(curves: &[Vec<f64>], resamples: usize, seed: u64) -> Resul
     let mut rng = crate::util::rng_for(seed, &[]);
     // The same draws, in the same order, as one flat array.
     let draws: Vec<u32> = (0..resamples * s).map(|_| rng.random_range(0..s) as u32).collect();
+    // The curves side by side in one array, and each draw as the offset of its
+    // curve: one load per drawn row instead of two dependent ones.
+    let flat: Vec<f64> = curves.iter().flat_map(|c| c.iter().copied()).collect();
+    let offsets: Vec<usize> = draws.iter().map(|&i| i as usize * len).collect();
     let mut band = Band { mean: Vec::with_capacity(len), lo: Vec::with_capacity(len), hi: Vec::with_capacity(len) };
     // Resampled means for a block of x at a time: for each resample, add the
     // drawn seeds' curves row by row. Every m_b(x) is the same sum, in the same
@@ -189,8 +193,8 @@ pub fn bootstrap_band(curves: &[Vec<f64>], resamples: usize, seed: u64) -> Resul
             if xb == XB {
                 // A full block: the XB running sums stay in registers.
                 let mut acc = [0.0f64; XB];
-                for &i in &draws[b * s..(b + 1) * s] {
-                    let row = &curves[i as usize][x0..x0 + XB];
+                for &o in &offsets[b * s..(b + 1) * s] {
+                    let row: &[f64; XB] = flat[o + x0..o + x0 + XB].try_into().expect("XB wide");
                     for k in 0..XB {
                         acc[k] += row[k];
                     }
