@@ -66,12 +66,21 @@ pub enum BenchCmd {
     },
 }
 
-/// Peak resident memory of this process in MiB (Linux `VmHWM`), if known.
+/// Peak resident memory of this process in MiB, if known: `ru_maxrss` of
+/// `getrusage(RUSAGE_SELF)` (through `nix`), which is in KiB on Linux and the
+/// BSDs and in bytes on macOS and iOS. `None` off Unix.
 pub fn peak_rss_mib() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
+    #[cfg(unix)]
+    {
+        use nix::sys::resource::{getrusage, UsageWho};
+        let raw = getrusage(UsageWho::RUSAGE_SELF).ok()?.max_rss() as f64;
+        let bytes = if cfg!(target_vendor = "apple") { raw } else { raw * 1024.0 };
+        Some(bytes / (1024.0 * 1024.0))
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
 }
 
 /// Run a benchmark and print its figures.
@@ -304,5 +313,29 @@ fn report_memory(states: usize) {
             "peak resident memory: {p:.0} MiB ({:.1} bytes per state, whole process)",
             p * 1048576.0 / states as f64
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The peak follows memory this process touches, in MiB (not KiB or
+    /// bytes), and on Linux equals the kernel's own `VmHWM`.
+    #[test]
+    fn peak_rss_counts_touched_memory_in_mib() {
+        let before = super::peak_rss_mib().expect("getrusage works on Unix");
+        let block = vec![1u8; 96 << 20];
+        let touched: u64 = block.iter().step_by(4096).map(|&b| u64::from(b)).sum();
+        assert_eq!(touched, (96 << 20) / 4096);
+        let after = super::peak_rss_mib().unwrap();
+        assert!(after >= 96.0 && after >= before, "peak {after} MiB after touching 96 MiB (before {before})");
+        assert!(after < f64::from(1u32 << 20), "unit: {after} looks like KiB or bytes, not MiB");
+        #[cfg(target_os = "linux")]
+        {
+            let s = std::fs::read_to_string("/proc/self/status").unwrap();
+            let line = s.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+            let kib: f64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+            assert!((kib / 1024.0 - after).abs() <= 1.0, "VmHWM {kib} KiB vs {after} MiB");
+        }
+        drop(block);
     }
 }

@@ -5,6 +5,7 @@
 //! same numbers always give byte-identical files.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::{Error, Result};
 
@@ -15,23 +16,44 @@ pub enum Cell {
     Int(i64),
     /// A float, written in shortest round-trip form (`NaN` and `inf` as such).
     Float(f64),
-    /// A string (quoted by the CSV writer when needed).
-    Str(String),
+    /// A string (quoted by the CSV writer when needed). Shared, so that a
+    /// label repeated on every row (an agent's name) is one allocation, and
+    /// behind a thin pointer, so that a cell is 16 bytes.
+    Str(Arc<String>),
     /// An empty cell (a missing value).
     Empty,
 }
 
 impl Cell {
-    /// Append the cell's text to `out`: exactly `to_string()` / `format!("{x}")`
-    /// (Rust's shortest round-trip float form), without a `String` per cell.
+    /// Append the cell as a CSV field to `out`: numbers exactly as
+    /// `format!("{x}")` (Rust's shortest round-trip float form), strings quoted
+    /// as the `csv` crate would, without a `String` per cell.
     fn render_into(&self, out: &mut Vec<u8>, ints: &mut itoa::Buffer, floats: &mut ryu::Buffer) {
         match self {
             Cell::Int(i) => out.extend_from_slice(ints.format(*i).as_bytes()),
             Cell::Float(x) => push_f64(out, *x, ints, floats),
-            Cell::Str(s) => out.extend_from_slice(s.as_bytes()),
+            Cell::Str(s) => push_csv_field(out, s.as_bytes()),
             Cell::Empty => {}
         }
     }
+}
+
+/// Append `field` as the `csv` crate writes it with `QuoteStyle::Necessary`:
+/// verbatim, or in double quotes (inner `"` doubled) when it contains `,`,
+/// `"`, `\r` or `\n`.
+fn push_csv_field(out: &mut Vec<u8>, field: &[u8]) {
+    if !field.iter().any(|&b| matches!(b, b',' | b'"' | b'\r' | b'\n')) {
+        out.extend_from_slice(field);
+        return;
+    }
+    out.push(b'"');
+    for &b in field {
+        if b == b'"' {
+            out.push(b'"');
+        }
+        out.push(b);
+    }
+    out.push(b'"');
 }
 
 /// `format!("{x}")` of an f64, byte for byte, via itoa (integral values below
@@ -77,12 +99,12 @@ impl From<f64> for Cell {
 }
 impl From<&str> for Cell {
     fn from(v: &str) -> Self {
-        Cell::Str(v.to_string())
+        Cell::Str(Arc::new(v.to_string()))
     }
 }
 impl From<String> for Cell {
     fn from(v: String) -> Self {
-        Cell::Str(v)
+        Cell::Str(Arc::new(v))
     }
 }
 impl<T: Into<Cell>> From<Option<T>> for Cell {
@@ -140,6 +162,11 @@ impl Table {
             *self = other;
             return;
         }
+        if other.columns == self.columns {
+            // The same layout: move the rows as they are.
+            self.rows.extend(other.rows);
+            return;
+        }
         for c in &other.columns {
             if !self.columns.contains(c) {
                 self.columns.push(c.clone());
@@ -166,7 +193,9 @@ impl Table {
             .rows
             .iter()
             .map(|r| {
-                let mut row: Vec<Cell> = prefix.iter().map(|(_, c)| c.clone()).collect();
+                // Sized once: no regrowth per row.
+                let mut row: Vec<Cell> = Vec::with_capacity(prefix.len() + r.len());
+                row.extend(prefix.iter().map(|(_, c)| c.clone()));
                 row.extend(r.iter().cloned());
                 row
             })
@@ -180,21 +209,43 @@ impl Table {
     }
 
     /// The CSV text of the table (header line first, `\n` line ends).
+    ///
+    /// The bytes are those of the `csv` crate's writer (`QuoteStyle::Necessary`,
+    /// `\n` terminator): a field is quoted when it contains `,`, `"`, `\r` or
+    /// `\n`, with `"` doubled, and a record that would be empty is written as
+    /// `""`. Numbers never need quotes, so they go straight into the buffer.
     pub fn to_csv_string(&self) -> String {
-        let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
-        // Writing to a Vec cannot fail.
-        let _ = w.write_record(&self.columns);
-        let (mut ints, mut floats, mut field) = (itoa::Buffer::new(), ryu::Buffer::new(), Vec::with_capacity(32));
-        for r in &self.rows {
-            for c in r {
-                field.clear();
-                c.render_into(&mut field, &mut ints, &mut floats);
-                let _ = w.write_field(&field);
+        let width = self.columns.len().max(1);
+        // About 10 bytes a cell: one allocation for most tables.
+        let mut out: Vec<u8> = Vec::with_capacity((self.rows.len() + 1).saturating_mul(width * 10).min(1 << 28));
+        let record_start = |out: &Vec<u8>| out.len();
+        let end_record = |out: &mut Vec<u8>, start: usize| {
+            if out.len() == start {
+                out.extend_from_slice(b"\"\"");
             }
-            let _ = w.write_record(None::<&[u8]>);
+            out.push(b'\n');
+        };
+        let start = record_start(&out);
+        for (j, c) in self.columns.iter().enumerate() {
+            if j > 0 {
+                out.push(b',');
+            }
+            push_csv_field(&mut out, c.as_bytes());
         }
-        let bytes = w.into_inner().unwrap_or_default();
-        String::from_utf8(bytes).unwrap_or_default()
+        end_record(&mut out, start);
+        let (mut ints, mut floats) = (itoa::Buffer::new(), ryu::Buffer::new());
+        for r in &self.rows {
+            let start = record_start(&out);
+            for (j, c) in r.iter().enumerate() {
+                if j > 0 {
+                    out.push(b',');
+                }
+                c.render_into(&mut out, &mut ints, &mut floats);
+            }
+            end_record(&mut out, start);
+        }
+        // Every byte pushed is ASCII or comes from a `str`.
+        String::from_utf8(out).unwrap_or_default()
     }
 
     pub fn write_csv(&self, path: &Path) -> Result<()> {
@@ -216,10 +267,70 @@ mod tests {
         assert_eq!(a.to_csv_string(), "agent,delta,estimate\nvi,0.5,\nrm,,2\n");
     }
 
+    /// The direct writer gives the `csv` crate's bytes: quoting of `,`, `"`,
+    /// CR and LF, doubled quotes, `""` for a record that would be empty.
+    #[test]
+    fn csv_bytes_equal_the_csv_crate() {
+        let texts = ["", "a", "a,b", "say \"hi\"", "\"", "line\nbreak", "cr\r", "tab\tok", "é ü", " sp ", "#c", "'q'"];
+        let reference = |t: &Table| -> String {
+            let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+            w.write_record(&t.columns).unwrap();
+            for r in &t.rows {
+                let fields: Vec<String> = r
+                    .iter()
+                    .map(|c| match c {
+                        Cell::Int(i) => i.to_string(),
+                        Cell::Float(x) => format!("{x}"),
+                        Cell::Str(s) => s.to_string(),
+                        Cell::Empty => String::new(),
+                    })
+                    .collect();
+                w.write_record(&fields).unwrap();
+            }
+            String::from_utf8(w.into_inner().unwrap()).unwrap()
+        };
+        let mut t = Table::new(&["name", "x,y", "q\"", "n"]);
+        for (i, s) in texts.iter().enumerate() {
+            t.push(vec![(*s).into(), Cell::Float(i as f64 / 7.0), Cell::Empty, Cell::Int(-(i as i64))]);
+            t.push(vec![Cell::Empty, Cell::Empty, (*s).into(), Cell::Float(f64::NAN)]);
+        }
+        let got = t.to_csv_string();
+        assert_eq!(got, reference(&t));
+        assert!(got.contains("\"a,b\"") && got.contains("\"say \"\"hi\"\"\"") && got.contains(",,,NaN\n"), "{got}");
+        // One column: an empty cell alone on its line is written `""`.
+        let mut one = Table::new(&["only"]);
+        for s in texts {
+            one.push(vec![s.into()]);
+        }
+        one.push(vec![Cell::Empty]);
+        let got = one.to_csv_string();
+        assert_eq!(got, reference(&one));
+        assert!(got.starts_with("only\n\"\"\na\n"), "{got}");
+    }
+
+    #[test]
+    fn a_cell_is_two_words() {
+        assert_eq!(std::mem::size_of::<Cell>(), 16);
+    }
+
+    #[test]
+    fn union_with_the_same_columns_appends_rows() {
+        let mut a = Table::new(&["agent", "x"]);
+        a.push(vec!["p".into(), 1usize.into()]);
+        let mut b = Table::new(&["agent", "x"]);
+        b.push(vec!["q".into(), 2.5.into()]);
+        a.extend_union(b);
+        assert_eq!(a.to_csv_string(), "agent,x\np,1\nq,2.5\n");
+        let mut c = Table::new(&["x", "agent"]);
+        c.push(vec![3usize.into(), "r".into()]);
+        a.extend_union(c);
+        assert_eq!(a.to_csv_string(), "agent,x\np,1\nq,2.5\nr,3\n");
+    }
+
     #[test]
     fn csv_quotes_and_prefix() {
         let mut t = Table::new(&["x", "y"]);
-        t.push(vec![Cell::Float(0.1), Cell::Str("a,b".into())]);
+        t.push(vec![Cell::Float(0.1), "a,b".into()]);
         t.push(vec![Cell::Empty, Cell::Int(-3)]);
         let p = t.with_prefix(&[("agent", "q".into())]);
         assert_eq!(p.to_csv_string(), "agent,x,y\nq,0.1,\"a,b\"\nq,,-3\n");
