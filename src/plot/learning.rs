@@ -1,4 +1,5 @@
-//! Learning curves: the mean return over seeds with a 95 % bootstrap band,
+//! Learning curves: the mean return over seeds with a 95 % bootstrap band
+//! (with two seeds or more; the axis names the band only then),
 //! optional smoothing, several agents on one chart, and an x axis of episodes
 //! or of environment steps.
 //!
@@ -107,9 +108,7 @@ impl CurveSpec {
             return Err("y = \"episodes\" needs x = \"steps\" (episodes completed against time steps)".into());
         }
         if let Some([lo, hi]) = self.y_range {
-            if lo.is_nan() || hi.is_nan() || lo >= hi {
-                return Err(format!("y_range: [{lo}, {hi}] must be [low, high] with low < high"));
-            }
+            super::axis::check_range("y_range", lo, hi, self.log_y)?;
         }
         if self.grid_points < 2 {
             return Err("grid_points: must be >= 2".into());
@@ -226,6 +225,9 @@ pub fn render_learning_curves(
             dashed: false,
         });
     }
+    // The band (and its name on the axis) only exists with two seeds or more.
+    let banded = agents.iter().any(|(_, seeds)| seeds.len() > 1);
+    let stat = if banded { "mean, 95% bootstrap CI" } else { "one seed" };
     let smoothing = match spec.smoothing {
         SmoothingKind::None => String::new(),
         SmoothingKind::Rolling => format!(", rolling mean over {}", spec.window),
@@ -235,18 +237,16 @@ pub fn render_learning_curves(
         title: title.to_string(),
         x_label: if spec.x == "steps" { "environment steps".into() } else { "episode".into() },
         y_label: if counting {
-            "episodes completed (mean, 95% bootstrap CI)".to_string()
+            format!("episodes completed ({stat})")
         } else if spec.y == "length" {
-            format!(
-                "steps per episode (mean, 95% bootstrap CI{smoothing}{})",
-                if spec.log_y { ", log scale" } else { "" }
-            )
+            format!("steps per episode ({stat}{smoothing}{})", if spec.log_y { ", log scale" } else { "" })
         } else {
-            format!("return per episode (mean, 95% bootstrap CI{smoothing})")
+            format!("return per episode ({stat}{smoothing})")
         },
         series,
         size: Some((1000, 620)),
         y_range: spec.y_range.map(|r| (r[0], r[1])),
+        y_range_key: "learning_curve.y_range".into(),
         log_y: spec.log_y,
         ..Default::default()
     }
