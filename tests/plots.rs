@@ -366,6 +366,10 @@ fn tick_labels_are_distinct_and_one_style_per_axis() {
             l.sort();
             l.dedup();
             assert_eq!(l.len(), a.labels.len(), "[{lo}, {hi}] log {log}: {:?}", a.labels);
+            for (t, l) in a.ticks.iter().zip(&a.labels) {
+                let x: f64 = l.parse().unwrap();
+                assert!((x - t).abs() <= 0.01 * t.abs(), "[{lo}, {hi}]: tick {t} labelled {l}");
+            }
             let sci = a.labels.iter().filter(|s| *s != "0").map(|s| s.contains('e')).collect::<Vec<_>>();
             assert!(sci.iter().all(|&b| b) || sci.iter().all(|&b| !b), "[{lo}, {hi}]: {:?}", a.labels);
             if log {
@@ -376,6 +380,9 @@ fn tick_labels_are_distinct_and_one_style_per_axis() {
     // The examples: "-2e6" three times, and 0.001 next to 1e-4.
     assert_eq!(tick_labels(&[-2.2e6, -2.1e6, -2e6]), ["-2.2e6", "-2.1e6", "-2.0e6"]);
     assert_eq!(tick_labels(&[1e-4, 1e-3]), ["1e-4", "1e-3"]);
+    // A log axis over three decades is scientific (it once printed 0.01 as "0.0").
+    assert_eq!(tick_labels(&[0.01, 0.1, 1.0, 10.0]), ["1e-2", "1e-1", "1e0", "1e1"]);
+    assert_eq!(rlkit::plot::lines::fmt_tick(0.0027), "0.0027");
 }
 
 #[test]

@@ -165,17 +165,23 @@ fn log_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
 }
 
 /// Tick labels in one style: fixed-point when every non-zero tick has
-/// 1e-3 <= |t| < 1e5, else scientific; with the fewest digits (the same for
-/// every label) that make the labels pairwise distinct.
+/// 1e-3 <= |t| < 1e5 and they span less than two decades, else scientific;
+/// with the fewest digits (the same for every label) that make the labels
+/// pairwise distinct and each within 1 % of its value.
 pub fn tick_labels(ticks: &[f64]) -> Vec<String> {
-    let nz: Vec<f64> = ticks.iter().map(|t| t.abs()).filter(|a| *a > 0.0).collect();
+    let nz: Vec<f64> = ticks.iter().map(|t| t.abs()).filter(|a| *a > 0.0 && a.is_finite()).collect();
     let max = nz.iter().copied().fold(0.0, f64::max);
     let min = nz.iter().copied().fold(f64::INFINITY, f64::min);
-    let fixed = nz.is_empty() || (max < 1e5 && min >= 1e-3);
+    let fixed = nz.is_empty() || (max < 1e5 && min >= 1e-3 && max / min < 100.0);
     let distinct = |v: &[String]| {
         let mut s: Vec<&String> = v.iter().collect();
         s.sort();
         s.windows(2).all(|w| w[0] != w[1])
+    };
+    let faithful = |v: &[String]| {
+        ticks.iter().zip(v).all(|(t, l)| {
+            !t.is_finite() || *t == 0.0 || l.parse::<f64>().is_ok_and(|x| (x - t).abs() <= 0.01 * t.abs())
+        })
     };
     for d in 0..=16usize {
         let labels: Vec<String> = ticks
@@ -194,7 +200,7 @@ pub fn tick_labels(ticks: &[f64]) -> Vec<String> {
                 }
             })
             .collect();
-        if distinct(&labels) {
+        if distinct(&labels) && faithful(&labels) {
             return labels;
         }
     }

@@ -221,7 +221,7 @@ pub fn clip_to(points: &[(f64, f64)], y: &Axis) -> Vec<Vec<(f64, f64)>> {
     let mut prev: Option<(f64, f64)> = None;
     for &(px, py) in points {
         if !(drawable(px, false) && drawable(py, y.log)) {
-            if cur.len() > 0 {
+            if !cur.is_empty() {
                 out.push(std::mem::take(&mut cur));
             }
             prev = None;
@@ -496,5 +496,30 @@ impl LineChart {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clipping_cuts_lines_at_the_edge() {
+        let y = Axis::new(0.0, 1.0, false);
+        let segs = clip_to(&[(0.0, 0.0), (1.0, 2.0), (2.0, 0.0)], &y);
+        assert_eq!(segs, vec![vec![(0.0, 0.0), (0.5, 1.0)], vec![(1.5, 1.0), (2.0, 0.0)]]);
+        // A non-finite point breaks the line.
+        assert_eq!(clip_to(&[(0.0, 0.2), (1.0, f64::NAN), (2.0, 0.4), (3.0, 0.6)], &y).len(), 2);
+    }
+
+    #[test]
+    fn legend_avoids_the_data() {
+        let (x, y) = (Axis::new(0.0, 1.0, false), Axis::new(0.0, 1.0, false));
+        // A rising line fills the upper right and lower left corners.
+        let pts: Vec<(f64, f64)> = (0..=100).map(|i| (i as f64 / 100.0, i as f64 / 100.0)).collect();
+        let pos = best_legend_corner(&pts, &x, &y, 3, (800, 500));
+        assert!(matches!(pos, SeriesLabelPosition::UpperLeft), "{pos:?}");
+        let flat: Vec<(f64, f64)> = (0..=100).map(|i| (i as f64 / 100.0, 0.95)).collect();
+        assert!(matches!(best_legend_corner(&flat, &x, &y, 3, (800, 500)), SeriesLabelPosition::LowerRight));
     }
 }
