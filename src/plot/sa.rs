@@ -348,6 +348,12 @@ fn plot_errors(path: &Path, groups: &[&Group]) -> Result<()> {
     let (xa, ya) = (Axis::new(1.0, xmax, true), Axis::new(ymin, ymax, true));
     let (ymin, ymax) = (ya.lo, ya.hi);
     let clamp = move |v: f64| if positive(&v) || v == 0.0 { v.clamp(ymin, ymax) } else { f64::NAN };
+    let sample: Vec<(f64, f64)> = curves
+        .iter()
+        .flat_map(|b| thin(b.mean.len(), true).into_iter().map(move |i| ((i + 1) as f64, clamp(b.mean[i]))))
+        .filter(|p| p.1.is_finite())
+        .collect();
+    let corner = best_legend_corner(&sample, &xa, &ya, groups.len() + 1, (880, 520));
     render_png(path, (1000, 640), |root: &Root| {
         let mut chart = ChartBuilder::on(root)
             .caption(title, (FONT, 24))
@@ -393,7 +399,7 @@ fn plot_errors(path: &Path, groups: &[&Group]) -> Result<()> {
                     .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 8, y)], BLACK.stroke_width(2)));
             }
         }
-        draw_legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
+        draw_legend(&mut chart, corner)?;
         Ok(())
     })
 }
