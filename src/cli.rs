@@ -630,9 +630,10 @@ fn render(env: &Path, values: Option<&Path>, policy: Option<&Path>, sets: &[Stri
         title: w.name.clone(),
         values: vals.as_deref(),
         actions: acts.as_deref(),
+        action_sets: None,
         decimals: None,
     };
-    crate::plot::grid::render_grid(out, g, &plot)?;
+    crate::plot::grid::render_grid(out, &crate::experiment::runner::grid_map(g), &plot)?;
     println!("wrote {}", out.display());
     Ok(())
 }

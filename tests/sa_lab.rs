@@ -371,7 +371,7 @@ fn experiments_run_and_plot() {
             None => std::env::temp_dir().join(format!("rlkit-sa-plot-{}-{name}", std::process::id())),
         };
         std::fs::create_dir_all(&dir).unwrap();
-        let files = sa::plot(&dir, &runs).unwrap();
+        let files = rlkit::plot::sa::plot(&dir, &rlkit::experiment::runner::sa_series(&runs)).unwrap();
         let names: Vec<String> = files.iter().map(|f| f.file_name().unwrap().to_string_lossy().into_owned()).collect();
         let expect: &[&str] = if name == "zhao_fig6_5" {
             &["sa_error.png", "sa_trajectory.png"]

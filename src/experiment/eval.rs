@@ -213,11 +213,12 @@ pub fn eval(run_dir: &Path, env_file: Option<&Path>, out: Option<&Path>) -> Resu
             ensure_writable_dir(&plots)?;
             crate::plot::grid::render_grid(
                 &plots.join(format!("values_{label}.png")),
-                grid,
+                &super::runner::grid_map(grid),
                 &crate::plot::grid::GridPlot {
-                    title: format!("{label} on {}: values and greedy policy", world.name),
+                    title: format!("{label} on {}", world.name),
                     values: Some(values),
                     actions: Some(actions),
+                    action_sets: None,
                     decimals: None,
                 },
             )?;

@@ -22,7 +22,7 @@ use crate::agents::dp::{
 };
 use crate::data::table::{Cell, Table};
 use crate::env::World;
-use crate::plot::grid::{render_grid, GridPlot};
+use crate::plot::grid::{render_grid, CellMark, GridMap, GridPlot};
 use crate::plot::lines::{LineChart, Series};
 use crate::util::{atomic_write, ensure_writable_dir};
 use crate::{Error, Result};
@@ -273,6 +273,7 @@ fn run_variant(
     out.v_star = v_star.clone();
     let first_seed = exp.seeds[0];
     let mut curves: Vec<Series> = Vec::new();
+    let mut sweep_curves: Vec<Series> = Vec::new();
     let mut heatmaps: Vec<Heatmap> = Vec::new();
     let mut policy_files: Vec<(String, Vec<usize>)> = Vec::new();
     for agent in &v.agents {
@@ -316,10 +317,16 @@ fn run_variant(
                 }
                 entry["per_seed"] = json!([run]);
                 out.summaries.push(entry);
-                let pts: Vec<(f64, f64)> =
-                    sol.iterations.iter().map(|r| (r.iteration as f64, r.error.unwrap_or(r.delta))).collect();
-                if !matches!(job, DpJob::Eval { .. }) {
-                    curves.push(Series { label: agent.name.clone(), points: pts, ..Default::default() });
+                // Control agents: ‖v_k − v*‖∞ (or the change when v* is unknown);
+                // evaluation agents: their change ‖v_k − v_{k−1}‖∞ (v* is not their target).
+                let eval = matches!(job, DpJob::Eval { .. });
+                let y = |r: &IterRecord| if eval { r.delta } else { r.error.unwrap_or(r.delta) };
+                let label = if eval { format!("{} (change per sweep)", agent.name) } else { agent.name.clone() };
+                let pts: Vec<(f64, f64)> = sol.iterations.iter().map(|r| (r.iteration as f64, y(r))).collect();
+                let by_sweep: Vec<(f64, f64)> = sol.iterations.iter().map(|r| (r.sweeps as f64, y(r))).collect();
+                if pts.len() > 1 || !eval {
+                    curves.push(Series { label: label.clone(), points: pts, ..Default::default() });
+                    sweep_curves.push(Series { label, points: by_sweep, ..Default::default() });
                 }
                 heatmaps.push((agent.name.clone(), String::new(), sol.values.clone(), actions.clone()));
                 if let Some(a) = actions {
@@ -373,38 +380,53 @@ fn run_variant(
             let want = |k: &str| exp.plots.iter().any(|p| p == k);
             let title_env = v.env.as_ref().map(|w| w.name().to_string()).unwrap_or_default();
             let vname = v.name.as_ref().map(|n| format!(" ({n})")).unwrap_or_default();
-            if want("convergence") && curves.iter().any(|c| c.points.len() > 1) {
-                ensure_writable_dir(&plots_dir)?;
-                let p = plots_dir.join("convergence.png");
-                let y_label = if v_star.is_some() {
-                    "‖v_k − v*‖∞ (log scale)"
-                } else {
-                    "‖v_k − v_{k−1}‖∞ (log scale)"
-                };
-                LineChart {
-                    title: format!("Convergence on {title_env}{vname}"),
-                    x_label: "iteration k".into(),
-                    y_label: y_label.into(),
-                    log_y: true,
-                    series: curves,
-                    ..Default::default()
+            let has_eval = curves.iter().any(|c| c.label.ends_with("(change per sweep)"));
+            let y_label = match (v_star.is_some(), has_eval) {
+                (true, true) => "‖v_k − v*‖∞, or the change ‖v_k − v_{k−1}‖∞ (log scale)",
+                (true, false) => "‖v_k − v*‖∞ (log scale)",
+                (false, _) => "‖v_k − v_{k−1}‖∞ (log scale)",
+            };
+            for (kind, x_label, series) in [
+                ("convergence", "iteration k", &curves),
+                ("convergence_sweeps", "sweeps over the state space (cumulative)", &sweep_curves),
+            ] {
+                if want(kind) && series.iter().any(|c| !c.points.is_empty()) {
+                    ensure_writable_dir(&plots_dir)?;
+                    let p = plots_dir.join(format!("{kind}.png"));
+                    LineChart {
+                        title: format!("Convergence on {title_env}{vname}"),
+                        x_label: x_label.into(),
+                        y_label: y_label.into(),
+                        log_y: true,
+                        series: series.clone(),
+                        ..Default::default()
+                    }
+                    .render(&p)?;
+                    files.push(p);
                 }
-                .render(&p)?;
-                files.push(p);
             }
             if want("values") {
-                if let Some(grid) = v.world.as_ref().and_then(World::grid) {
-                    ensure_writable_dir(&plots_dir)?;
-                    for (name, note, values, actions) in &heatmaps {
-                        let p = plots_dir.join(format!("values_{}.png", slug(name)));
-                        let what = if actions.is_some() { "values and greedy policy" } else { "values" };
-                        let title = format!("{name}{note} on {title_env}{vname}: {what}");
-                        render_grid(
-                            &p,
-                            grid,
-                            &GridPlot { title, values: Some(values), actions: actions.as_deref(), decimals: None },
-                        )?;
-                        files.push(p);
+                if let Some(world) = v.world.as_ref() {
+                    if let Some(grid) = world.grid() {
+                        ensure_writable_dir(&plots_dir)?;
+                        let map = grid_map(grid);
+                        for (name, note, values, actions) in &heatmaps {
+                            let p = plots_dir.join(format!("values_{}.png", slug(name)));
+                            let title = format!("{name}{note} on {title_env}{vname}");
+                            let sets = actions.as_ref().map(|a| tied_actions(world, values, a));
+                            render_grid(
+                                &p,
+                                &map,
+                                &GridPlot {
+                                    title,
+                                    values: Some(values),
+                                    actions: actions.as_deref(),
+                                    action_sets: sets.as_deref(),
+                                    decimals: None,
+                                },
+                            )?;
+                            files.push(p);
+                        }
                     }
                 }
             }
@@ -466,7 +488,7 @@ fn run_variant(
             }
             if want("sa") && !out.sa_runs.is_empty() {
                 ensure_writable_dir(&plots_dir)?;
-                files.extend(crate::agents::sa::plot(&plots_dir, &out.sa_runs)?);
+                files.extend(crate::plot::sa::plot(&plots_dir, &sa_series(&out.sa_runs))?);
             }
             Ok(())
         })();
@@ -1027,4 +1049,58 @@ pub fn run_approx(
     }
     let seed_results: Vec<crate::agents::train::SeedResult> = results.into_iter().map(|r| r.0).collect();
     aggregate_learning(world, agent, params, &cfg, exp, &seed_results, &[], out)
+}
+
+/// A gridworld as the plain data [`crate::plot::grid`] draws.
+pub fn grid_map(g: &crate::env::Grid) -> GridMap {
+    use crate::env::CellKind;
+    let n = g.height * g.width;
+    let state = |rc: [usize; 2]| rc[0] * g.width + rc[1];
+    GridMap {
+        height: g.height,
+        width: g.width,
+        cells: g
+            .cells
+            .iter()
+            .map(|k| match k {
+                CellKind::Free => CellMark::Free,
+                CellKind::Wall => CellMark::Wall,
+                CellKind::Forbidden => CellMark::Forbidden,
+                CellKind::Target => CellMark::Target,
+                CellKind::Start => CellMark::Start,
+                CellKind::Goal => CellMark::Goal,
+                CellKind::Hole => CellMark::Hole,
+                CellKind::Cliff => CellMark::Cliff,
+                CellKind::Terminal => CellMark::Terminal,
+            })
+            .collect(),
+        fixed: (0..n).map(|s| g.model.is_fixed(s)).collect(),
+        dirs: g.dirs.iter().map(|d| (d.dr, d.dc)).collect(),
+        starts: g.starts.clone(),
+        teleports: g.spec.teleports.iter().map(|t| (state(t.from), state(t.to))).collect(),
+        wind: g.spec.dynamics.wind.clone(),
+    }
+}
+
+/// Every action tied with the best one-step lookahead on `values`, per state,
+/// where that set holds the drawn action `actions[s]` (else just that action):
+/// heatmaps draw them all, as Sutton & Barto Fig. 3.5.
+pub fn tied_actions(world: &World, values: &[f64], actions: &[usize]) -> Vec<Vec<usize>> {
+    let scale = values.iter().copied().filter(|v| v.is_finite()).fold(1.0f64, |m, v| m.max(v.abs()));
+    let sets = dp::policy::optimal_action_sets(world.model(), values, 1e-6 * scale);
+    sets.into_iter().zip(actions).map(|(set, &a)| if set.contains(&a) { set } else { vec![a] }).collect()
+}
+
+/// The SA runs of a variant as the plain series [`crate::plot::sa::plot`] draws.
+pub fn sa_series(runs: &[(String, u64, crate::agents::sa::SaRun)]) -> Vec<crate::plot::sa::SaSeries> {
+    runs.iter()
+        .map(|(label, seed, r)| crate::plot::sa::SaSeries {
+            label: label.clone(),
+            seed: *seed,
+            truth: r.truth.clone(),
+            trajectory: r.trajectory.clone(),
+            samples: r.samples.clone(),
+            true_mean: r.summary.get("true_mean").and_then(|v| serde_json::from_value::<[f64; 2]>(v.clone()).ok()),
+        })
+        .collect()
 }

@@ -64,7 +64,7 @@ pub struct VariantSpec {
 }
 
 /// The plots an experiment can draw.
-pub const PLOT_KINDS: &[&str] = &["convergence", "values", "learning", "sa"];
+pub const PLOT_KINDS: &[&str] = &["convergence", "convergence_sweeps", "values", "learning", "sa"];
 
 /// The top level of an experiment file (the `env` and `agents` tables are
 /// checked by the environment and by each agent's own config).

@@ -2,7 +2,7 @@
 //! per series inside each group (e.g. "train PA"), optional error whiskers.
 //!
 //! Group names are drawn once, centred under their group, so tick labels are
-//! unique; the y axis uses [`super::lines::fmt_tick`].
+//! unique; the y axis uses [`super::axis::Axis`] (rlkit's one tick formatter).
 //!
 //! ```no_run
 //! use rlkit::plot::bars::{BarChart, BarSeries};
@@ -22,7 +22,8 @@ use std::path::Path;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::lines::{draw_legend, fmt_tick, PALETTE};
+use super::axis::{check_range, drawable, Axis};
+use super::lines::{draw_legend, PALETTE};
 use super::{render_png, FONT};
 use crate::{Error, Result};
 
@@ -78,8 +79,11 @@ impl BarChart {
             .flat_map(|s| {
                 s.values.iter().enumerate().map(move |(i, v)| v + s.errors.as_ref().map_or(0.0, |e| e[i].abs()))
             })
-            .filter(|v| v.is_finite())
+            .filter(|v| drawable(*v, false))
             .collect();
+        if let Some((lo, hi)) = self.y_range {
+            check_range("y_range", lo, hi, false).map_err(Error::input)?;
+        }
         if vals.is_empty() {
             return Err(Error::internal("bar chart: no finite values to draw"));
         }
@@ -95,21 +99,22 @@ impl BarChart {
         let e = |x: &dyn std::fmt::Display| x.to_string();
         let ng = self.groups.len();
         let ns = self.series.len();
-        let (y0, y1) = match self.y_range {
-            Some(r) if r.0 < r.1 => r,
-            _ => {
+        let ya = match self.y_range {
+            Some(r) => Axis::new(r.0, r.1, false),
+            None => {
                 let lo = vals.iter().copied().fold(0.0f64, f64::min);
-                let hi = vals.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                let pad = ((hi - lo).abs() * 0.08).max(1e-9);
-                (lo, hi + pad)
+                let hi = vals.iter().copied().fold(0.0f64, f64::max);
+                let pad = (hi - lo).abs() * 0.08;
+                Axis::new(lo, hi + pad, false)
             }
         };
+        let (y0, y1) = (ya.lo, ya.hi);
         let mut chart = ChartBuilder::on(root)
             .caption(&self.title, (FONT, 26))
             .margin(18)
             .x_label_area_size(40)
             .y_label_area_size(80)
-            .build_cartesian_2d(0.0..ng as f64, y0..y1)
+            .build_cartesian_2d(0.0..ng as f64, ya.linear())
             .map_err(|x| e(&x))?;
         // No x ticks: group names are drawn once, centred, below the axis.
         chart
@@ -119,7 +124,7 @@ impl BarChart {
             .y_desc(self.y_label.as_str())
             .label_style((FONT, 15))
             .axis_desc_style((FONT, 17))
-            .y_label_formatter(&|y| fmt_tick(*y))
+            .y_label_formatter(&|y| ya.label(*y))
             .light_line_style(RGBColor(235, 235, 235))
             .draw()
             .map_err(|x| e(&x))?;
@@ -130,10 +135,11 @@ impl BarChart {
                 .values
                 .iter()
                 .enumerate()
-                .filter(|(_, v)| v.is_finite())
+                .filter(|(_, v)| drawable(**v, false))
                 .map(|(g, &v)| {
                     let x0 = g as f64 + 0.1 + k as f64 * slot;
-                    Rectangle::new([(x0, y0.max(0.0).min(v)), (x0 + slot * 0.9, v.min(y1))], color.filled())
+                    let v = v.clamp(y0, y1);
+                    Rectangle::new([(x0, y0.max(0.0).min(v)), (x0 + slot * 0.9, v.max(y0.max(0.0)))], color.filled())
                 })
                 .collect();
             let anno = chart.draw_series(bars).map_err(|x| e(&x))?;
@@ -145,7 +151,7 @@ impl BarChart {
                     .iter()
                     .zip(errs)
                     .enumerate()
-                    .filter(|(_, (v, d))| v.is_finite() && d.is_finite() && **d > 0.0)
+                    .filter(|(_, (v, d))| drawable(**v, false) && drawable(**d, false) && **d > 0.0)
                     .map(|(g, (&v, &d))| {
                         let xm = g as f64 + 0.1 + (k as f64 + 0.45) * slot;
                         PathElement::new(vec![(xm, (v - d).max(y0)), (xm, (v + d).min(y1))], BLACK.stroke_width(2))

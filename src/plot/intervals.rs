@@ -34,29 +34,29 @@ pub fn render_intervals(path: &Path, title: &str, aggs: &[(String, [Interval; 4]
         let names = ["Mean", "Median", "IQM", "Optimality gap"];
         for (p, (area, name)) in panels.iter().zip(names).enumerate() {
             let pick = |a: &[Interval; 4]| -> Interval { a[p] };
-            let (mut lo, mut hi) = aggs.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), (_, a)| {
-                let i = pick(a);
-                (l.min(i.lo).min(i.estimate), h.max(i.hi).max(i.estimate))
-            });
-            if !lo.is_finite() || !hi.is_finite() {
-                (lo, hi) = (0.0, 1.0);
-            }
-            let pad = if hi > lo { (hi - lo) * 0.1 } else { lo.abs().max(1.0) * 0.05 };
+            let (lo, hi) = super::axis::fit_range(
+                aggs.iter().flat_map(|(_, a)| {
+                    let i = pick(a);
+                    [i.lo, i.estimate, i.hi]
+                }),
+                false,
+            )
+            .unwrap_or((0.0, 1.0));
+            let xa = super::axis::Axis::new(lo, hi, false);
             let left = if p == 0 { 150 } else { 10 };
             let mut chart = ChartBuilder::on(area)
                 .caption(name, (FONT, 20))
                 .margin(10)
                 .x_label_area_size(35)
                 .y_label_area_size(left)
-                .build_cartesian_2d((lo - pad)..(hi + pad), 0f64..n as f64)
+                .build_cartesian_2d(xa.linear(), 0f64..n as f64)
                 .map_err(|x| e(&x))?;
             let labels: Vec<String> = aggs.iter().map(|a| a.0.clone()).collect();
             chart
                 .configure_mesh()
                 .disable_y_mesh()
-                .x_labels(4)
                 .y_labels(n * 2 + 1)
-                .x_label_formatter(&|x| super::lines::fmt_tick(*x))
+                .x_label_formatter(&|x| xa.label(*x))
                 .y_label_formatter(&|y| {
                     let k = (y - 0.5).round();
                     if p == 0 && (y - 0.5 - k).abs() < 1e-9 && k >= 0.0 && (k as usize) < labels.len() {
@@ -70,6 +70,8 @@ pub fn render_intervals(path: &Path, title: &str, aggs: &[(String, [Interval; 4]
                 .map_err(|x| e(&x))?;
             for (k, (_, a)) in aggs.iter().enumerate() {
                 let i = pick(a);
+                let c = |v: f64| if v.is_nan() { v } else { v.clamp(xa.lo, xa.hi) };
+                let i = Interval { estimate: c(i.estimate), lo: c(i.lo), hi: c(i.hi) };
                 let y = (n - 1 - k) as f64 + 0.5;
                 let color = PALETTE[k % PALETTE.len()];
                 chart

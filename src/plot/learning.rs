@@ -1,4 +1,5 @@
-//! Learning curves: the mean return over seeds with a 95 % bootstrap band,
+//! Learning curves: the mean return over seeds with a 95 % bootstrap band
+//! (with two seeds or more; the axis names the band only then),
 //! optional smoothing, several agents on one chart, and an x axis of episodes
 //! or of environment steps.
 //!
@@ -107,9 +108,7 @@ impl CurveSpec {
             return Err("y = \"episodes\" needs x = \"steps\" (episodes completed against time steps)".into());
         }
         if let Some([lo, hi]) = self.y_range {
-            if lo.is_nan() || hi.is_nan() || lo >= hi {
-                return Err(format!("y_range: [{lo}, {hi}] must be [low, high] with low < high"));
-            }
+            super::axis::check_range("y_range", lo, hi, self.log_y)?;
         }
         if self.grid_points < 2 {
             return Err("grid_points: must be >= 2".into());
@@ -189,6 +188,24 @@ pub fn agent_band(seeds: &[SeedCurve], spec: &CurveSpec, band_seed: u64) -> Resu
     }
 }
 
+/// The y axis label of a learning-curve chart; it names the 95 % bootstrap
+/// band only when there is one (`banded`: some agent has two seeds or more).
+pub fn curve_y_label(spec: &CurveSpec, banded: bool) -> String {
+    let stat = if banded { "mean, 95% bootstrap CI" } else { "one seed" };
+    let smoothing = match spec.smoothing {
+        SmoothingKind::None => String::new(),
+        SmoothingKind::Rolling => format!(", rolling mean over {}", spec.window),
+        SmoothingKind::Ema => format!(", EMA {}", spec.weight),
+    };
+    if spec.y == "episodes" {
+        format!("episodes completed ({stat})")
+    } else if spec.y == "length" {
+        format!("steps per episode ({stat}{smoothing}{})", if spec.log_y { ", log scale" } else { "" })
+    } else {
+        format!("return per episode ({stat}{smoothing})")
+    }
+}
+
 /// Draw learning curves for several agents: `agents` = (label, one curve per seed).
 pub fn render_learning_curves(
     path: &Path,
@@ -226,27 +243,15 @@ pub fn render_learning_curves(
             dashed: false,
         });
     }
-    let smoothing = match spec.smoothing {
-        SmoothingKind::None => String::new(),
-        SmoothingKind::Rolling => format!(", rolling mean over {}", spec.window),
-        SmoothingKind::Ema => format!(", EMA {}", spec.weight),
-    };
+    let banded = agents.iter().any(|(_, seeds)| seeds.len() > 1);
     LineChart {
         title: title.to_string(),
         x_label: if spec.x == "steps" { "environment steps".into() } else { "episode".into() },
-        y_label: if counting {
-            "episodes completed (mean, 95% bootstrap CI)".to_string()
-        } else if spec.y == "length" {
-            format!(
-                "steps per episode (mean, 95% bootstrap CI{smoothing}{})",
-                if spec.log_y { ", log scale" } else { "" }
-            )
-        } else {
-            format!("return per episode (mean, 95% bootstrap CI{smoothing})")
-        },
+        y_label: curve_y_label(spec, banded),
         series,
         size: Some((1000, 620)),
         y_range: spec.y_range.map(|r| (r[0], r[1])),
+        y_range_key: "learning_curve.y_range".into(),
         log_y: spec.log_y,
         ..Default::default()
     }
@@ -321,6 +326,13 @@ mod tests {
         assert!((e[0] - 1.0).abs() < 1e-15 && (e[1] - 1.75 / 0.75).abs() < 1e-15);
         // A constant sequence stays constant under the debiased EMA.
         assert!(debiased_ema(&[4.0; 20], 0.9).iter().all(|x| (x - 4.0).abs() < 1e-12));
+    }
+
+    #[test]
+    fn the_ci_is_named_only_with_two_seeds() {
+        let spec = CurveSpec { smoothing: SmoothingKind::Rolling, window: 10, ..Default::default() };
+        assert_eq!(curve_y_label(&spec, false), "return per episode (one seed, rolling mean over 10)");
+        assert_eq!(curve_y_label(&spec, true), "return per episode (mean, 95% bootstrap CI, rolling mean over 10)");
     }
 
     #[test]

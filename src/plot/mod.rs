@@ -4,6 +4,11 @@
 //! the font bundled in `assets/fonts/` with plotters' `ab_glyph` backend before
 //! any text is drawn. Every plot is rendered to a hidden temporary file and
 //! renamed into place, so a finished plot is never half-written.
+//!
+//! Every plot takes plain data (numbers, labels, [`grid::GridMap`],
+//! [`sa::SaSeries`]): this module imports neither agents nor envs. Axis
+//! ranges and tick labels all go through [`axis`], so a non-finite or absurd
+//! range is refused or clamped before it reaches plotters.
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -71,6 +76,7 @@ where
     }
 }
 
+pub mod axis;
 pub mod bands;
 pub mod bars;
 pub mod grid;

@@ -1,4 +1,5 @@
-//! Plots of the stochastic approximation lab ([`crate::agents::sa`]).
+//! Plots of the stochastic approximation lab (`agents::sa`), from plain data:
+//! the runner turns each run into an [`SaSeries`] (this module knows no agent).
 //!
 //! [`plot`] writes, for the runs of one experiment:
 //!
@@ -20,10 +21,41 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use super::axis::Axis;
 use super::bands::{band_polygon, bootstrap_band, Band, DEFAULT_RESAMPLES};
 use super::{render_png, FONT};
-use crate::agents::sa::SaRun;
 use crate::Result;
+
+/// One stochastic-approximation run (one agent, one seed) as plain data.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SaSeries {
+    /// The agent's label (runs with the same label are one curve over seeds).
+    pub label: String,
+    /// The run's seed.
+    pub seed: u64,
+    /// The target w* (one entry per component).
+    pub truth: Vec<f64>,
+    /// The estimates: `trajectory[k − 1]` = w_k.
+    pub trajectory: Vec<Vec<f64>>,
+    /// The fixed 2-D sample set (SGD-type runs only; draws `sa_trajectory.png`).
+    pub samples: Option<Vec<[f64; 2]>>,
+    /// The true mean of the distribution the samples came from, when known.
+    pub true_mean: Option<[f64; 2]>,
+}
+
+impl SaSeries {
+    /// ‖w_{i+1} − w*‖₂ (|w_{i+1} − w*| for scalars).
+    pub fn error_at(&self, i: usize) -> f64 {
+        self.trajectory[i].iter().zip(&self.truth).map(|(x, y)| (x - y) * (x - y)).sum::<f64>().sqrt()
+    }
+}
+
+/// The mean of 2-D samples ((0, 0) for none).
+fn sample_mean(samples: &[[f64; 2]]) -> [f64; 2] {
+    let n = samples.len().max(1) as f64;
+    let s = samples.iter().fold([0.0, 0.0], |a, p| [a[0] + p[0], a[1] + p[1]]);
+    [s[0] / n, s[1] / n]
+}
 
 /// Largest number of points drawn per curve (longer runs are thinned).
 const MAX_POINTS: usize = 2000;
@@ -31,13 +63,13 @@ const MAX_POINTS: usize = 2000;
 /// Seed of the bootstrap stream of the bands.
 const BAND_SEED: u64 = 0xBA5D;
 
-use super::lines::{draw_legend, draw_mesh, fmt_tick as short, PALETTE};
+use super::lines::{best_legend_corner, draw_legend, draw_mesh, fmt_tick as short, PALETTE};
 
 /// The runs of one agent label, in seed order.
 struct Group<'a> {
     label: String,
     color: RGBColor,
-    runs: Vec<(u64, &'a SaRun)>,
+    runs: Vec<(u64, &'a SaSeries)>,
 }
 
 impl Group<'_> {
@@ -49,16 +81,17 @@ impl Group<'_> {
     }
     /// Mean and band of a per-iteration quantity over this group's seeds,
     /// truncated to the shortest run.
-    fn band(&self, f: impl Fn(&SaRun, usize) -> f64) -> Result<Band> {
+    fn band(&self, f: impl Fn(&SaSeries, usize) -> f64) -> Result<Band> {
         let len = self.runs.iter().map(|(_, r)| r.trajectory.len()).min().unwrap_or(0);
         let curves: Vec<Vec<f64>> = self.runs.iter().map(|(_, r)| (0..len).map(|i| f(r, i)).collect()).collect();
         bootstrap_band(&curves, DEFAULT_RESAMPLES, BAND_SEED)
     }
 }
 
-fn group_runs(runs: &[(String, u64, SaRun)]) -> Vec<Group<'_>> {
+fn group_runs(runs: &[SaSeries]) -> Vec<Group<'_>> {
     let mut groups: Vec<Group> = Vec::new();
-    for (label, seed, run) in runs {
+    for run in runs {
+        let (label, seed) = (&run.label, &run.seed);
         match groups.iter_mut().find(|g| &g.label == label) {
             Some(g) => g.runs.push((*seed, run)),
             None => {
@@ -74,17 +107,21 @@ fn group_runs(runs: &[(String, u64, SaRun)]) -> Vec<Group<'_>> {
 }
 
 /// Write the SA plots for all runs of an experiment into `dir` (which must
-/// exist). `runs` = (agent label, seed, run). Returns the files written.
+/// exist). Returns the files written.
 ///
 /// ```no_run
 /// # fn main() -> rlkit::Result<()> {
-/// use rlkit::agents::sa;
-/// let p: toml::Table = toml::from_str("function = { type = \"tanh\" }\nw1 = 3.0").unwrap();
-/// let runs = vec![("RM".to_string(), 0, sa::run("robbins-monro", &p, 0)?)];
-/// let files = rlkit::plot::sa::plot(std::path::Path::new("out"), &runs)?;
+/// use rlkit::plot::sa::{plot, SaSeries};
+/// let run = SaSeries {
+///     label: "RM".into(),
+///     truth: vec![1.0],
+///     trajectory: vec![vec![3.0], vec![2.0], vec![1.5], vec![1.2]],
+///     ..Default::default()
+/// };
+/// let files = plot(std::path::Path::new("out"), &[run])?;
 /// # Ok(()) }
 /// ```
-pub fn plot(dir: &Path, runs: &[(String, u64, SaRun)]) -> Result<Vec<PathBuf>> {
+pub fn plot(dir: &Path, runs: &[SaSeries]) -> Result<Vec<PathBuf>> {
     let groups = group_runs(runs);
     let mut written = Vec::new();
     if groups.is_empty() {
@@ -133,7 +170,7 @@ fn thin(len: usize, log_x: bool) -> Vec<usize> {
 fn segments(points: impl Iterator<Item = (f64, f64)>) -> Vec<Vec<(f64, f64)>> {
     let mut segs: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
     for (x, y) in points {
-        if x.is_finite() && y.is_finite() {
+        if super::axis::drawable(x, false) && super::axis::drawable(y, false) {
             if let Some(s) = segs.last_mut() {
                 s.push((x, y));
             }
@@ -146,7 +183,7 @@ fn segments(points: impl Iterator<Item = (f64, f64)>) -> Vec<Vec<(f64, f64)>> {
 }
 
 fn range(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
-    values.filter(|v| v.is_finite()).fold(None, |acc, v| match acc {
+    values.filter(|v| super::axis::drawable(*v, false)).fold(None, |acc, v| match acc {
         None => Some((v, v)),
         Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
     })
@@ -194,6 +231,13 @@ fn plot_estimates(path: &Path, groups: &[&Group]) -> Result<()> {
     .unwrap_or((-1.0, 1.0));
     let (ylo, yhi) = padded(ylo, yhi, 0.06);
     let xmax = len.max(2) as f64;
+    let (xa, ya) = (Axis::new(1.0, xmax, false), Axis::new(ylo, yhi, false));
+    let mut sample: Vec<(f64, f64)> = curves
+        .iter()
+        .flat_map(|b| thin(b.mean.len(), false).into_iter().map(move |i| (i as f64 + 1.0, b.mean[i])))
+        .collect();
+    sample.extend(targets.iter().flat_map(|t| (0..50).map(move |k| (1.0 + (xmax - 1.0) * k as f64 / 49.0, t.0))));
+    let corner = best_legend_corner(&sample, &xa, &ya, groups.len() + targets.len(), (880, 520));
     let title = caption("Estimate w_k vs iteration", groups);
     render_png(path, (1000, 640), |root: &Root| {
         let mut chart = ChartBuilder::on(root)
@@ -201,9 +245,9 @@ fn plot_estimates(path: &Path, groups: &[&Group]) -> Result<()> {
             .margin(16)
             .x_label_area_size(50)
             .y_label_area_size(80)
-            .build_cartesian_2d(1.0..xmax, ylo..yhi)
+            .build_cartesian_2d(xa.linear(), ya.linear())
             .map_err(|e| e.to_string())?;
-        draw_mesh(&mut chart, "iteration k", "estimate w_k", &|v| short(*v), &|v| short(*v))?;
+        draw_mesh(&mut chart, "iteration k", "estimate w_k", &xa, &ya)?;
         for (g, b) in groups.iter().zip(&curves) {
             if g.seeds() > 1 {
                 let idx = thin(b.mean.len(), false);
@@ -244,22 +288,9 @@ fn plot_estimates(path: &Path, groups: &[&Group]) -> Result<()> {
             let c = color.unwrap_or(BLACK);
             s.label(label).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 8, y)], c.stroke_width(2)));
         }
-        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+        draw_legend(&mut chart, corner)?;
         Ok(())
     })
-}
-
-/// Label a log-axis tick only at 1, 2, 5 times a power of ten.
-fn log_tick(v: f64) -> String {
-    if v <= 0.0 || !v.is_finite() {
-        return String::new();
-    }
-    let mantissa = v / 10f64.powf(v.log10().floor());
-    if [1.0, 2.0, 5.0].iter().any(|m| (mantissa - m).abs() < 1e-6) {
-        short(v)
-    } else {
-        String::new()
-    }
 }
 
 fn plot_errors(path: &Path, groups: &[&Group]) -> Result<()> {
@@ -268,7 +299,7 @@ fn plot_errors(path: &Path, groups: &[&Group]) -> Result<()> {
         curves.push(g.band(|r, i| r.error_at(i))?);
     }
     let len = curves.iter().map(|b| b.mean.len()).max().unwrap_or(1).max(2);
-    let positive = |v: &f64| v.is_finite() && *v > 0.0;
+    let positive = |v: &f64| super::axis::drawable(*v, true);
     let ymax =
         curves.iter().flat_map(|b| b.mean.iter().chain(&b.hi)).copied().filter(positive).fold(f64::NAN, f64::max);
     let ymax = if ymax.is_finite() { ymax } else { 1.0 };
@@ -314,16 +345,24 @@ fn plot_errors(path: &Path, groups: &[&Group]) -> Result<()> {
     let below: Vec<bool> = curves.iter().map(|b| b.mean.iter().any(|v| v.is_finite() && *v < floor)).collect();
     let title = caption("Error |w_k - w*| vs iteration (log-log)", groups);
     // Values at or below 0 (exact hits) and below the floor go on the axis.
-    let clamp = move |v: f64| if v.is_finite() { v.max(ymin) } else { f64::NAN };
+    let (xa, ya) = (Axis::new(1.0, xmax, true), Axis::new(ymin, ymax, true));
+    let (ymin, ymax) = (ya.lo, ya.hi);
+    let clamp = move |v: f64| if positive(&v) || v == 0.0 { v.clamp(ymin, ymax) } else { f64::NAN };
+    let sample: Vec<(f64, f64)> = curves
+        .iter()
+        .flat_map(|b| thin(b.mean.len(), true).into_iter().map(move |i| ((i + 1) as f64, clamp(b.mean[i]))))
+        .filter(|p| p.1.is_finite())
+        .collect();
+    let corner = best_legend_corner(&sample, &xa, &ya, groups.len() + 1, (880, 520));
     render_png(path, (1000, 640), |root: &Root| {
         let mut chart = ChartBuilder::on(root)
             .caption(title, (FONT, 24))
             .margin(16)
             .x_label_area_size(50)
             .y_label_area_size(90)
-            .build_cartesian_2d((1.0..xmax).log_scale(), (ymin..ymax).log_scale())
+            .build_cartesian_2d(xa.logarithmic(), ya.logarithmic())
             .map_err(|e| e.to_string())?;
-        draw_mesh(&mut chart, "iteration k", "error |w_k - w*|", &|v| log_tick(*v), &|v| format!("{v:.0e}"))?;
+        draw_mesh(&mut chart, "iteration k", "error |w_k - w*|", &xa, &ya)?;
         for ((g, b), low) in groups.iter().zip(&curves).zip(&below) {
             let idx = thin(b.mean.len(), true);
             let xs: Vec<f64> = idx.iter().map(|&i| i as f64 + 1.0).collect();
@@ -360,7 +399,7 @@ fn plot_errors(path: &Path, groups: &[&Group]) -> Result<()> {
                     .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 8, y)], BLACK.stroke_width(2)));
             }
         }
-        draw_legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
+        draw_legend(&mut chart, corner)?;
         Ok(())
     })
 }
@@ -369,13 +408,13 @@ fn plot_trajectories<'a>(path: &Path, groups: &[&Group<'a>]) -> Result<()> {
     // The runs of the smallest seed of the first group, in every group (or
     // each group's first run): their sample sets coincide when the configs agree.
     let seed = groups[0].runs[0].0;
-    let pick =
-        |g: &&Group<'a>| -> (u64, &'a SaRun) { g.runs.iter().find(|(s, _)| *s == seed).copied().unwrap_or(g.runs[0]) };
-    let chosen: Vec<(u64, &SaRun)> = groups.iter().map(pick).collect();
+    let pick = |g: &&Group<'a>| -> (u64, &'a SaSeries) {
+        g.runs.iter().find(|(s, _)| *s == seed).copied().unwrap_or(g.runs[0])
+    };
+    let chosen: Vec<(u64, &SaSeries)> = groups.iter().map(pick).collect();
     let samples = chosen[0].1.samples.clone().unwrap_or_default();
-    let xbar = crate::agents::sa::sgd_mean::sample_mean(&samples);
-    let true_mean =
-        chosen[0].1.summary.get("true_mean").and_then(|v| serde_json::from_value::<[f64; 2]>(v.clone()).ok());
+    let xbar = sample_mean(&samples);
+    let true_mean = chosen[0].1.true_mean;
     let mut xs_all: Vec<f64> = samples.iter().map(|p| p[0]).collect();
     let mut ys_all: Vec<f64> = samples.iter().map(|p| p[1]).collect();
     for (_, r) in &chosen {
@@ -405,14 +444,16 @@ fn plot_trajectories<'a>(path: &Path, groups: &[&Group<'a>]) -> Result<()> {
                  caption: String,
                  legend: bool|
      -> std::result::Result<(), String> {
+        let (xa, ya) = (Axis::new(cx - half, cx + half, false), Axis::new(cy - half, cy + half, false));
+        let (cx, cy, half) = ((xa.lo + xa.hi) / 2.0, (ya.lo + ya.hi) / 2.0, (xa.hi - xa.lo) / 2.0);
         let mut chart = ChartBuilder::on(area)
             .caption(caption, (FONT, 19))
             .margin(14)
             .x_label_area_size(45)
             .y_label_area_size(60)
-            .build_cartesian_2d((cx - half)..(cx + half), (cy - half)..(cy + half))
+            .build_cartesian_2d(xa.linear(), ya.linear())
             .map_err(|e| e.to_string())?;
-        draw_mesh(&mut chart, "x", "y", &|v| short(*v), &|v| short(*v))?;
+        draw_mesh(&mut chart, "x", "y", &xa, &ya)?;
         let inside = |p: &(f64, f64)| (p.0 - cx).abs() <= half && (p.1 - cy).abs() <= half;
         chart
             .draw_series(samples.iter().map(|p| (p[0], p[1])).filter(inside).map(|p| Circle::new(p, 3, grey.filled())))

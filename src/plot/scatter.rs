@@ -12,7 +12,8 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::lines::{draw_legend, draw_mesh, fmt_tick, PALETTE};
+use super::axis::{drawable, fit_range, Axis};
+use super::lines::{best_legend_corner, draw_legend, draw_mesh, PALETTE};
 use super::{render_png, FONT};
 use crate::{Error, Result};
 
@@ -35,7 +36,7 @@ pub fn render_scatter_panels(path: &Path, title: &str, classes: &[String], panel
         return Err(Error::internal("scatter: no panels"));
     }
     for p in panels {
-        if !p.points.iter().any(|q| q.0.is_finite() && q.1.is_finite()) {
+        if !p.points.iter().any(|q| drawable(q.0, false) && drawable(q.1, false)) {
             return Err(Error::internal(format!("scatter: panel `{}` has no finite points", p.title)));
         }
         if p.points.iter().any(|q| q.2 >= classes.len()) {
@@ -48,23 +49,19 @@ pub fn render_scatter_panels(path: &Path, title: &str, classes: &[String], panel
         let root = root.titled(title, (FONT, 24)).map_err(|x| e(&x))?;
         let areas = root.split_evenly((1, panels.len()));
         for (area, p) in areas.iter().zip(panels) {
-            let pts: Vec<&(f64, f64, usize)> = p.points.iter().filter(|q| q.0.is_finite() && q.1.is_finite()).collect();
-            let range = |f: &dyn Fn(&(f64, f64, usize)) -> f64| {
-                let lo = pts.iter().map(|q| f(q)).fold(f64::INFINITY, f64::min);
-                let hi = pts.iter().map(|q| f(q)).fold(f64::NEG_INFINITY, f64::max);
-                let pad = ((hi - lo) * 0.06).max(1e-6);
-                (lo - pad, hi + pad)
-            };
-            let (x0, x1) = range(&|q| q.0);
-            let (y0, y1) = range(&|q| q.1);
+            let pts: Vec<&(f64, f64, usize)> =
+                p.points.iter().filter(|q| drawable(q.0, false) && drawable(q.1, false)).collect();
+            let (x0, x1) = fit_range(pts.iter().map(|q| q.0), false).unwrap_or((0.0, 1.0));
+            let (y0, y1) = fit_range(pts.iter().map(|q| q.1), false).unwrap_or((0.0, 1.0));
+            let (xa, ya) = (Axis::new(x0, x1, false), Axis::new(y0, y1, false));
             let mut chart = ChartBuilder::on(area)
                 .caption(&p.title, (FONT, 20))
                 .margin(12)
                 .x_label_area_size(45)
                 .y_label_area_size(65)
-                .build_cartesian_2d(x0..x1, y0..y1)
+                .build_cartesian_2d(xa.linear(), ya.linear())
                 .map_err(|x| e(&x))?;
-            draw_mesh(&mut chart, "PC 1", "PC 2", &|x| fmt_tick(*x), &|y| fmt_tick(*y))?;
+            draw_mesh(&mut chart, "PC 1", "PC 2", &xa, &ya)?;
             for (c, name) in classes.iter().enumerate() {
                 let color = PALETTE[c % PALETTE.len()];
                 let dots: Vec<Circle<(f64, f64), i32>> = pts
@@ -81,7 +78,8 @@ pub fn render_scatter_panels(path: &Path, title: &str, classes: &[String], panel
                     .label(name.clone())
                     .legend(move |(x, y)| Circle::new((x + 7, y), 4, color.filled()));
             }
-            draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+            let xy: Vec<(f64, f64)> = pts.iter().map(|q| (q.0, q.1)).collect();
+            draw_legend(&mut chart, best_legend_corner(&xy, &xa, &ya, classes.len(), (480, 460)))?;
         }
         Ok(())
     })

@@ -18,8 +18,8 @@
 //! turns w_k into w_{k+1} with step α_k, so a run of `iterations = K` has K + 1
 //! estimates and its iterations table has K + 1 rows, `iteration` = 1..=K+1.
 //!
-//! The runner calls [`run`] once per (agent, seed) and [`plot`] once per
-//! experiment:
+//! The runner calls [`run`] once per (agent, seed); it draws the plots itself
+//! (`plot::sa`, from plain series), since agents draw nothing:
 //!
 //! ```
 //! use rlkit::agents::sa;
@@ -39,8 +39,6 @@ pub mod incremental_mean;
 pub mod robbins_monro;
 pub mod schedule;
 pub mod sgd_mean;
-
-use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 
@@ -136,13 +134,6 @@ pub fn run(kind: &str, params: &toml::Table, seed: u64) -> Result<SaRun> {
         }
         other => Err(Error::input(format!("kind: unknown SA agent kind {other:?}; valid kinds: {}", KINDS.join(", ")))),
     }
-}
-
-/// Write the SA plots of an experiment into `dir` (already created).
-/// `runs` = (agent label, seed, run). Returns the files written. See
-/// [`crate::plot::sa::plot`].
-pub fn plot(dir: &Path, runs: &[(String, u64, SaRun)]) -> Result<Vec<PathBuf>> {
-    crate::plot::sa::plot(dir, runs)
 }
 
 /// Deserialize an agent's parameter table into a config struct. Errors name
