@@ -581,7 +581,7 @@ fn flash_backward_masked(
             let mut dq_h = ArrayViewMut2::from_shape((nq, d), dq_h).expect("head slice");
             let mut dk_h = ArrayViewMut2::from_shape((nk, d), dk_h).expect("head slice");
             let mut dv_h = ArrayViewMut2::from_shape((nk, dv), dv_h).expect("head slice");
-            let mut t = Tiles::new(bq, bk);
+            let mut t = Tiles::new(bq.min(nq), bk.min(nk));
             for j0 in (0..nk).step_by(bk) {
                 let j1 = (j0 + bk).min(nk);
                 let mut dk_j = dk_h.slice_axis_mut(Axis(0), Slice::from(j0..j1));
@@ -606,7 +606,7 @@ fn flash_backward_masked(
             let j1 = j0 + cols;
             let mut dk_j = ArrayViewMut2::from_shape((cols, d), dk_j).expect("block slice");
             let mut dv_j = ArrayViewMut2::from_shape((cols, dv), dv_j).expect("block slice");
-            let mut t = Tiles::new(bq, bk);
+            let mut t = Tiles::new(bq.min(nq), bk.min(nk));
             for i0 in (0..nq).step_by(bq) {
                 let i1 = (i0 + bq).min(nq);
                 if tile_fully_masked(mask, i1 - 1, j0) {
@@ -622,7 +622,7 @@ fn flash_backward_masked(
             let hb = head(h);
             let i1 = i0 + rows;
             let mut dq_i = ArrayViewMut2::from_shape((rows, d), dq_i).expect("block slice");
-            let mut t = Tiles::new(bq, bk);
+            let mut t = Tiles::new(bq.min(nq), bk.min(nk));
             for j0 in (0..nk).step_by(bk) {
                 if tile_fully_masked(mask, i1 - 1, j0) {
                     break;
