@@ -313,6 +313,7 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
+    quiet_on_closed_stdout();
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
@@ -349,6 +350,31 @@ where
             ExitCode::from(e.exit_code() as u8)
         }
     }
+}
+
+/// Printing to a closed pipe (`rlkit ... | head -1`) ends the process quietly
+/// with exit code 0, as `head` users expect. rlkit's own output goes through
+/// [`crate::util::write_stdout`], which never panics; this hook also covers a
+/// `println!` anywhere else (its "failed printing to stdout" panic).
+fn quiet_on_closed_stdout() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(install_closed_stdout_hook);
+}
+
+fn install_closed_stdout_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
 }
 
 /// `rlkit run`: one experiment, or a sweep's runs (exit code 130 when interrupted).

@@ -1131,3 +1131,43 @@ pub fn run_approx(
     let seed_results: Vec<crate::agents::train::SeedResult> = results.into_iter().map(|r| r.0).collect();
     aggregate_learning(world, agent, &cfg, exp, &seed_results, &extra, out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::{load::load_doc, LoadOptions};
+
+    /// A run whose second variant fails leaves the output directory as it was:
+    /// missing stays missing, empty stays empty, and no staging directory is left.
+    #[test]
+    fn an_error_in_a_later_variant_leaves_nothing_behind() {
+        let env = concat!(env!("CARGO_MANIFEST_DIR"), "/envs/zhao_5x5.toml");
+        let text = format!(
+            "name = \"t\"\n[env]\npath = \"{env}\"\n[[agents]]\nkind = \"value-iteration\"\n[[variants]]\nname = \"a\"\n[[variants]]\nname = \"b\"\n"
+        );
+        let root = std::env::temp_dir().join(format!("rlkit-stage-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        for pre_existing in [false, true] {
+            let out = root.join(format!("out{pre_existing}"));
+            if pre_existing {
+                std::fs::create_dir(&out).unwrap();
+            }
+            let opts = LoadOptions { out: Some(out.clone()), ..Default::default() };
+            let doc = crate::config::Doc::from_str(root.join("exp.toml"), &text).unwrap();
+            let mut exp = load_doc(doc, &root.join("exp.toml"), &opts).unwrap();
+            // Variant `b` fails at run time (after `a` has written all its files).
+            exp.variants[1].agents[0].kind = "no-such-kind".into();
+            exp.variants[1].agents[0].job = AgentJob::Other(toml::Table::new());
+            let e = run(&exp, &RunOptions::default()).unwrap_err();
+            assert!(e.to_string().contains("variant `b`, agent `value-iteration`"), "{e}");
+            assert_eq!(out.exists(), pre_existing);
+            if pre_existing {
+                assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "the empty directory stays empty");
+            }
+            let left: Vec<_> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().file_name()).collect();
+            assert!(left.iter().all(|n| !n.to_string_lossy().contains("staging")), "{left:?}");
+        }
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+}
