@@ -740,3 +740,34 @@ fn list_bench_and_nn_help_have_examples() {
         assert!(s.contains("Example") && s.contains(&format!("rlkit {}", cmd[0])), "{cmd:?}: {s}");
     }
 }
+
+/// A plot the experiment asks for that cannot apply is refused (it used to be silently skipped).
+#[test]
+fn plots_that_do_not_apply_are_refused() {
+    let d = tmpdir("plots");
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "plots = [\"values\", \"learning\"]",
+            &["exp.toml:2:20", "plots[1]", "plot `learning` does not apply", "no agent learns"],
+        ),
+        ("plots = [\"sa\"]", &["plots[0]", "plot `sa` does not apply"]),
+    ];
+    for (plots, needles) in cases {
+        let (o, out) = run_exp(&d, &GOOD_EXP.replace("name = \"t\"", &format!("name = \"t\"\n{plots}")));
+        assert_user_error(&o, needles);
+        assert!(!out.exists());
+    }
+    let mdp = "name = \"m\"\nplots = [\"values\"]\n[env]\npath = \"envs/random_walk.toml\"\n[[agents]]\nkind = \"td0\"\nepisodes = 5\n";
+    let f = write(&d, "mdp.toml", mdp);
+    assert_user_error(&rlkit(&["check", &f]), &["plots[0]", "value maps of a gridworld"]);
+    // Inherited from a preset, a plot that does not apply is just not drawn.
+    let f = write(
+        &d,
+        "pe.toml",
+        &format!(
+            "extends = \"{}/configs/dp_precise.toml\"\nname = \"pe\"\n[env]\npath = \"envs/zhao_5x5.toml\"\n[[agents]]\nkind = \"policy-evaluation\"\n",
+            env!("CARGO_MANIFEST_DIR")
+        ),
+    );
+    assert!(rlkit(&["check", &f]).status.success());
+}

@@ -103,6 +103,34 @@ pub fn check_episodic(doc: &Doc, w: &World) -> Result<()> {
     ))
 }
 
+/// Why plot kind `k` cannot be drawn for any variant (`None` when it can).
+fn plot_does_not_apply(k: &str, variants: &[Variant]) -> Option<String> {
+    use super::agents::{AgentJob, DpJob};
+    let agents = || variants.iter().flat_map(|v| v.agents.iter());
+    let is_sa = |kind: &str| crate::agents::sa::KINDS.contains(&kind);
+    let applies = match k {
+        "convergence" => agents().any(|a| matches!(a.job, AgentJob::Dp(DpJob::Vi(_) | DpJob::Pi(_) | DpJob::Tpi(_)))),
+        "values" => variants
+            .iter()
+            .any(|v| v.world.as_ref().is_some_and(|w| w.grid().is_some()) && v.agents.iter().any(|a| !is_sa(&a.kind))),
+        "learning" => agents().any(|a| !matches!(a.job, AgentJob::Dp(_)) && !is_sa(&a.kind)),
+        "sa" => agents().any(|a| is_sa(&a.kind)),
+        _ => true,
+    };
+    if applies {
+        return None;
+    }
+    Some(
+        match k {
+            "convergence" => "it draws value iteration and (truncated) policy iteration, and there are none",
+            "values" => "it draws value maps of a gridworld, and no agent runs on one",
+            "learning" => "it draws learning curves, and no agent learns from episodes",
+            _ => "it draws stochastic-approximation agents, and there are none",
+        }
+        .to_string(),
+    )
+}
+
 /// `seeds` is a count (`seeds = 5`: runs 0..4) or a list of run ids
 /// (`seeds = [0, 3]`); anything else gets a message that says so (rather than
 /// serde's "untagged enum").
@@ -146,6 +174,8 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Experiment> {
 /// [`load`] an experiment already parsed (`path` is where relative paths in it start).
 pub fn load_doc(doc: Doc, path: &Path, opts: &LoadOptions) -> Result<Experiment> {
     let mut doc = doc;
+    // Plots the user asked for here (not inherited from a preset) must apply.
+    let plots_explicit = doc.table.contains_key("plots") || opts.sets.iter().any(|(k, _)| k.starts_with("plots"));
     // 1. A preset underneath the whole file.
     if let Some(p) = string_at(&doc, &[key("extends")])? {
         let preset = Doc::load(Path::new(&resolve_path(path, &p)))
@@ -257,6 +287,16 @@ pub fn load_doc(doc: Doc, path: &Path, opts: &LoadOptions) -> Result<Experiment>
             }
         }
         variants.push(resolve_variant(&vdoc, path, v.map(|x| x.1.name))?);
+    }
+    if let Some(p) = spec.plots.as_ref().filter(|_| plots_explicit) {
+        for (i, k) in p.iter().enumerate() {
+            if let Some(why) = plot_does_not_apply(k, &variants) {
+                return Err(doc.error_at(
+                    &[key("plots"), Seg::Index(i)],
+                    &format!("plot `{k}` does not apply to this experiment: {why}; remove it from `plots`"),
+                ));
+            }
+        }
     }
     let out_default = opts.out.is_none() && spec.out_dir.is_none();
     Ok(Experiment {
