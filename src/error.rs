@@ -49,6 +49,9 @@ impl Error {
     }
 }
 
+/// Shorthand for `std::result::Result<T, rlkit::Error>`.
+pub type Result<T> = std::result::Result<T, Error>;
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -58,6 +61,3 @@ mod tests {
         assert_eq!(super::Error::internal("plain").to_string(), "plain");
     }
 }
-
-/// Shorthand for `std::result::Result<T, rlkit::Error>`.
-pub type Result<T> = std::result::Result<T, Error>;

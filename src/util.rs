@@ -142,7 +142,7 @@ static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicB
 
 /// Write `text` to stdout. A closed pipe (`rlkit solve ... | head -1`) is not
 /// an error: the rest of the output is dropped quietly, and the command still
-/// exits 0. Use it (or [`outln!`](crate::util::outln)) instead of `println!`,
+/// exits 0. Use it (or the crate-internal `outln!`) instead of `println!`,
 /// which panics on a closed pipe.
 pub fn write_stdout(text: &str) {
     if STDOUT_CLOSED.load(std::sync::atomic::Ordering::Relaxed) {

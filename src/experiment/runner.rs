@@ -218,10 +218,7 @@ pub struct Outputs {
 pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunReport> {
     let started = std::time::SystemTime::now();
     let target = if exp.out_default { timestamped_dir(&exp.out_dir) } else { exp.out_dir.clone() };
-    let clear = match super::sweep::check_out_dir(&target, false, opts.force)? {
-        super::sweep::OutDir::Clear => true,
-        _ => false,
-    };
+    let clear = super::sweep::check_out_dir(&target, false, opts.force)? == super::sweep::OutDir::Clear;
     // Create the parents (remembering the first one we made, to remove it on failure).
     let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let first_new = parent.ancestors().take_while(|a| !a.as_os_str().is_empty() && !a.exists()).last();
