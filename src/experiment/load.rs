@@ -298,6 +298,9 @@ pub fn load_doc(doc: Doc, path: &Path, opts: &LoadOptions) -> Result<Experiment>
             }
         }
     }
+    // Plots by default or from a preset: those that apply (config.resolved.toml lists them, so
+    // that replaying it, as `rlkit export` does, asks only for plots that apply).
+    let plots: Vec<String> = plots.into_iter().filter(|k| plot_does_not_apply(k, &variants).is_none()).collect();
     let out_default = opts.out.is_none() && spec.out_dir.is_none();
     Ok(Experiment {
         file: path.to_path_buf(),
