@@ -18,6 +18,7 @@ use crate::agents::dp::{self, policy::read_policy, EvalConfig, EvalMethod, Polic
 use crate::config::Doc;
 use crate::env::World;
 use crate::experiment::{self, LoadOptions, ProgressMode, RunOptions};
+use crate::util::outln;
 use crate::{Error, Result};
 
 const EXAMPLES: &str = "\
@@ -27,7 +28,7 @@ Examples:
   rlkit check envs/zhao_5x5.toml
   rlkit solve envs/zhao_5x5.toml --algo value-iteration --set rewards.forbidden=-10
   rlkit solve envs/sutton_barto_4x4.toml --algo policy-evaluation --policy uniform --format csv
-  rlkit render envs/zhao_5x5.toml --policy runs/quickstart/policies/VI.txt -o zhao.png
+  rlkit render envs/zhao_5x5.toml --policy runs/quickstart/latest/policies/VI.txt -o zhao.png
   rlkit list
   rlkit bench vi --size 1000";
 
@@ -66,16 +67,23 @@ enum ExportFormat {
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// Neural networks from TOML: summary, init, forward, backward, gradcheck.
+    #[command(
+        after_help = "Examples:\n  rlkit nn summary configs/networks/grid_backbone.toml --input 4,8,8\n  rlkit nn init configs/networks/zhao_mlp.toml --seed 1 -o w.safetensors\n  rlkit nn gradcheck configs/networks/grid_backbone.toml --input 4,5,5"
+    )]
     Nn {
         #[command(subcommand)]
         cmd: crate::nn::cli::NnCommand,
     },
     /// Run an experiment and write CSV, JSON and plots.
-    #[command(after_help = "Example:\n  rlkit run experiments/quickstart.toml --seeds 5 --set agents[0].tol=1e-8")]
+    #[command(
+        after_help = "Examples:\n  rlkit run experiments/quickstart.toml                 # into runs/quickstart/<YYYYMMDD-HHMMSS>/, runs/quickstart/latest points there\n  rlkit run experiments/quickstart.toml --out /tmp/qs   # exactly /tmp/qs (must be missing or empty)\n  rlkit run experiments/quickstart.toml --out /tmp/qs --force --seeds 5 --set agents[0].tol=1e-8"
+    )]
     Run {
         /// The experiment file.
         experiment: PathBuf,
-        /// Output directory (default: the file's out_dir, else runs/<name>).
+        /// Output directory, used exactly; it must be missing or empty unless --force.
+        /// Default: the file's out_dir, else a new runs/<name>/<YYYYMMDD-HHMMSS>
+        /// (runs/<name>/latest points at the newest).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Number of seeds (runs 0..N-1), overriding the file.
@@ -91,11 +99,13 @@ enum Cmd {
         /// inside a SLURM array task it defaults from SLURM_ARRAY_TASK_ID/_MIN/_STEP/_COUNT.
         #[arg(long, value_name = "I/N")]
         shard: Option<String>,
-        /// With a [sweep]: skip runs that have a DONE marker (and accept a non-empty output directory).
+        /// With a [sweep]: skip runs that have a DONE marker (and accept a non-empty output
+        /// directory; by default the newest runs/<name>/latest).
         #[arg(long, conflicts_with = "force")]
         resume: bool,
-        /// Clear a non-empty output directory first (only one rlkit wrote: plan.json,
-        /// config.resolved.toml, summary.json or runs/*/DONE).
+        /// Replace a non-empty output directory (only one rlkit wrote: plan.json,
+        /// config.resolved.toml, summary.json, provenance.json or runs/*/DONE); a plain
+        /// run replaces it only once it has succeeded.
         #[arg(long)]
         force: bool,
     },
@@ -126,7 +136,7 @@ enum Cmd {
     /// Reload the trained networks of a run (its `dqn` agents) and evaluate their greedy
     /// policies on the run's env or another one: values, policy, PA against value iteration.
     #[command(
-        after_help = "Examples:\n  rlkit eval runs/dqn_zhao_5x5\n  rlkit eval runs/dqn_zhao_5x5 --env envs/generated_8x8.toml --out /tmp/eval8"
+        after_help = "Examples:\n  rlkit eval runs/dqn_zhao_5x5/latest\n  rlkit eval runs/dqn_zhao_5x5/latest --env envs/generated_8x8.toml --out /tmp/eval8"
     )]
     Eval {
         /// The run directory (`rlkit run` wrote it).
@@ -175,26 +185,33 @@ enum Cmd {
     },
     /// Draw a map, optionally with values and a policy, to a PNG.
     #[command(
-        after_help = "Example:\n  rlkit render envs/zhao_5x5.toml --values runs/quickstart/values.csv --policy runs/quickstart/policies/VI.txt -o vi.png"
+        after_help = "Examples:\n  rlkit render envs/zhao_5x5.toml --values runs/quickstart/latest/values.csv --policy runs/quickstart/latest/policies/VI.txt -o vi.png\n  rlkit render envs/zhao_5x5.toml --values runs/quickstart/latest/values.csv --agent VI --seed 0 -o vi.png"
     )]
     Render {
         /// The env file.
         env: PathBuf,
-        /// A CSV with `row,col,value` columns (`rlkit solve --format csv`, or values.csv:
-        /// the first agent and seed in it are drawn).
+        /// A CSV with `row,col,value` columns (`rlkit solve --format csv`, or a run's
+        /// values.csv: the agent and seed chosen by --agent and --seed, else the first).
         #[arg(long)]
         values: Option<PathBuf>,
+        /// With a values.csv: the agent to draw (its `agent` column).
+        #[arg(long)]
+        agent: Option<String>,
+        /// With a values.csv: the seed to draw (its `seed` column).
+        #[arg(long)]
+        seed: Option<u64>,
         /// A policy file (symbol grid).
         #[arg(long)]
         policy: Option<PathBuf>,
         /// Override an env key (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
-        /// Output PNG.
+        /// Output PNG (its name must end in .png).
         #[arg(short, long)]
         out: PathBuf,
     },
     /// List the environments, agent kinds and experiments.
+    #[command(after_help = "Examples:\n  rlkit list\n  rlkit list | grep -i sarsa")]
     List,
     /// Generate random solvable Zhao-style gridworlds as env TOML files.
     #[command(after_help = "Example:\n  rlkit generate --sizes 5-8 --count 20 --density 0.2 --seed 1 --out maps/")]
@@ -239,6 +256,7 @@ enum Cmd {
     )]
     Stats(crate::experiment::stats_cli::StatsArgs),
     /// Measure speed (see README, "Speed").
+    #[command(after_help = "Examples:\n  rlkit bench vi --size 1000\n  rlkit bench --help   # every benchmark")]
     Bench {
         #[command(subcommand)]
         which: crate::bench::BenchCmd,
@@ -254,8 +272,26 @@ fn parse_sets(sets: &[String]) -> Result<Vec<(String, String)>> {
         .collect()
 }
 
-fn load_env(path: &Path, sets: &[String], gamma: Option<f64>) -> Result<World> {
+fn load_env(path: &Path, sets: &[String], gamma: Option<f64>, cmd: &str) -> Result<World> {
     let mut doc = Doc::load(path)?;
+    let kind = FileKind::of(&doc);
+    if kind != FileKind::Env {
+        let f = path.display();
+        let hint = match kind {
+            FileKind::Experiment => {
+                let env = crate::config::get_path(
+                    &doc.table,
+                    &[crate::config::Seg::Key("env".into()), crate::config::Seg::Key("path".into())],
+                )
+                .and_then(|v| v.as_str())
+                .map(|p| format!(", or `rlkit {cmd} {p}` (its env.path)"))
+                .unwrap_or_default();
+                format!("run it with `rlkit run {f}`{env}")
+            }
+            _ => "give an env file such as envs/zhao_5x5.toml".to_string(),
+        };
+        return Err(Error::input(format!("{f}: this is {}; `rlkit {cmd}` takes an env file; {hint}", kind.describe())));
+    }
     for (k, v) in parse_sets(sets)? {
         doc.set(&k, &v)?;
     }
@@ -277,6 +313,7 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
+    quiet_on_closed_stdout();
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
@@ -315,6 +352,31 @@ where
     }
 }
 
+/// Printing to a closed pipe (`rlkit ... | head -1`) ends the process quietly
+/// with exit code 0, as `head` users expect. rlkit's own output goes through
+/// [`crate::util::write_stdout`], which never panics; this hook also covers a
+/// `println!` anywhere else (its "failed printing to stdout" panic).
+fn quiet_on_closed_stdout() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(install_closed_stdout_hook);
+}
+
+fn install_closed_stdout_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
 /// `rlkit run`: one experiment, or a sweep's runs (exit code 130 when interrupted).
 #[allow(clippy::too_many_arguments)]
 fn run_cmd(
@@ -332,8 +394,28 @@ fn run_cmd(
         Some(s) => Some(experiment::sweep::Shard::parse(&s)?),
         None => experiment::sweep::Shard::from_slurm(|k| std::env::var(k).ok())?,
     };
-    if let Some(plan) = experiment::sweep::plan(&experiment, &opts)? {
-        experiment::sweep::prepare_out_dir(&plan.out_dir, resume, force)?;
+    refuse_env_file(&experiment, "run")?;
+    if let Some(mut plan) = experiment::sweep::plan(&experiment, &opts)? {
+        if plan.out_default {
+            let base = plan.out_dir.clone();
+            plan.out_dir = match (resume, experiment::runner::resolve_latest(&base)) {
+                (true, Some(latest)) => latest,
+                (true, None) => {
+                    return Err(Error::input(format!(
+                        "--resume: no earlier run of `{}` in {} (no {}); give the sweep's directory with --out",
+                        plan.name,
+                        base.display(),
+                        base.join(experiment::runner::LATEST).display()
+                    )))
+                }
+                (false, _) => experiment::runner::timestamped_dir(&base),
+            };
+            experiment::sweep::prepare_out_dir(&plan.out_dir, resume, force)?;
+            crate::util::ensure_writable_dir(&plan.out_dir)?;
+            experiment::runner::point_latest(&base, &plan.out_dir)?;
+        } else {
+            experiment::sweep::prepare_out_dir(&plan.out_dir, resume, force)?;
+        }
         experiment::sweep::install_interrupt_handler()?;
         let rep = experiment::sweep::run_sweep(&plan, shard, resume, ProgressMode::detect(quiet))?;
         if rep.interrupted {
@@ -345,7 +427,7 @@ fn run_cmd(
             return Ok(ExitCode::from(130));
         }
         let which = shard.map(|s| format!("shard {}/{}", s.index, s.count)).unwrap_or_else(|| "all".into());
-        println!(
+        outln!(
             "sweep `{}` ({which}): {} of {} runs assigned, {} ran, {} skipped (DONE); runs in {}",
             plan.name,
             rep.assigned,
@@ -365,16 +447,27 @@ fn run_cmd(
         )));
     }
     let exp = experiment::load(&experiment, &opts)?;
-    if force {
-        experiment::sweep::prepare_out_dir(&exp.out_dir, false, true)?;
+    if resume {
+        return Err(Error::input(format!(
+            "{}: --resume finishes a [sweep]; this experiment has none: rerun it with --force (replaces the output directory) or into another --out",
+            experiment.display()
+        )));
     }
-    let report = experiment::run(&exp, &RunOptions { progress: ProgressMode::detect(quiet) })?;
+    experiment::sweep::install_interrupt_handler()?;
+    let report = experiment::run(&exp, &RunOptions { progress: ProgressMode::detect(quiet), force })?;
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }
+    if report.interrupted {
+        eprintln!(
+            "interrupted: the agents and variants that finished are complete in {} (summary.json has \"interrupted\": true)",
+            report.out_dir.display()
+        );
+        return Ok(ExitCode::from(130));
+    }
     let plots = report.files.iter().filter(|f| f.extension().is_some_and(|e| e == "png")).count();
-    println!("wrote {} files ({} plots) to {}", report.files.len(), plots, report.out_dir.display());
-    println!("  summary: {}", report.out_dir.join("summary.json").display());
+    outln!("wrote {} files ({} plots) to {}", report.files.len(), plots, report.out_dir.display());
+    outln!("  summary: {}", report.out_dir.join("summary.json").display());
     if !report.diverged.is_empty() {
         for d in &report.diverged {
             eprintln!("error: {d}");
@@ -388,6 +481,66 @@ fn run_cmd(
     Ok(ExitCode::SUCCESS)
 }
 
+/// What an input TOML file is, from its top-level keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FileKind {
+    Experiment,
+    Env,
+    Network,
+    AgentPreset,
+    ExperimentPreset,
+}
+
+impl FileKind {
+    fn of(doc: &Doc) -> FileKind {
+        let has = |k: &str| doc.table.contains_key(k);
+        let agent_kind = doc.table.get("kind").and_then(|k| k.as_str()).is_some_and(|k| {
+            experiment::agents::all_kinds().iter().any(|a| a == k) && !crate::env::env_kinds().iter().any(|e| e == k)
+        });
+        if ["agents", "env", "extends", "variants", "sweep"].iter().any(|k| has(k)) {
+            FileKind::Experiment
+        } else if has("layers") {
+            FileKind::Network
+        } else if agent_kind {
+            FileKind::AgentPreset
+        } else if ["map", "states", "transitions", "kind", "gamma", "actions"].iter().any(|k| has(k)) {
+            FileKind::Env
+        } else {
+            FileKind::ExperimentPreset
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            FileKind::Experiment => "an experiment file",
+            FileKind::Env => "an env file",
+            FileKind::Network => "a network file",
+            FileKind::AgentPreset => "an agent preset",
+            FileKind::ExperimentPreset => "an experiment preset",
+        }
+    }
+}
+
+/// `rlkit run`/`plan` given another kind of file: say what it is and what to
+/// do, instead of listing its keys as unknown.
+fn refuse_env_file(file: &Path, cmd: &str) -> Result<()> {
+    let doc = Doc::load(file)?;
+    let kind = FileKind::of(&doc);
+    let f = file.display();
+    let hint = match kind {
+        FileKind::Experiment | FileKind::ExperimentPreset => return Ok(()),
+        FileKind::Env => format!("solve it with `rlkit solve {f}`, or give it to an experiment as env.path = \"{f}\""),
+        FileKind::Network => {
+            format!("use it as an agent's network = \"{f}\", or inspect it with `rlkit nn summary {f}`")
+        }
+        FileKind::AgentPreset => format!("use it in an experiment's [[agents]] as preset = \"{f}\""),
+    };
+    Err(Error::input(format!(
+        "{f}: this is {}; `rlkit {cmd}` takes an experiment (with [env] and [[agents]]); {hint}",
+        kind.describe()
+    )))
+}
+
 fn dispatch(cmd: Cmd) -> Result<()> {
     match cmd {
         Cmd::Nn { cmd } => crate::nn::cli::run(cmd),
@@ -396,12 +549,13 @@ fn dispatch(cmd: Cmd) -> Result<()> {
         Cmd::Eval { run_dir, env, out } => {
             let r = experiment::eval::eval(&run_dir, env.as_deref(), out.as_deref())?;
             for (agent, seed, pa) in &r.results {
-                println!("{agent} seed {seed}: PA {pa:.4}");
+                outln!("{agent} seed {seed}: PA {pa:.4}");
             }
-            println!("wrote {}", r.out_dir.display());
+            outln!("wrote {}", r.out_dir.display());
             Ok(())
         }
         Cmd::Plan { experiment, seeds, sets } => {
+            refuse_env_file(&experiment, "plan")?;
             let opts = LoadOptions { out: None, seeds, sets: parse_sets(&sets)? };
             let Some(plan) = experiment::sweep::plan(&experiment, &opts)? else {
                 return Err(Error::input(format!(
@@ -419,19 +573,19 @@ fn dispatch(cmd: Cmd) -> Result<()> {
                 let _ = writeln!(text, "{:>6} {:<16} {:>6} {:>6}  {}", r.index, r.id, r.point, r.seed, o.join(" "));
             }
             // A closed pipe (`rlkit plan EXP | head`) is not an error.
-            let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
+            crate::util::write_stdout(&text);
             Ok(())
         }
         Cmd::Merge { dirs, out } => {
             let files = experiment::sweep::merge(&dirs, &out)?;
-            println!("merged {} directories: wrote {} files to {}", dirs.len(), files.len(), out.display());
+            outln!("merged {} directories: wrote {} files to {}", dirs.len(), files.len(), out.display());
             Ok(())
         }
         Cmd::Solve { env, algo, policy, gamma, tol, sweeps, sets, format } => {
             solve(&env, algo, &policy, gamma, tol, sweeps, &sets, format)
         }
-        Cmd::Render { env, values, policy, sets, out } => {
-            render(&env, values.as_deref(), policy.as_deref(), &sets, &out)
+        Cmd::Render { env, values, agent, seed, policy, sets, out } => {
+            render(&env, values.as_deref(), agent.as_deref(), seed, policy.as_deref(), &sets, &out)
         }
         Cmd::List => list(),
         Cmd::Generate { sizes, count, density, seed, out } => generate(&sizes, count, density, seed, &out),
@@ -443,16 +597,16 @@ fn dispatch(cmd: Cmd) -> Result<()> {
             }
             let total: u64 = rep.files.iter().map(|f| f.1).sum();
             for (f, n) in &rep.files {
-                println!("{}: {n} transitions", f.display());
+                outln!("{}: {n} transitions", f.display());
             }
-            println!("wrote {} files, {total} transitions", rep.files.len());
+            outln!("wrote {} files, {total} transitions", rep.files.len());
             Ok(())
         }
         Cmd::Inspect { file } => {
             let ins = crate::experiment::export::inspect(&file)?;
-            println!("{}: {} records, {} bytes", file.display(), ins.records, ins.bytes);
+            outln!("{}: {} records, {} bytes", file.display(), ins.records, ins.bytes);
             for (k, (t, n)) in &ins.keys {
-                println!("  {k:<20} {t:<6} in {n} records");
+                outln!("  {k:<20} {t:<6} in {n} records");
             }
             Ok(())
         }
@@ -469,48 +623,78 @@ fn generate(sizes: &str, count: usize, density: f64, seed: u64, out: &Path) -> R
     cfg.validate().map_err(|e| Error::input(format!("--density: {e}")))?;
     let maps = generate_maps(parse_sizes(sizes)?, count, &cfg, seed)?;
     let files = write_maps(out, &maps)?;
-    println!("wrote {} maps to {}", files.len(), out.display());
+    outln!("wrote {} maps to {}", files.len(), out.display());
     Ok(())
 }
 
+/// A tiny inline world that presets are checked against (`rlkit check PRESET`).
+const CHECK_ENV: &str = "[env]\nname = \"check\"\ngamma = 0.9\nmap = \"\"\"\n...\n.#T\n\"\"\"\n";
+
 fn check(file: &Path) -> Result<()> {
     let doc = Doc::load(file)?;
-    let is_experiment = ["agents", "env", "extends", "variants"].iter().any(|k| doc.table.contains_key(*k));
-    if is_experiment {
-        let exp = experiment::load(file, &LoadOptions::default())?;
-        for v in &exp.variants {
-            if let Some(w) = &v.world {
-                if v.agents.iter().any(|a| a.kind.contains("iteration")) {
-                    w.check_gamma(&v.env_file)?;
-                }
+    let f = file.display();
+    match FileKind::of(&doc) {
+        FileKind::Experiment => {
+            if let Some(plan) = experiment::sweep::plan(file, &LoadOptions::default())? {
+                outln!("{f}: valid sweep `{}` ({} runs over {})", plan.name, plan.runs.len(), plan.keys.join(", "));
+                return Ok(());
             }
+            let exp = experiment::load(file, &LoadOptions::default())?;
+            let agents: usize = exp.variants.iter().map(|v| v.agents.len()).sum();
+            outln!(
+                "{f}: valid experiment `{}` ({} variant(s), {agents} agent run(s), {} seed(s))",
+                exp.spec.name,
+                exp.variants.len(),
+                exp.seeds.len()
+            );
         }
-        let agents: usize = exp.variants.iter().map(|v| v.agents.len()).sum();
-        println!(
-            "{}: valid experiment `{}` ({} variant(s), {agents} agent run(s), {} seed(s))",
-            file.display(),
-            exp.spec.name,
-            exp.variants.len(),
-            exp.seeds.len()
-        );
-    } else {
-        match crate::env::LoadedEnv::from_doc(&doc, &[])? {
-            crate::env::LoadedEnv::Finite(w) => println!(
-                "{}: valid env `{}` ({} states, {} actions, gamma {})",
-                file.display(),
+        FileKind::Env => match crate::env::LoadedEnv::from_doc(&doc, &[])? {
+            crate::env::LoadedEnv::Finite(w) => outln!(
+                "{f}: valid env `{}` ({} states, {} actions, gamma {})",
                 w.name,
                 w.model().n_states(),
                 w.model().n_actions(),
                 w.gamma()
             ),
-            crate::env::LoadedEnv::Continuous(t) => println!(
-                "{}: valid continuous env `{}` (observation {}; {} actions, gamma {})",
-                file.display(),
+            crate::env::LoadedEnv::Continuous(t) => outln!(
+                "{f}: valid continuous env `{}` (observation {}; {} actions, gamma {})",
                 t.name,
                 t.spec.describe(),
                 t.n_actions,
                 t.gamma
             ),
+        },
+        FileKind::Network => {
+            let net = crate::nn::model::NetworkFile::load(file)?;
+            match net.spec.input {
+                Some(input) => {
+                    let n = net.build::<f32>(input, 0)?;
+                    outln!(
+                        "{f}: valid network ({} layers, input {input:?}, {} parameters)",
+                        net.spec.layers.len(),
+                        n.num_params()
+                    );
+                }
+                None => outln!(
+                    "{f}: valid network ({} layers; no `input`, so shapes are checked when an agent uses it)",
+                    net.spec.layers.len()
+                ),
+            }
+        }
+        kind @ (FileKind::AgentPreset | FileKind::ExperimentPreset) => {
+            // Checked as `run` would use it: in a small experiment on a 2x3 gridworld.
+            let abs = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
+            let p = toml::Value::String(abs.display().to_string());
+            let text = if kind == FileKind::AgentPreset {
+                format!("name = \"check\"\nepisodes = 1\n{CHECK_ENV}[[agents]]\npreset = {p}\n")
+            } else {
+                format!("extends = {p}\nname = \"check\"\n{CHECK_ENV}[[agents]]\nkind = \"value-iteration\"\n")
+            };
+            let probe =
+                file.with_file_name(format!("{}(check)", file.file_name().unwrap_or_default().to_string_lossy()));
+            let doc = Doc::from_str(&probe, &text)?;
+            experiment::load::load_doc(doc, &probe, &LoadOptions::default())?;
+            outln!("{f}: valid {}", kind.describe().trim_start_matches("an ").trim_start_matches("a "));
         }
     }
     Ok(())
@@ -527,7 +711,7 @@ fn solve(
     sets: &[String],
     format: Format,
 ) -> Result<()> {
-    let w = load_env(env, sets, gamma)?;
+    let w = load_env(env, sets, gamma, "solve")?;
     if tol.is_nan() || tol <= 0.0 {
         return Err(Error::input(format!("--tol {tol}: must be > 0")));
     }
@@ -565,11 +749,11 @@ fn solve(
             (sol.values.clone(), Some(sol.actions))
         }
     };
-    print!("{}", dp::policy::format_solution(&w, &values, actions.as_deref(), matches!(format, Format::Csv))?);
+    crate::util::write_stdout(&dp::policy::format_solution(&w, &values, actions.as_deref(), matches!(format, Format::Csv))?);
     Ok(())
 }
 
-fn read_values_csv(path: &Path, w: &World) -> Result<Vec<f64>> {
+fn read_values_csv(path: &Path, w: &World, agent: Option<&str>, seed: Option<u64>) -> Result<Vec<f64>> {
     let file = path.display();
     let g = w.grid().ok_or_else(|| Error::input("render needs a gridworld"))?;
     let text = crate::config::read_text(path)?;
@@ -581,13 +765,28 @@ fn read_values_csv(path: &Path, w: &World) -> Result<Vec<f64>> {
     };
     let ai = col("agent");
     let si = col("seed");
+    if agent.is_some() && ai.is_none() || seed.is_some() && si.is_none() {
+        let which = if agent.is_some() && ai.is_none() { "--agent" } else { "--seed" };
+        return Err(Error::input(format!(
+            "{file}:1: {which} picks rows by the `{}` column, which this CSV does not have",
+            &which[2..]
+        )));
+    }
     let mut values = vec![0.0; g.n_states()];
     let mut first: Option<(String, String)> = None;
+    let mut seen: Vec<(String, String)> = Vec::new();
     for (i, rec) in rdr.records().enumerate() {
         let line = i + 2;
         let rec = rec.map_err(|e| Error::input(format!("{file}:{line}: {e}")))?;
         let key =
             (ai.map(|a| rec[a].to_string()).unwrap_or_default(), si.map(|s| rec[s].to_string()).unwrap_or_default());
+        let wanted = agent.is_none_or(|a| a == key.0) && seed.is_none_or(|s| key.1.parse::<u64>() == Ok(s));
+        if !wanted {
+            if seen.len() < 20 && !seen.contains(&key) {
+                seen.push(key);
+            }
+            continue;
+        }
         match &first {
             None => first = Some(key.clone()),
             Some(f) if *f != key => continue,
@@ -607,15 +806,41 @@ fn read_values_csv(path: &Path, w: &World) -> Result<Vec<f64>> {
         }
         values[g.state(r, c)] = v;
     }
+    if first.is_none() && (agent.is_some() || seed.is_some()) {
+        let have: Vec<String> = seen.iter().map(|(a, s)| format!("{a} seed {s}")).collect();
+        return Err(Error::input(format!(
+            "{file}: no rows for{}{}; it has {}",
+            agent.map(|a| format!(" agent `{a}`")).unwrap_or_default(),
+            seed.map(|s| format!(" seed {s}")).unwrap_or_default(),
+            if have.is_empty() { "no rows".to_string() } else { have.join(", ") }
+        )));
+    }
     Ok(values)
 }
 
-fn render(env: &Path, values: Option<&Path>, policy: Option<&Path>, sets: &[String], out: &Path) -> Result<()> {
-    let w = load_env(env, sets, None)?;
+fn render(
+    env: &Path,
+    values: Option<&Path>,
+    agent: Option<&str>,
+    seed: Option<u64>,
+    policy: Option<&Path>,
+    sets: &[String],
+    out: &Path,
+) -> Result<()> {
+    if !out.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")) {
+        return Err(Error::input(format!(
+            "-o {}: render writes PNG images; give a file name ending in .png (e.g. -o map.png)",
+            out.display()
+        )));
+    }
+    if values.is_none() && (agent.is_some() || seed.is_some()) {
+        return Err(Error::input("--agent and --seed choose rows of --values FILE; give --values too"));
+    }
+    let w = load_env(env, sets, None, "render")?;
     let Some(g) = w.grid() else {
         return Err(Error::input(format!("{}: render draws gridworlds; this is a finite MDP", env.display())));
     };
-    let vals = values.map(|p| read_values_csv(p, &w)).transpose()?;
+    let vals = values.map(|p| read_values_csv(p, &w, agent, seed)).transpose()?;
     let acts = match policy {
         Some(p) => {
             let pol = read_policy(&w, p)?;
@@ -634,7 +859,7 @@ fn render(env: &Path, values: Option<&Path>, policy: Option<&Path>, sets: &[Stri
         decimals: None,
     };
     crate::plot::grid::render_grid(out, &crate::experiment::runner::grid_map(g), &plot)?;
-    println!("wrote {}", out.display());
+    outln!("wrote {}", out.display());
     Ok(())
 }
 
@@ -658,25 +883,25 @@ fn list() -> Result<()> {
         v.sort();
         v
     };
-    println!("Environments (envs/):");
+    outln!("Environments (envs/):");
     for (p, d) in describe("envs") {
-        println!("  {p:<40} {d}");
+        outln!("  {p:<40} {d}");
     }
-    println!("\nEnv kinds (`kind` in an env file):");
+    outln!("\nEnv kinds (`kind` in an env file):");
     for k in crate::env::env_kinds() {
         let d = crate::env::BUILTIN_ENV_KINDS.iter().find(|b| b.0 == k).map_or("custom (registered)", |b| b.1);
-        println!("  {k:<40} {d}");
+        outln!("  {k:<40} {d}");
     }
-    println!("\nAgent kinds:");
+    outln!("\nAgent kinds:");
     for (k, d) in experiment::agents::DP_KINDS {
-        println!("  {k:<40} {d}");
+        outln!("  {k:<40} {d}");
     }
     for (k, d) in experiment::extra_kind_descriptions() {
-        println!("  {k:<40} {d}");
+        outln!("  {k:<40} {d}");
     }
-    println!("\nExperiments (experiments/):");
+    outln!("\nExperiments (experiments/):");
     for (p, d) in describe("experiments") {
-        println!("  {p:<40} {d}");
+        outln!("  {p:<40} {d}");
     }
     Ok(())
 }

@@ -322,13 +322,23 @@ impl Doc {
                         // A multi-line string drops a newline right after its opening quotes.
                         let skip =
                             ["\"\"\"\n", "\u{27}\u{27}\u{27}\n", "\"\"\"\r\n"].iter().any(|p| rest.starts_with(p));
-                        let (l, _) = line_col(&s.text, voff);
-                        return Error::input(format!(
-                            "{}:{}:1: {}: {msg}",
-                            s.file.display(),
-                            l + usize::from(skip) + line,
-                            path_string(path)
-                        ));
+                        let (l, c) = line_col(&s.text, voff);
+                        // Rows are the file's lines only when the string spans them; rows written
+                        // with `\n` escapes all sit on the value's own line.
+                        let quote = ["\"\"\"", "\u{27}\u{27}\u{27}"].into_iter().find(|q| rest.starts_with(q));
+                        let raw_lines = quote.map_or(0, |q| {
+                            let body = &rest[3..];
+                            body[..body.find(q).unwrap_or(body.len())].matches('\n').count()
+                        });
+                        if raw_lines >= usize::from(skip) + line {
+                            return Error::input(format!(
+                                "{}:{}:1: {}: {msg}",
+                                s.file.display(),
+                                l + usize::from(skip) + line,
+                                path_string(path)
+                            ));
+                        }
+                        return Error::input(format!("{}:{l}:{c}: {}: {msg}", s.file.display(), path_string(path)));
                     }
                 }
             }
@@ -522,6 +532,19 @@ fn levenshtein(a: &str, b: &str) -> usize {
 mod tests {
     use super::*;
     use serde::Deserialize;
+
+    #[test]
+    fn map_rows_are_located_on_real_lines() {
+        let key = [Seg::Key("map".into())];
+        // Rows written with `\n` escapes: all on line 2, never past the end of the file.
+        let d = Doc::from_str("e.toml", "gamma = 0.9\nmap = \"..#\\n.xT\"\n").unwrap();
+        let m = d.error_in_value(&key, 1, "row 1: bad").to_string();
+        assert!(m.starts_with("e.toml:2:7: map: row 1: bad"), "{m}");
+        // A multi-line string: row 1 is the file's line 4.
+        let d = Doc::from_str("e.toml", "gamma = 0.9\nmap = \"\"\"\n..#\n.xT\n\"\"\"\n").unwrap();
+        let m = d.error_in_value(&key, 1, "row 1: bad").to_string();
+        assert!(m.starts_with("e.toml:4:1: map: row 1: bad"), "{m}");
+    }
 
     #[derive(Deserialize, Debug)]
     #[serde(deny_unknown_fields)]

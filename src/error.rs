@@ -9,12 +9,24 @@
 pub enum Error {
     /// Bad user input (a file, a flag, a value, an unwritable output
     /// directory). The message is one line, ready to print. Exit code 2.
-    #[error("{0}")]
+    #[error("{}", one_line(.0))]
     Input(String),
     /// A failure that is not the user's fault (a bug, or the operating system
     /// failing under us). Exit code 1.
-    #[error("{0}")]
+    #[error("{}", one_line(.0))]
     Internal(String),
+}
+
+/// The message on one line: a newline or other control character that came
+/// from user input (a name, a `--set` value) is shown escaped (`\n`).
+fn one_line(msg: &str) -> std::borrow::Cow<'_, str> {
+    if !msg.chars().any(char::is_control) {
+        return msg.into();
+    }
+    msg.chars()
+        .flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] })
+        .collect::<String>()
+        .into()
 }
 
 impl Error {
@@ -39,3 +51,13 @@ impl Error {
 
 /// Shorthand for `std::result::Result<T, rlkit::Error>`.
 pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn messages_stay_on_one_line() {
+        let e = super::Error::input("exp.toml:1:8: name: `a\nb` is bad\t!");
+        assert_eq!(e.to_string(), "exp.toml:1:8: name: `a\\nb` is bad\\t!");
+        assert_eq!(super::Error::internal("plain").to_string(), "plain");
+    }
+}

@@ -1,4 +1,6 @@
-//! Small shared helpers: atomic file writes and seed derivation.
+//! Small shared helpers: atomic file writes, stale temporary files, UTC
+//! timestamps, quiet stdout on a closed pipe, the memory budget, and seed
+//! derivation.
 
 use std::fs;
 use std::io::Write;
@@ -19,12 +21,145 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
     };
     write().map_err(|e| {
         let _ = fs::remove_file(&tmp);
+        write_error(path, &e)
+    })
+}
+
+/// The error for a failed write of `path`: a full disk says so (and does not
+/// suggest another directory); anything else asks for a writable one.
+pub fn write_error(path: &Path, e: &std::io::Error) -> Error {
+    if is_disk_full(e) {
+        Error::input(format!("{}: cannot write: the disk is full ({e}); free some space and run again", path.display()))
+    } else {
         Error::input(format!(
             "{}: cannot write: {e}; choose a writable output directory (e.g. --out DIR)",
             path.display()
         ))
-    })
+    }
 }
+
+/// Whether `e` is "no space left on device" (ENOSPC) or a disk quota error (EDQUOT).
+pub fn is_disk_full(e: &std::io::Error) -> bool {
+    matches!(e.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded)
+        || matches!(e.raw_os_error(), Some(28 | 122))
+}
+
+/// The process id encoded in a temporary name that rlkit wrote: the digits
+/// after `.tmp` (a [`temp_sibling`] of an atomic write, `.values.tmp123.csv`)
+/// or after `.staging-` (a run's staging directory, `.out.staging-123`).
+fn temp_owner(name: &str) -> Option<u32> {
+    if !name.starts_with('.') {
+        return None;
+    }
+    for tag in [".tmp", ".staging-"] {
+        if let Some(i) = name.rfind(tag) {
+            let digits: String = name[i + tag.len()..].chars().take_while(char::is_ascii_digit).collect();
+            let rest = &name[i + tag.len() + digits.len()..];
+            if !digits.is_empty() && (rest.is_empty() || rest.starts_with('.')) {
+                return digits.parse().ok();
+            }
+        }
+    }
+    None
+}
+
+/// Whether process `pid` is alive (Linux: `/proc/<pid>` exists; elsewhere a
+/// process is assumed alive unless it is this one's own id, so nothing of a
+/// concurrent run is removed).
+fn process_alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    let proc_dir = Path::new("/proc");
+    if proc_dir.join("self").exists() {
+        return proc_dir.join(pid.to_string()).exists();
+    }
+    true
+}
+
+/// Remove what killed rlkit processes left in `dir` (and its subdirectories,
+/// `depth` levels down): hidden temporary files of atomic writes
+/// (`.episodes.tmp<pid>.csv`) and staging directories (`.<name>.staging-<pid>`)
+/// whose process is gone. Returns how many were removed. Errors are ignored:
+/// this is housekeeping.
+pub fn clean_stale_temps(dir: &Path, depth: usize) -> usize {
+    let Ok(rd) = fs::read_dir(dir) else { return 0 };
+    let mut removed = 0;
+    for e in rd.filter_map(|e| e.ok()) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Ok(ft) = e.file_type() else { continue };
+        match temp_owner(&name) {
+            Some(pid) if !process_alive(pid) => {
+                let r = if ft.is_dir() { fs::remove_dir_all(e.path()) } else { fs::remove_file(e.path()) };
+                removed += usize::from(r.is_ok());
+            }
+            Some(_) => {}
+            None if ft.is_dir() && depth > 0 => removed += clean_stale_temps(&e.path(), depth - 1),
+            None => {}
+        }
+    }
+    removed
+}
+
+/// `t` as UTC calendar fields (year, month, day, hour, minute, second).
+pub fn utc_fields(t: std::time::SystemTime) -> (i64, u32, u32, u32, u32, u32) {
+    let secs = match t.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_secs() as i64,
+        Err(e) => -(e.duration().as_secs() as i64),
+    };
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d, (rem / 3600) as u32, (rem % 3600 / 60) as u32, (rem % 60) as u32)
+}
+
+/// `t` in RFC 3339, UTC, to the second: `2026-12-01T07:25:10Z`.
+///
+/// ```
+/// let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(951_782_400);
+/// assert_eq!(rlkit::util::rfc3339(t), "2000-02-29T00:00:00Z");
+/// ```
+pub fn rfc3339(t: std::time::SystemTime) -> String {
+    let (y, mo, d, h, mi, s) = utc_fields(t);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+}
+
+/// `t` as a directory name, UTC: `20261201-072510`.
+pub fn compact_timestamp(t: std::time::SystemTime) -> String {
+    let (y, mo, d, h, mi, s) = utc_fields(t);
+    format!("{y:04}{mo:02}{d:02}-{h:02}{mi:02}{s:02}")
+}
+
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Write `text` to stdout. A closed pipe (`rlkit solve ... | head -1`) is not
+/// an error: the rest of the output is dropped quietly, and the command still
+/// exits 0. Use it (or the crate-internal `outln!`) instead of `println!`,
+/// which panics on a closed pipe.
+pub fn write_stdout(text: &str) {
+    if STDOUT_CLOSED.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    if out.write_all(text.as_bytes()).and_then(|()| out.flush()).is_err() {
+        STDOUT_CLOSED.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// `println!` that treats a closed stdout as success (see [`write_stdout`]).
+macro_rules! outln {
+    () => { $crate::util::write_stdout("\n") };
+    ($($arg:tt)*) => { $crate::util::write_stdout(&format!("{}\n", format_args!($($arg)*))) };
+}
+pub(crate) use outln;
 
 /// A hidden temporary path next to `path` that keeps its extension
 /// (`plots/values.png` → `plots/.values.tmp.png`), so that tools which infer a
@@ -42,6 +177,9 @@ pub fn temp_sibling(path: &Path, tag: &str) -> PathBuf {
 /// Fails with an [`Error::Input`] naming the directory.
 pub fn ensure_writable_dir(dir: &Path) -> Result<()> {
     let fail = |e: std::io::Error| {
+        if is_disk_full(&e) {
+            return write_error(dir, &e);
+        }
         Error::input(format!("{}: output directory is not writable: {e}; choose another with --out DIR", dir.display()))
     };
     fs::create_dir_all(dir).map_err(fail)?;
@@ -204,6 +342,49 @@ mod tests {
         let names: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names.len(), 1, "{names:?}");
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn stale_temps_are_found_by_their_dead_owner() {
+        assert_eq!(temp_owner(".episodes.tmp123.csv"), Some(123));
+        assert_eq!(temp_owner(".out.staging-77"), Some(77));
+        assert_eq!(temp_owner(".DONE.tmp9"), Some(9));
+        assert_eq!(temp_owner("episodes.tmp123.csv"), None);
+        assert_eq!(temp_owner(".tmpfoo"), None);
+        let dir = std::env::temp_dir().join(format!("rlkit-stale-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("sub").join(".x.staging-4000000000")).unwrap();
+        // pid 4000000000 cannot exist (Linux pids are below 2^22); our own pid is alive.
+        fs::write(dir.join("sub").join(".episodes.tmp4000000000.csv"), b"x").unwrap();
+        let mine = dir.join(format!(".values.tmp{}.csv", std::process::id()));
+        fs::write(&mine, b"x").unwrap();
+        fs::write(dir.join("values.csv"), b"x").unwrap();
+        let removed = clean_stale_temps(&dir, 1);
+        if Path::new("/proc/self").exists() {
+            assert_eq!(removed, 2);
+            assert_eq!(fs::read_dir(dir.join("sub")).unwrap().count(), 0);
+        }
+        assert!(mine.exists() && dir.join("values.csv").exists());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn timestamps_are_utc_calendar_dates() {
+        let at = |s: u64| std::time::UNIX_EPOCH + std::time::Duration::from_secs(s);
+        assert_eq!(rfc3339(at(0)), "1970-01-01T00:00:00Z");
+        // 2024-02-29 12:34:56 UTC (a leap day), and the last second of 1999.
+        assert_eq!(rfc3339(at(1_709_210_096)), "2024-02-29T12:34:56Z");
+        assert_eq!(rfc3339(at(946_684_799)), "1999-12-31T23:59:59Z");
+        assert_eq!(compact_timestamp(at(1_709_210_096)), "20240229-123456");
+    }
+
+    #[test]
+    fn disk_full_is_not_blamed_on_the_directory() {
+        let e = write_error(Path::new("out/values.csv"), &std::io::Error::from_raw_os_error(28));
+        let m = e.to_string();
+        assert!(m.contains("disk is full") && !m.contains("writable output directory"), "{m}");
+        let e = write_error(Path::new("out/values.csv"), &std::io::Error::from_raw_os_error(13));
+        assert!(e.to_string().contains("writable output directory"));
     }
 
     #[test]

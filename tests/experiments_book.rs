@@ -136,9 +136,11 @@ fn quickstart_outputs_are_byte_identical() {
     ];
     run_exp("experiments/quickstart.toml", &a);
     let first: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(a.join(f)).unwrap()).collect();
-    run_exp("experiments/quickstart.toml", &a);
+    // The second run goes to another directory (a non-empty one is refused without --force).
+    let b = tmp("qb");
+    run_exp("experiments/quickstart.toml", &b);
     for (f, x) in files.iter().zip(&first) {
-        assert!(*x == std::fs::read(a.join(f)).unwrap(), "{f} differs between two identical runs");
+        assert!(*x == std::fs::read(b.join(f)).unwrap(), "{f} differs between two identical runs");
     }
     // The convergence table has the required columns, in order.
     let it = std::fs::read_to_string(a.join("iterations.csv")).unwrap();

@@ -8,7 +8,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::agents::dp::{policy::read_policy, EvalConfig, EvalMethod, PiConfig, Policy, TpiConfig, ViConfig};
+use crate::agents::dp::{
+    policy::read_policy, EvalConfig, EvalMethod, InitialPolicy, PiConfig, Policy, TpiConfig, ViConfig,
+};
 use crate::config::{Doc, Seg};
 use crate::env::{LoadedEnv, World};
 use crate::{Error, Result};
@@ -109,6 +111,26 @@ fn to_table<T: Serialize>(x: &T) -> toml::Table {
     }
 }
 
+/// At gamma = 1, policy iteration evaluates its first policy exactly: the
+/// greedy policy on v0 (lowest action on ties) must reach a terminal state from
+/// every state, or the evaluation never ends. `Some(message)` when it does not.
+fn improper_first_policy(w: &World, init: InitialPolicy, v0: f64) -> Option<String> {
+    let m = w.model();
+    if m.gamma < 1.0 || init != InitialPolicy::Greedy {
+        return None;
+    }
+    let v: Vec<f64> = (0..m.n_states()).map(|s| if m.is_fixed(s) { 0.0 } else { v0 }).collect();
+    let first = Policy::deterministic(m.n_actions(), &crate::agents::dp::greedy(m, &v));
+    let bad = m.improper_states(first.probs());
+    bad.first().map(|&s| {
+        format!(
+            "at gamma = 1 the first policy (greedy on v0 = {v0}) never reaches a terminal state from {} ({} states in all), so its evaluation would never end; set initial_policy = \"uniform\" or use gamma < 1",
+            w.state_label(s),
+            bad.len()
+        )
+    })
+}
+
 /// Resolve agent `i` of `doc` (its table is at `agents[i]`).
 pub fn resolve_agent(doc: &Doc, i: usize, env: Option<&LoadedEnv>) -> Result<ResolvedAgent> {
     let world = env.and_then(LoadedEnv::finite);
@@ -168,7 +190,7 @@ pub fn resolve_agent(doc: &Doc, i: usize, env: Option<&LoadedEnv>) -> Result<Res
     };
     let (job, resolved) = match kind.as_str() {
         "value-iteration" => {
-            need_world(&kind)?;
+            super::load::check_episodic(doc, need_world(&kind)?)?;
             let c: ViConfig = doc.deserialize_value(de(&params), &prefix)?;
             finite_pos(c.tol, "tol")?;
             finite(c.v0, "v0")?;
@@ -176,16 +198,20 @@ pub fn resolve_agent(doc: &Doc, i: usize, env: Option<&LoadedEnv>) -> Result<Res
             (AgentJob::Dp(DpJob::Vi(c)), r)
         }
         "policy-iteration" => {
-            need_world(&kind)?;
+            let w = need_world(&kind)?;
+            super::load::check_episodic(doc, w)?;
             let c: PiConfig = doc.deserialize_value(de(&params), &prefix)?;
             finite_pos(c.tol, "tol")?;
             finite_pos(c.eval_tol, "eval_tol")?;
             finite(c.v0, "v0")?;
+            if let Some(msg) = improper_first_policy(w, c.initial_policy, c.v0) {
+                return Err(doc.error_at(&at("initial_policy"), &msg));
+            }
             let r = to_table(&c);
             (AgentJob::Dp(DpJob::Pi(c)), r)
         }
         "truncated-policy-iteration" => {
-            need_world(&kind)?;
+            super::load::check_episodic(doc, need_world(&kind)?)?;
             let c: TpiConfig = doc.deserialize_value(de(&params), &prefix)?;
             if c.sweeps == Some(0) {
                 return Err(doc.error_at(

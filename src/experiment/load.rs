@@ -49,8 +49,14 @@ pub struct Experiment {
     pub spec: ExperimentSpec,
     /// Run ids.
     pub seeds: Vec<u64>,
-    /// Output directory.
+    /// Output directory: `--out`, else the file's `out_dir`, else `runs/<name>`
+    /// (see `out_default`).
     pub out_dir: PathBuf,
+    /// Whether `out_dir` is the default `runs/<name>`: then each run writes a
+    /// fresh timestamped subdirectory and points `runs/<name>/latest` at it.
+    pub out_default: bool,
+    /// The `--set` overrides, in order (recorded in `provenance.json`).
+    pub overrides: Vec<(String, String)>,
     /// Plots to draw.
     pub plots: Vec<String>,
     /// Variants (one, unnamed, when the file has none).
@@ -73,6 +79,81 @@ pub fn resolve_path(base_file: &Path, p: &str) -> String {
     p.to_string()
 }
 
+/// Refuse gamma = 1 on a world where some state cannot reach a terminal state
+/// (dynamic programming would never converge there), located at `env.gamma`.
+pub fn check_episodic(doc: &Doc, w: &World) -> Result<()> {
+    if w.gamma() < 1.0 {
+        return Ok(());
+    }
+    let reach = w.model().can_terminate(None);
+    let Some(s) = (0..w.model().n_states()).find(|&s| !reach[s]) else { return Ok(()) };
+    let env_file = doc
+        .sources
+        .iter()
+        .find(|s| s.prefix == [key("env")])
+        .map(|s| format!(" ({})", s.file.display()))
+        .unwrap_or_default();
+    Err(doc.error_at(
+        &[key("env"), key("gamma")],
+        &format!(
+            "gamma = 1 requires an episodic task, but in `{}`{env_file} no policy can reach a terminal state from {}; use gamma < 1 (env.gamma = 0.9, or --set env.gamma=0.9) or add terminal cells (goal `G`, terminal `E`, or target = \"terminal\")",
+            w.name,
+            w.state_label(s)
+        ),
+    ))
+}
+
+/// Why plot kind `k` cannot be drawn for any variant (`None` when it can).
+fn plot_does_not_apply(k: &str, variants: &[Variant]) -> Option<String> {
+    use super::agents::{AgentJob, DpJob};
+    let agents = || variants.iter().flat_map(|v| v.agents.iter());
+    let is_sa = |kind: &str| crate::agents::sa::KINDS.contains(&kind);
+    let applies = match k {
+        "convergence" => agents().any(|a| matches!(a.job, AgentJob::Dp(DpJob::Vi(_) | DpJob::Pi(_) | DpJob::Tpi(_)))),
+        "values" => variants
+            .iter()
+            .any(|v| v.world.as_ref().is_some_and(|w| w.grid().is_some()) && v.agents.iter().any(|a| !is_sa(&a.kind))),
+        "learning" => agents().any(|a| !matches!(a.job, AgentJob::Dp(_)) && !is_sa(&a.kind)),
+        "sa" => agents().any(|a| is_sa(&a.kind)),
+        _ => true,
+    };
+    if applies {
+        return None;
+    }
+    Some(
+        match k {
+            "convergence" => "it draws value iteration and (truncated) policy iteration, and there are none",
+            "values" => "it draws value maps of a gridworld, and no agent runs on one",
+            "learning" => "it draws learning curves, and no agent learns from episodes",
+            _ => "it draws stochastic-approximation agents, and there are none",
+        }
+        .to_string(),
+    )
+}
+
+/// `seeds` is a count (`seeds = 5`: runs 0..4) or a list of run ids
+/// (`seeds = [0, 3]`); anything else gets a message that says so (rather than
+/// serde's "untagged enum").
+fn check_seeds_value(doc: &Doc) -> Result<()> {
+    let what = "must be a whole number of seeds (seeds = 5 runs ids 0..4) or a list of run ids (seeds = [0, 3])";
+    match doc.table.get("seeds") {
+        None => Ok(()),
+        Some(toml::Value::Integer(n)) if *n >= 0 => Ok(()),
+        Some(toml::Value::Array(a)) => {
+            for (i, v) in a.iter().enumerate() {
+                if !matches!(v, toml::Value::Integer(n) if *n >= 0) {
+                    return Err(doc.error_at(
+                        &[key("seeds"), Seg::Index(i)],
+                        &format!("`{v}` is not a run id; run ids are whole numbers >= 0"),
+                    ));
+                }
+            }
+            Ok(())
+        }
+        Some(v) => Err(doc.error_at(&[key("seeds")], &format!("seeds = {v}: {what}"))),
+    }
+}
+
 fn string_at(doc: &Doc, path: &[Seg]) -> Result<Option<String>> {
     match crate::config::get_path(&doc.table, path) {
         None => Ok(None),
@@ -87,7 +168,14 @@ fn key(k: &str) -> Seg {
 
 /// Load and validate an experiment file. Nothing is written.
 pub fn load(path: &Path, opts: &LoadOptions) -> Result<Experiment> {
-    let mut doc = Doc::load(path)?;
+    load_doc(Doc::load(path)?, path, opts)
+}
+
+/// [`load`] an experiment already parsed (`path` is where relative paths in it start).
+pub fn load_doc(doc: Doc, path: &Path, opts: &LoadOptions) -> Result<Experiment> {
+    let mut doc = doc;
+    // Plots the user asked for here (not inherited from a preset) must apply.
+    let plots_explicit = doc.table.contains_key("plots") || opts.sets.iter().any(|(k, _)| k.starts_with("plots"));
     // 1. A preset underneath the whole file.
     if let Some(p) = string_at(&doc, &[key("extends")])? {
         let preset = Doc::load(Path::new(&resolve_path(path, &p)))
@@ -118,6 +206,10 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Experiment> {
     for (k, v) in &opts.sets {
         doc.set(k, v)?;
     }
+    if opts.seeds == Some(0) {
+        return Err(Error::input("--seeds 0: at least one seed is needed; give --seeds 1 or more"));
+    }
+    check_seeds_value(&doc)?;
     let spec: ExperimentSpec = doc.deserialize()?;
     if spec.name.trim().is_empty() {
         return Err(doc.error_at(&[key("name")], "the name must not be empty"));
@@ -128,9 +220,13 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Experiment> {
         super::schema::SeedSpec::List(l) => l.len(),
     });
     if n_seeds > MAX_SEEDS {
-        let what = if opts.seeds.is_some() { "--seeds".to_string() } else { "seeds".to_string() };
+        if opts.seeds.is_some() {
+            return Err(Error::input(format!(
+                "--seeds = {n_seeds} is more than rlkit runs at once ({MAX_SEEDS}); give at most {MAX_SEEDS}"
+            )));
+        }
         return Err(
-            doc.error_at(&[key("seeds")], &format!("{what} = {n_seeds} is more than rlkit runs at once ({MAX_SEEDS})"))
+            doc.error_at(&[key("seeds")], &format!("seeds = {n_seeds} is more than rlkit runs at once ({MAX_SEEDS})"))
         );
     }
     let mut seeds = spec.seeds.ids();
@@ -197,7 +293,30 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Experiment> {
         }
         variants.push(resolve_variant(&vdoc, path, v.map(|x| x.1.name))?);
     }
-    Ok(Experiment { file: path.to_path_buf(), spec, seeds, out_dir, plots, variants })
+    if let Some(p) = spec.plots.as_ref().filter(|_| plots_explicit) {
+        for (i, k) in p.iter().enumerate() {
+            if let Some(why) = plot_does_not_apply(k, &variants) {
+                return Err(doc.error_at(
+                    &[key("plots"), Seg::Index(i)],
+                    &format!("plot `{k}` does not apply to this experiment: {why}; remove it from `plots`"),
+                ));
+            }
+        }
+    }
+    // Plots by default or from a preset: those that apply (config.resolved.toml lists them, so
+    // that replaying it, as `rlkit export` does, asks only for plots that apply).
+    let plots: Vec<String> = plots.into_iter().filter(|k| plot_does_not_apply(k, &variants).is_none()).collect();
+    let out_default = opts.out.is_none() && spec.out_dir.is_none();
+    Ok(Experiment {
+        file: path.to_path_buf(),
+        spec,
+        seeds,
+        out_dir,
+        out_default,
+        overrides: opts.sets.clone(),
+        plots,
+        variants,
+    })
 }
 
 fn resolve_variant(doc: &Doc, path: &Path, name: Option<String>) -> Result<Variant> {

@@ -165,6 +165,28 @@ pub fn agent_file(doc: &Doc, prefix: &[Seg]) -> Option<std::path::PathBuf> {
         .map(|s| s.file.clone())
 }
 
+/// Locate an agent's error `e` whose message starts with one of its keys
+/// (`n_samples: must be ...`, `high[0]: ...`) at that key; otherwise at the agent.
+fn locate_param_error(doc: &Doc, prefix: &[Seg], params: &toml::Table, e: &crate::Error) -> crate::Error {
+    let msg = e.to_string();
+    let msg = msg.as_str();
+    let head: String = msg.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+    if !head.is_empty() && params.contains_key(&head) && msg[head.len()..].starts_with([':', '[']) {
+        let mut p = prefix.to_vec();
+        p.push(Seg::Key(head.clone()));
+        let mut rest = &msg[head.len()..];
+        if let Some(r) = rest.strip_prefix('[') {
+            let digits: String = r.chars().take_while(char::is_ascii_digit).collect();
+            if let (Ok(i), Some(after)) = (digits.parse::<usize>(), r[digits.len()..].strip_prefix(']')) {
+                p.push(Seg::Index(i));
+                rest = after;
+            }
+        }
+        return doc.error_at(&p, rest.trim_start_matches(':').trim_start());
+    }
+    doc.error_at(prefix, msg)
+}
+
 /// Validate an agent of another family; `Ok(None)` if no family knows `kind`.
 /// Returns its hyperparameters as resolved (for `config.resolved.toml`).
 pub fn resolve_extra(
@@ -183,7 +205,7 @@ pub fn resolve_extra(
         return bc::resolve(doc, prefix, params, env).map(Some);
     }
     if crate::agents::sa::KINDS.contains(&kind) {
-        crate::agents::sa::validate(kind, params).map_err(|e| doc.error_at(prefix, &e.to_string()))?;
+        crate::agents::sa::validate(kind, params).map_err(|e| locate_param_error(doc, prefix, params, &e))?;
         return Ok(Some(params.clone()));
     }
     let episodes = match doc.table.get("episodes") {
@@ -247,11 +269,27 @@ pub fn resolve_extra(
             env: Some(env),
             file: None,
         };
-        crate::agents::approx::build_in(kind, &p, &cx).map_err(|e| match e {
+        let agent = crate::agents::approx::build_in(kind, &p, &cx).map_err(|e| match e {
             // Errors that already name their own file (a network file) stay as they are.
             crate::Error::Input(m) if m.contains(".toml:") => crate::Error::Input(m),
             e => doc.error_at(prefix, &e.to_string()),
         })?;
+        // As the runner: on a finite world, episodes that can never end need a step cap.
+        if let (None, None, None, Some(w)) =
+            (cfg.max_episode_steps, env.max_steps(), agent.max_episode_steps(), env.finite())
+        {
+            let reach = w.model().can_terminate(None);
+            if let Some(s0) = (0..w.model().n_states()).find(|&s| !reach[s]) {
+                return Err(doc.error_at(
+                    prefix,
+                    &format!(
+                        "`{kind}` on `{}`: episodes that reach {} can never terminate; set a step cap (max_episode_steps = 100 in this agent, max_steps in the env, or the agent's episode_length)",
+                        w.name,
+                        w.state_label(s0)
+                    ),
+                ));
+            }
+        }
         return Ok(Some(params));
     }
     if is_learning_kind(kind) {
@@ -284,14 +322,49 @@ pub fn resolve_extra(
                 &format!("`{kind}` chooses its own start states; `start` applies to step-based agents"),
             ));
         }
-        let check = match kind {
-            "mc-basic" => crate::agents::agent::parse_params::<crate::agents::mc::McBasicConfig>(kind, &p).map(|_| ()),
-            "mc-exploring-starts" => {
-                crate::agents::agent::parse_params::<crate::agents::mc::McEsConfig>(kind, &p).map(|_| ())
+        let at_err = |e: crate::Error| locate_param_error(doc, prefix, params, &e);
+        let positive = |k: &str, v: usize| -> Result<()> {
+            if v == 0 {
+                return Err(doc.error_at(&at(k), &format!("{k} = 0: `{kind}` needs {k} >= 1")));
             }
-            _ => crate::agents::train::build(kind, &p, m.n_states(), m.n_actions(), m.gamma).map(|_| ()),
+            Ok(())
         };
-        check.map_err(|e| doc.error_at(prefix, &e.to_string()))?;
+        match kind {
+            "mc-basic" => {
+                let c =
+                    crate::agents::agent::parse_params::<crate::agents::mc::McBasicConfig>(kind, &p).map_err(at_err)?;
+                positive("episode_length", c.episode_length)?;
+                positive("episodes_per_pair", c.episodes_per_pair)?;
+                positive("iterations", c.iterations)?;
+            }
+            "mc-exploring-starts" => {
+                let c =
+                    crate::agents::agent::parse_params::<crate::agents::mc::McEsConfig>(kind, &p).map_err(at_err)?;
+                positive("episode_length", c.episode_length)?;
+            }
+            _ => {
+                let agent =
+                    crate::agents::train::build(kind, &p, m.n_states(), m.n_actions(), m.gamma).map_err(at_err)?;
+                // The runner refuses episodes that can never end when nothing caps them: refuse them here
+                // too, so that `check` agrees with `run`.
+                let (_, cfg) = learning_config(Some(doc), prefix, params, episodes)?;
+                let capped =
+                    cfg.max_episode_steps.is_some() || w.max_steps().is_some() || agent.max_episode_steps().is_some();
+                if !capped {
+                    let reach = m.can_terminate(None);
+                    if let Some(s0) = (0..m.n_states()).find(|&s| !reach[s]) {
+                        return Err(doc.error_at(
+                            prefix,
+                            &format!(
+                                "`{kind}` on `{}`: episodes that reach {} can never terminate; set a step cap (max_episode_steps = 100 in this agent, max_steps in the env, or the agent's episode_length)",
+                                w.name,
+                                w.state_label(s0)
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
         return Ok(Some(params.clone()));
     }
     Ok(None)

@@ -6,8 +6,17 @@
 //! same shape for every family: `agent`, `kind`, `seeds`, agent-level
 //! aggregates and `per_seed`.
 //!
-//! Every file is written atomically. Everything except `timings.csv` is
-//! byte-identical for the same experiment and seed, whatever the thread count.
+//! Every file is written atomically. Everything except `timings.csv` and
+//! `provenance.json` is byte-identical for the same experiment and seed,
+//! whatever the thread count or the output directory.
+//!
+//! The run is written into a hidden staging directory beside the output
+//! directory (`.<name>.staging-<pid>`) and moved into place at the end, so an
+//! error leaves the output directory as it was. A non-empty output directory
+//! is refused unless [`RunOptions::force`] (and then only if rlkit wrote it).
+//! When interrupted ([`super::sweep::request_interrupt`]: Ctrl-C, SIGTERM), the
+//! agents and variants that finished are written, complete, and the top-level
+//! `summary.json` has `"interrupted": true`.
 
 use std::path::{Path, PathBuf};
 
@@ -32,12 +41,112 @@ use crate::{Error, Result};
 pub struct RunOptions {
     /// How to show progress.
     pub progress: ProgressMode,
+    /// Replace a non-empty output directory (`--force`); only one that rlkit
+    /// wrote ([`super::sweep::is_rlkit_output`]), and only once the run has
+    /// succeeded. Without it a non-empty output directory is an error.
+    pub force: bool,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { progress: ProgressMode::Quiet }
+        RunOptions { progress: ProgressMode::Quiet, force: false }
     }
+}
+
+/// The file beside `summary.json` that records how a run was made (rlkit
+/// version, git commit, command line, `--set` overrides, start and end time).
+/// Like `timings.csv`, it differs between identical runs.
+pub const PROVENANCE_FILE: &str = "provenance.json";
+
+/// The name of the link (or, without symlinks, the file holding the name) in
+/// `runs/<name>/` that points at the newest timestamped run.
+pub const LATEST: &str = "latest";
+
+/// A fresh timestamped directory under `base` (`base/20261201-072510`, or
+/// `base/20261201-072510-2` when that exists). Nothing is created.
+pub fn timestamped_dir(base: &Path) -> PathBuf {
+    let stamp = crate::util::compact_timestamp(std::time::SystemTime::now());
+    let mut dir = base.join(&stamp);
+    let mut k = 2;
+    while dir.exists() || base.join(format!(".{stamp}.staging-{}", std::process::id())).exists() {
+        dir = base.join(format!("{stamp}-{k}"));
+        k += 1;
+    }
+    dir
+}
+
+/// Point `base/latest` at `target` (a child of `base`): a relative symlink on
+/// Unix, replaced atomically; elsewhere a file holding the directory name.
+pub fn point_latest(base: &Path, target: &Path) -> Result<()> {
+    let name = target.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let link = base.join(LATEST);
+    let fail = |e: std::io::Error| Error::input(format!("{}: cannot update: {e}", link.display()));
+    if link.is_dir() && !link.is_symlink() {
+        return Err(Error::input(format!(
+            "{}: is a directory, not rlkit's link to the newest run; move it away",
+            link.display()
+        )));
+    }
+    #[cfg(unix)]
+    {
+        let tmp = base.join(format!(".{LATEST}.tmp{}", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        std::os::unix::fs::symlink(&name, &tmp).map_err(fail)?;
+        std::fs::rename(&tmp, &link).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            fail(e)
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = fail;
+        atomic_write(&link, format!("{}\n", name.to_string_lossy()).as_bytes())
+    }
+}
+
+/// Resolve `base/latest` (see [`point_latest`]) to the directory it names.
+pub fn resolve_latest(base: &Path) -> Option<PathBuf> {
+    let link = base.join(LATEST);
+    if let Ok(t) = std::fs::read_link(&link) {
+        return Some(base.join(t));
+    }
+    let name = std::fs::read_to_string(&link).ok()?;
+    Some(base.join(name.trim()))
+}
+
+/// The hidden staging directory of a run whose output directory is `target`.
+fn staging_dir(target: &Path) -> PathBuf {
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    target.with_file_name(format!(".{name}.staging-{}", std::process::id()))
+}
+
+/// Move everything in `staging` into `target` (emptied first when `clear`),
+/// then remove `staging`. A missing `target` is a single rename.
+fn commit_staging(staging: &Path, target: &Path, clear: bool) -> Result<()> {
+    let fail =
+        |e: std::io::Error| Error::input(format!("{}: cannot move the finished run into place: {e}", target.display()));
+    if !target.exists() {
+        return std::fs::rename(staging, target).map_err(fail);
+    }
+    if clear {
+        for e in std::fs::read_dir(target).map_err(fail)? {
+            let p = e.map_err(fail)?.path();
+            if p.is_dir() && !p.is_symlink() {
+                std::fs::remove_dir_all(&p).map_err(fail)?;
+            } else {
+                std::fs::remove_file(&p).map_err(fail)?;
+            }
+        }
+    }
+    for e in std::fs::read_dir(staging).map_err(fail)? {
+        let e = e.map_err(fail)?;
+        std::fs::rename(e.path(), target.join(e.file_name())).map_err(fail)?;
+    }
+    std::fs::remove_dir(staging).map_err(fail)
+}
+
+fn interrupted() -> bool {
+    super::sweep::interrupt_requested()
 }
 
 /// What a run wrote.
@@ -52,6 +161,8 @@ pub struct RunReport {
     /// Seeds stopped because they produced a non-finite value: one line each, naming the
     /// agent, the seed, the episode and the step (the CLI prints them and exits with code 1).
     pub diverged: Vec<String>,
+    /// Stopped early by an interrupt: only the agents and variants that finished were written.
+    pub interrupted: bool,
 }
 
 /// A value map to draw: (agent, note for the title, values, greedy actions if any).
@@ -92,17 +203,77 @@ pub struct Outputs {
     pub heatmaps: Vec<Heatmap>,
 }
 
-/// Run `exp`, writing everything under its output directory.
+/// Run `exp`, writing everything under its output directory: `exp.out_dir`,
+/// or a fresh `runs/<name>/<YYYYMMDD-HHMMSS>` (with `runs/<name>/latest`
+/// pointing at it) when the experiment did not choose one. The directory
+/// must be missing or empty unless `opts.force`. Everything is written into
+/// a staging directory first, so an error leaves the output directory as it was.
 pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunReport> {
-    // Validate what can only be checked once everything is loaded, before writing anything.
-    for v in &exp.variants {
-        if let Some(w) = &v.world {
-            if v.agents.iter().any(|a| matches!(a.job, AgentJob::Dp(DpJob::Vi(_) | DpJob::Tpi(_) | DpJob::Pi(_)))) {
-                w.check_gamma(&v.env_file)?;
+    let started = std::time::SystemTime::now();
+    let target = if exp.out_default { timestamped_dir(&exp.out_dir) } else { exp.out_dir.clone() };
+    let clear = super::sweep::check_out_dir(&target, false, opts.force)? == super::sweep::OutDir::Clear;
+    // Create the parents (remembering the first one we made, to remove it on failure).
+    let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let first_new = parent.ancestors().take_while(|a| !a.as_os_str().is_empty() && !a.exists()).last();
+    let first_new = first_new.map(Path::to_path_buf);
+    ensure_writable_dir(parent).map_err(|e| match e {
+        Error::Input(m) => Error::Input(m.replacen(&parent.display().to_string(), &target.display().to_string(), 1)),
+        e => e,
+    })?;
+    crate::util::clean_stale_temps(parent, 0);
+    let staging = staging_dir(&target);
+    let _ = std::fs::remove_dir_all(&staging);
+    let undo = |staging: &Path| {
+        let _ = std::fs::remove_dir_all(staging);
+        if let Some(f) = &first_new {
+            // Only directories we created, and only while they are empty.
+            for a in parent.ancestors() {
+                if std::fs::remove_dir(a).is_err() || a == f.as_path() {
+                    break;
+                }
             }
         }
+    };
+    let result = ensure_writable_dir(&staging).and_then(|()| run_staged(exp, opts, &staging));
+    let mut report = match result {
+        Ok(r) => r,
+        Err(e) => {
+            undo(&staging);
+            return Err(e);
+        }
+    };
+    let prov = json!({
+        "rlkit_version": env!("CARGO_PKG_VERSION"),
+        "git_commit": option_env!("RLKIT_GIT_COMMIT"),
+        "command_line": std::env::args().collect::<Vec<_>>(),
+        "set": exp.overrides.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
+        "experiment_file": exp.file.display().to_string(),
+        "out_dir": target.display().to_string(),
+        "start": crate::util::rfc3339(started),
+        "end": crate::util::rfc3339(std::time::SystemTime::now()),
+        "interrupted": report.interrupted,
+    });
+    let pp = staging.join(PROVENANCE_FILE);
+    if let Err(e) = atomic_write(&pp, pretty(&prov).as_bytes()).and_then(|()| commit_staging(&staging, &target, clear))
+    {
+        undo(&staging);
+        return Err(e);
     }
-    ensure_writable_dir(&exp.out_dir)?;
+    report.files.push(pp);
+    for f in &mut report.files {
+        if let Ok(rel) = f.strip_prefix(&staging) {
+            *f = target.join(rel);
+        }
+    }
+    report.out_dir = target.clone();
+    if exp.out_default {
+        point_latest(&exp.out_dir, &target)?;
+    }
+    Ok(report)
+}
+
+/// [`run`] into `out` (the staging directory).
+fn run_staged(exp: &Experiment, opts: &RunOptions, out: &Path) -> Result<RunReport> {
     let total: u64 = exp
         .variants
         .iter()
@@ -114,33 +285,73 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunReport> {
         })
         .sum();
     let progress = Progress::new(opts.progress, &exp.spec.name, total);
-    let mut report = RunReport { out_dir: exp.out_dir.clone(), ..Default::default() };
+    let mut report = RunReport { out_dir: out.to_path_buf(), ..Default::default() };
     let mut variant_summaries = Vec::new();
     for v in &exp.variants {
-        let dir = match &v.name {
-            Some(n) => exp.out_dir.join(slug(n)),
-            None => exp.out_dir.clone(),
+        if interrupted() {
+            report.interrupted = true;
+            break;
+        }
+        let (dir, rel) = match &v.name {
+            Some(n) => (out.join(slug(n)), slug(n)),
+            None => (out.to_path_buf(), ".".to_string()),
         };
         ensure_writable_dir(&dir)?;
-        let (files, diverged) = run_variant(exp, v, &dir, &progress, &mut report.warnings)?;
+        let (files, diverged, cut) = run_variant(exp, v, &dir, &progress, &mut report.warnings)?;
         report.diverged.extend(diverged);
-        variant_summaries.push(json!({ "variant": v.name, "dir": dir.display().to_string() }));
+        let mut entry = json!({ "variant": v.name, "dir": rel });
+        if cut {
+            entry["interrupted"] = json!(true);
+            report.interrupted = true;
+        }
+        variant_summaries.push(entry);
         report.files.extend(files);
+        if cut {
+            break;
+        }
     }
     progress.finish();
     if exp.variants.iter().any(|v| v.name.is_some()) {
-        let path = exp.out_dir.join("summary.json");
-        let s =
+        let path = out.join("summary.json");
+        let mut s =
             json!({ "experiment": exp.spec.name, "description": exp.spec.description, "variants": variant_summaries });
+        if report.interrupted {
+            s["interrupted"] = json!(true);
+        }
         atomic_write(&path, pretty(&s).as_bytes())?;
         report.files.push(path);
     }
-    if exp.spec.output.trajectories == super::schema::TrajectoryFormat::Tfrecord {
+    if exp.spec.output.trajectories == super::schema::TrajectoryFormat::Tfrecord && !report.interrupted {
         // Replayed from the outputs just written (deterministic), see experiment::export.
-        let rep = crate::experiment::export::export_run(&exp.out_dir)?;
+        let rep = crate::experiment::export::export_run(out)?;
         report.files.extend(rep.files.into_iter().map(|f| f.0));
     }
     Ok(report)
+}
+
+/// Prefix an error of a run with where it happened: the experiment file, the
+/// variant and the agent (errors that already name a file keep their place).
+fn in_context(exp: &Experiment, v: &Variant, agent: Option<&super::agents::ResolvedAgent>, e: Error) -> Error {
+    let what = match (&v.name, agent) {
+        (Some(n), Some(a)) => format!("variant `{n}`, agent `{}` ({})", a.name, a.kind),
+        (None, Some(a)) => format!("agent `{}` ({})", a.name, a.kind),
+        (Some(n), None) => format!("variant `{n}`"),
+        (None, None) => String::new(),
+    };
+    let file = exp.file.display().to_string();
+    let wrap = |m: String| {
+        if m.starts_with(&file) {
+            m
+        } else if what.is_empty() {
+            format!("{file}: {m}")
+        } else {
+            format!("{file}: {what}: {m}")
+        }
+    };
+    match e {
+        Error::Input(m) => Error::Input(wrap(m)),
+        Error::Internal(m) => Error::Internal(wrap(m)),
+    }
 }
 
 fn pretty(v: &serde_json::Value) -> String {
@@ -245,13 +456,15 @@ fn run_dp(world: &World, job: &DpJob, v_star: Option<&[f64]>) -> Result<(DpSolut
     })
 }
 
+/// Run one variant into `dir`; returns its files, its diverged seeds, and
+/// whether an interrupt cut it short (then only the agents that finished are written).
 fn run_variant(
     exp: &Experiment,
     v: &Variant,
     dir: &Path,
     progress: &Progress,
     warnings: &mut Vec<String>,
-) -> Result<(Vec<PathBuf>, Vec<String>)> {
+) -> Result<(Vec<PathBuf>, Vec<String>, bool)> {
     let mut out = new_outputs();
     let needs_vstar = v.agents.iter().any(|a| {
         matches!(a.job, AgentJob::Dp(_)) || super::is_learning_kind(&a.kind) || super::is_approx_kind(&a.kind)
@@ -259,13 +472,17 @@ fn run_variant(
     let v_star = match (&v.world, needs_vstar) {
         (Some(w), true) if w.gamma() < 1.0 || w.model().can_terminate(None).iter().all(|&b| b) => {
             match optimal_values(w.model()) {
-                Ok(v) => Some(v),
-                // DP agents report the error themselves; learners run without v* metrics.
-                Err(e) if v.agents.iter().all(|a| !matches!(a.job, AgentJob::Dp(_))) => {
-                    warnings.push(format!("{}: no v* for the policy metrics ({e})", exp.file.display()));
+                Ok(vs) => Some(vs),
+                Err(e) => {
+                    // v* only feeds the error columns and metrics: run without them, and say why.
+                    warnings.push(format!(
+                        "{}: {}the optimal values v* of `{}` are unavailable ({e}); errors against v* and policy metrics are left out",
+                        exp.file.display(),
+                        v.name.as_ref().map(|n| format!("variant `{n}`: ")).unwrap_or_default(),
+                        w.name
+                    ));
                     None
                 }
-                Err(e) => return Err(e),
             }
         }
         _ => None,
@@ -276,11 +493,17 @@ fn run_variant(
     let mut sweep_curves: Vec<Series> = Vec::new();
     let mut heatmaps: Vec<Heatmap> = Vec::new();
     let mut policy_files: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut cut = false;
     for agent in &v.agents {
+        if interrupted() {
+            cut = true;
+            break;
+        }
         match &agent.job {
             AgentJob::Dp(job) => {
                 let Some(world) = &v.world else { return Err(Error::internal("DP agent without an env")) };
-                let (sol, actions) = run_dp(world, job, v_star.as_deref())?;
+                let (sol, actions) =
+                    run_dp(world, job, v_star.as_deref()).map_err(|e| in_context(exp, v, Some(agent), e))?;
                 if !sol.converged {
                     warnings.push(format!(
                         "{}: `{}` stopped at its iteration limit before converging",
@@ -335,7 +558,14 @@ fn run_variant(
                 progress.inc(1);
             }
             AgentJob::Other(params) => {
-                super::run_extra(exp, v, agent, params, dir, &mut out, progress)?;
+                if let Err(e) = super::run_extra(exp, v, agent, params, dir, &mut out, progress) {
+                    if interrupted() {
+                        // Stopped part-way: this agent's seeds are dropped, the finished agents are written.
+                        cut = true;
+                        break;
+                    }
+                    return Err(in_context(exp, v, Some(agent), e));
+                }
             }
         }
     }
@@ -505,14 +735,13 @@ fn run_variant(
         "seeds".into(),
         toml::Value::Array(exp.seeds.iter().map(|&s| toml::Value::Integer(s as i64)).collect()),
     );
-    resolved.insert("out_dir".into(), toml::Value::String(exp.out_dir.display().to_string()));
     resolved
         .insert("plots".into(), toml::Value::Array(exp.plots.iter().map(|p| toml::Value::String(p.clone())).collect()));
     let text =
         toml::to_string(&resolved).map_err(|e| Error::internal(format!("cannot write the resolved config: {e}")))?;
     atomic_write(&cfg_path, text.as_bytes())?;
     files.push(cfg_path);
-    let summary = json!({
+    let mut summary = json!({
         "experiment": exp.spec.name,
         "description": exp.spec.description,
         "variant": v.name,
@@ -537,10 +766,13 @@ fn run_variant(
         "agents": out.summaries,
         "files": files.iter().map(|f| f.strip_prefix(dir).unwrap_or(f).display().to_string()).collect::<Vec<_>>(),
     });
+    if cut {
+        summary["interrupted"] = json!(true);
+    }
     let sp = dir.join("summary.json");
     atomic_write(&sp, pretty(&summary).as_bytes())?;
     files.push(sp);
-    Ok((files, std::mem::take(&mut out.diverged)))
+    Ok((files, std::mem::take(&mut out.diverged), cut))
 }
 
 /// Mean of `xs` (NaN when empty).
@@ -657,6 +889,9 @@ pub fn run_learning(
         .seeds
         .par_iter()
         .map(|&id| {
+            if interrupted() {
+                return Err(Error::internal("interrupted"));
+            }
             let r = crate::agents::train::run_seed(
                 world,
                 &agent.kind,
@@ -970,6 +1205,9 @@ pub fn run_approx(
         .seeds
         .par_iter()
         .map(|&id| -> Result<SeedOut> {
+            if interrupted() {
+                return Err(Error::internal("interrupted"));
+            }
             let seed = crate::util::derive_seed(exp.spec.seed, &[id]);
             let mut a = build()?;
             let mut e = env.make_obs_env();
@@ -1103,4 +1341,44 @@ pub fn sa_series(runs: &[(String, u64, crate::agents::sa::SaRun)]) -> Vec<crate:
             true_mean: r.summary.get("true_mean").and_then(|v| serde_json::from_value::<[f64; 2]>(v.clone()).ok()),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::{load::load_doc, LoadOptions};
+
+    /// A run whose second variant fails leaves the output directory as it was:
+    /// missing stays missing, empty stays empty, and no staging directory is left.
+    #[test]
+    fn an_error_in_a_later_variant_leaves_nothing_behind() {
+        let env = concat!(env!("CARGO_MANIFEST_DIR"), "/envs/zhao_5x5.toml");
+        let text = format!(
+            "name = \"t\"\n[env]\npath = \"{env}\"\n[[agents]]\nkind = \"value-iteration\"\n[[variants]]\nname = \"a\"\n[[variants]]\nname = \"b\"\n"
+        );
+        let root = std::env::temp_dir().join(format!("rlkit-stage-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        for pre_existing in [false, true] {
+            let out = root.join(format!("out{pre_existing}"));
+            if pre_existing {
+                std::fs::create_dir(&out).unwrap();
+            }
+            let opts = LoadOptions { out: Some(out.clone()), ..Default::default() };
+            let doc = crate::config::Doc::from_str(root.join("exp.toml"), &text).unwrap();
+            let mut exp = load_doc(doc, &root.join("exp.toml"), &opts).unwrap();
+            // Variant `b` fails at run time (after `a` has written all its files).
+            exp.variants[1].agents[0].kind = "no-such-kind".into();
+            exp.variants[1].agents[0].job = AgentJob::Other(toml::Table::new());
+            let e = run(&exp, &RunOptions::default()).unwrap_err();
+            assert!(e.to_string().contains("variant `b`, agent `value-iteration`"), "{e}");
+            assert_eq!(out.exists(), pre_existing);
+            if pre_existing {
+                assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "the empty directory stays empty");
+            }
+            let left: Vec<_> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().file_name()).collect();
+            assert!(left.iter().all(|n| !n.to_string_lossy().contains("staging")), "{left:?}");
+        }
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 }

@@ -223,7 +223,7 @@ pub fn run(args: &StatsArgs) -> Result<()> {
     }
     crate::util::ensure_writable_dir(&args.out)?;
     let runs: Vec<usize> = set.agents.values().next().map(|s| s.iter().map(Vec::len).collect()).unwrap_or_default();
-    println!(
+    crate::util::outln!(
         "{:?} over {} task(s) ({}), runs per task {:?}; 95% stratified-bootstrap CIs, {} resamples, seed {}",
         args.metric,
         set.tasks.len(),
@@ -234,11 +234,11 @@ pub fn run(args: &StatsArgs) -> Result<()> {
     );
     let mut table = Table::new(&["agent", "statistic", "estimate", "ci_low", "ci_high", "runs", "tasks"]);
     let fmt = |i: &Interval| format!("{:.4} [{:.4}, {:.4}]", i.estimate, i.lo, i.hi);
-    println!("{:<20} {:<30} {:<30} {:<30} {:<30}", "agent", "mean", "median", "IQM", "optimality gap");
+    crate::util::outln!("{:<20} {:<30} {:<30} {:<30} {:<30}", "agent", "mean", "median", "IQM", "optimality gap");
     let mut aggs: Vec<(String, Aggregates)> = Vec::new();
     for (k, (name, s)) in set.agents.iter().enumerate() {
         let a = aggregate(s, args.gamma, args.resamples, crate::util::derive_seed(args.seed, &[k as u64]));
-        println!(
+        crate::util::outln!(
             "{name:<20} {:<30} {:<30} {:<30} {:<30}",
             fmt(&a.mean),
             fmt(&a.median),
@@ -262,7 +262,7 @@ pub fn run(args: &StatsArgs) -> Result<()> {
     }
     let names: Vec<&String> = set.agents.keys().collect();
     if names.len() > 1 {
-        println!("\nprobability of improvement P(row > column):");
+        crate::util::outln!("\nprobability of improvement P(row > column):");
     }
     for (i, x) in names.iter().enumerate() {
         for (j, y) in names.iter().enumerate() {
@@ -271,7 +271,7 @@ pub fn run(args: &StatsArgs) -> Result<()> {
             }
             let seed = crate::util::derive_seed(args.seed, &[1000 + i as u64, j as u64]);
             let p = probability_of_improvement(&set.agents[*x], &set.agents[*y], args.resamples, seed);
-            println!("  P({x} > {y}) = {}", fmt(&p));
+            crate::util::outln!("  P({x} > {y}) = {}", fmt(&p));
             table.push(vec![
                 x.as_str().into(),
                 format!("prob_improvement_over:{y}").as_str().into(),
@@ -328,7 +328,7 @@ pub fn run(args: &StatsArgs) -> Result<()> {
         .collect();
     crate::plot::intervals::render_intervals(&intervals_png, &format!("Aggregate {metric} (95% CIs)"), &rows)?;
     for p in [&stats_path, &prof_path, &intervals_png, &profile_png] {
-        println!("wrote {}", p.display());
+        crate::util::outln!("wrote {}", p.display());
     }
     Ok(())
 }

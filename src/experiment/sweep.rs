@@ -64,6 +64,9 @@ pub struct Plan {
     pub name: String,
     /// Output directory.
     pub out_dir: PathBuf,
+    /// Whether `out_dir` is the default `runs/<name>` (the CLI then uses a
+    /// timestamped subdirectory, or `runs/<name>/latest` with `--resume`).
+    pub out_default: bool,
     /// The sweep keys, sorted.
     pub keys: Vec<String>,
     /// Every run, in order.
@@ -170,6 +173,7 @@ pub fn plan(file: &Path, opts: &LoadOptions) -> Result<Option<Plan>> {
         file: file.to_path_buf(),
         name: base.spec.name.clone(),
         out_dir: base.out_dir.clone(),
+        out_default: base.out_default,
         keys: table.iter().map(|t| t.0.clone()).collect(),
         runs,
         hash,
@@ -281,7 +285,10 @@ pub const PLAN_FILE: &str = "plan.json";
 /// `config.resolved.toml` or `summary.json`, or `runs/<id>/` directories
 /// holding `DONE` or `config.resolved.toml`), so that `--force` may clear it.
 pub fn is_rlkit_output(dir: &Path) -> bool {
-    if [PLAN_FILE, "config.resolved.toml", "summary.json"].iter().any(|f| dir.join(f).is_file()) {
+    if [PLAN_FILE, "config.resolved.toml", "summary.json", super::runner::PROVENANCE_FILE]
+        .iter()
+        .any(|f| dir.join(f).is_file())
+    {
         return true;
     }
     std::fs::read_dir(dir.join("runs"))
@@ -292,26 +299,60 @@ pub fn is_rlkit_output(dir: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// Prepare an output directory for `rlkit run`: a non-empty `dir` is refused
-/// unless `resume` (kept) or `force` (cleared, only if [`is_rlkit_output`]).
-pub fn prepare_out_dir(dir: &Path, resume: bool, force: bool) -> Result<()> {
+/// What to do with an output directory (see [`check_out_dir`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutDir {
+    /// Missing or empty: write into it.
+    Fresh,
+    /// Not empty, kept as it is (`--resume`).
+    Keep,
+    /// Not empty, rlkit output, to be cleared (`--force`).
+    Clear,
+}
+
+/// The one rule for output directories of `rlkit run` (plain runs and
+/// sweeps): a non-empty `dir` is refused unless `resume` (kept) or `force`
+/// (to be cleared, and only if [`is_rlkit_output`]). A file where the
+/// directory should be is refused too. Nothing is changed.
+pub fn check_out_dir(dir: &Path, resume: bool, force: bool) -> Result<OutDir> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::input(format!(
+            "{}: exists and is not a directory; choose another output directory with --out DIR",
+            dir.display()
+        )));
+    }
+    // Housekeeping first: what killed runs left behind does not make a directory "non-empty".
+    crate::util::clean_stale_temps(dir, if resume { 3 } else { 0 });
     let non_empty = std::fs::read_dir(dir).map(|mut rd| rd.next().is_some()).unwrap_or(false);
-    if !non_empty || resume {
-        return Ok(());
+    if !non_empty {
+        return Ok(OutDir::Fresh);
+    }
+    if resume {
+        return Ok(OutDir::Keep);
     }
     if !force {
         return Err(Error::input(format!(
-            "{}: output directory is not empty; pass --resume to finish the runs in it or --force to clear it first",
+            "{}: output directory is not empty; pass --force to replace it (or --resume, for a sweep, to finish the runs in it), or choose another --out",
             dir.display()
         )));
     }
     if !is_rlkit_output(dir) {
         return Err(Error::input(format!(
-            "{}: --force refuses to clear a directory that is not rlkit output (no {PLAN_FILE}, config.resolved.toml, summary.json or runs/*/DONE); choose another --out",
+            "{}: --force refuses to clear a directory that is not rlkit output (no {PLAN_FILE}, config.resolved.toml, summary.json, provenance.json or runs/*/DONE); choose another --out",
             dir.display()
         )));
     }
-    std::fs::remove_dir_all(dir).map_err(|e| Error::input(format!("{}: --force cannot clear it: {e}", dir.display())))
+    Ok(OutDir::Clear)
+}
+
+/// Prepare a sweep's output directory: [`check_out_dir`], then clear it when
+/// `force` asks to.
+pub fn prepare_out_dir(dir: &Path, resume: bool, force: bool) -> Result<()> {
+    if check_out_dir(dir, resume, force)? == OutDir::Clear {
+        std::fs::remove_dir_all(dir)
+            .map_err(|e| Error::input(format!("{}: --force cannot clear it: {e}", dir.display())))?;
+    }
+    Ok(())
 }
 
 /// What [`run_sweep`] did.
@@ -362,7 +403,7 @@ pub fn run_sweep(plan: &Plan, shard: Option<Shard>, resume: bool, progress: Prog
         o.sets.extend(r.overrides.iter().map(|(k, v)| (k.clone(), v.to_string())));
         o.sets.push(("seeds".into(), format!("[{}]", r.seed)));
         let exp = super::load(&plan.file, &o)?;
-        super::run(&exp, &RunOptions { progress })?;
+        super::run(&exp, &RunOptions { progress, force: false })?;
         if interrupt_requested() {
             // Interrupted during this run: no DONE, so --resume redoes it.
             rep.interrupted = true;

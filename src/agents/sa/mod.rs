@@ -112,7 +112,7 @@ pub fn validate(kind: &str, params: &toml::Table) -> Result<()> {
             }
             c.noise.sampler("noise").map(|_| ())
         }
-        "sgd-mean" | "sgd" | "bgd" | "mbgd" => parse::<sgd_mean::SgdMeanConfig>(params)?.for_alias(kind).map(|_| ()),
+        "sgd-mean" | "sgd" | "bgd" | "mbgd" => parse::<sgd_mean::SgdMeanConfig>(params)?.for_alias(kind)?.validate(),
         other => Err(Error::input(format!("kind: unknown SA agent kind {other:?}; valid kinds: {}", KINDS.join(", ")))),
     }
 }

@@ -189,7 +189,8 @@ impl SgdMeanConfig {
         }
     }
 
-    fn validate(&self) -> Result<()> {
+    /// Check every setting (sizes, box, batch size, schedule) without running.
+    pub fn validate(&self) -> Result<()> {
         check_iterations(self.iterations)?;
         if self.n_samples == 0 || self.n_samples > MAX_SAMPLES {
             return Err(Error::input(format!(
