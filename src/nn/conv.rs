@@ -378,7 +378,10 @@ fn conv2d_forward_s1<T: Real>(
     let (r, p) = (c * kh * kw, oh * ow);
     let x = x.as_standard_layout();
     let xs = x.as_slice().expect("standard layout");
-    let wm = w.to_shape((o, r)).expect("reshape weight");
+    // Wᵀ stored contiguously, used as the view (Wᵀ)ᵀ: the GEMM's packing of A then
+    // copies runs of 16 contiguous weights instead of gathering with stride R.
+    let wt = w.to_shape((o, r)).expect("reshape weight").t().as_standard_layout().into_owned();
+    let wm = wt.t();
     let mut col = Array2::<T>::zeros((r, p));
     let mut y = Array4::<T>::zeros((n, o, oh, ow));
     let ys = y.as_slice_mut().expect("fresh array");
@@ -396,7 +399,13 @@ fn conv2d_forward_s1<T: Real>(
 }
 
 /// Stride-1 backward, one sample at a time (blocks stay in cache):
-/// `dW += dY_n · col_nᵀ`, `db += Σ dY_n`, `dcol_n = Wᵀ · dY_n`, then col2im.
+/// `dW += dY_n · colᵀ_n`, `db += Σ dY_n`, `dcol_n = Wᵀ · dY_n`, then col2im.
+///
+/// The weight gradient reads the receptive fields as rows (`colᵀ_n [OH·OW, KH·KW·C]`,
+/// columns ordered tap-major, channel-minor) built from a zero-padded channels-last
+/// copy of the sample, so each (output position, tap) is one contiguous copy of C
+/// values (KW·C at dilation 1) and the GEMM packs it with contiguous copies too
+/// (the channel-major `col_n` would be packed with a stride-OH·OW gather).
 fn conv2d_backward_s1<T: Real>(
     x: ArrayView4<T>,
     w: ArrayView4<T>,
@@ -410,28 +419,58 @@ fn conv2d_backward_s1<T: Real>(
     assert_eq!(dy.dim(), (n, o, oh, ow), "conv2d_backward: dy shape");
     let g = Geo { c, h, w: wd, kh, kw, oh, ow };
     let (r, p) = (c * kh * kw, oh * ow);
+    let (d, pad) = (cfg.dilation, cfg.padding);
+    let (hp, wp) = (h + 2 * pad, wd + 2 * pad);
     let x = x.as_standard_layout();
     let xs = x.as_slice().expect("standard layout");
     let dy = dy.as_standard_layout();
     let dys = dy.as_slice().expect("standard layout");
     let wm = w.to_shape((o, r)).expect("reshape weight");
-    let mut col = Array2::<T>::zeros((r, p));
+    // Padded channels-last sample [Hp, Wp, C]; the border stays zero.
+    let mut xh = vec![T::ZERO; hp * wp * c];
+    let mut colt = Array2::<T>::zeros((p, r));
     let mut dcol = Array2::<T>::zeros((r, p));
-    let mut dwm = Array2::<T>::zeros((o, r));
+    // dW with columns (u, v, c); permuted to (c, u, v) at the end.
+    let mut dwt = Array2::<T>::zeros((o, r));
     let mut db = Array1::<T>::zeros(o);
     let mut dx = Array4::<T>::zeros((n, c, h, wd));
     let dxs = dx.as_slice_mut().expect("fresh array");
+    let run = if d == 1 { kw * c } else { c };
     for (bn, dxn) in dxs.chunks_exact_mut(c * h * wd).enumerate() {
-        im2col_s1(&xs[bn * c * h * wd..][..c * h * wd], col.as_slice_mut().expect("fresh array"), g, cfg);
+        let xn = &xs[bn * c * h * wd..][..c * h * wd];
+        for (ci, xc) in xn.chunks_exact(h * wd).enumerate() {
+            for (iy, xrow) in xc.chunks_exact(wd).enumerate() {
+                let base = ((iy + pad) * wp + pad) * c + ci;
+                for (ix, &v) in xrow.iter().enumerate() {
+                    xh[base + ix * c] = v;
+                }
+            }
+        }
+        let cs = colt.as_slice_mut().expect("fresh array");
+        for (q, crow) in cs.chunks_exact_mut(r).enumerate() {
+            let (i, j) = (q / ow, q % ow);
+            for u in 0..kh {
+                let src0 = ((i + u * d) * wp + j) * c;
+                let dst0 = u * kw * c;
+                if d == 1 {
+                    crow[dst0..dst0 + run].copy_from_slice(&xh[src0..src0 + run]);
+                } else {
+                    for v in 0..kw {
+                        let s = src0 + v * d * c;
+                        crow[dst0 + v * c..][..c].copy_from_slice(&xh[s..s + c]);
+                    }
+                }
+            }
+        }
         let dyn_ = ArrayView2::from_shape((o, p), &dys[bn * o * p..][..o * p]).expect("dy block");
-        general_mat_mul(T::ONE, &dyn_, &col.t(), T::ONE, &mut dwm);
-        for (d, row) in db.iter_mut().zip(dyn_.outer_iter()) {
-            *d += row.sum();
+        general_mat_mul(T::ONE, &dyn_, &colt, T::ONE, &mut dwt);
+        for (dbo, row) in db.iter_mut().zip(dyn_.outer_iter()) {
+            *dbo += row.sum();
         }
         general_mat_mul(T::ONE, &wm.t(), &dyn_, T::ZERO, &mut dcol);
         col2im_s1(dcol.as_slice_mut().expect("fresh array"), dxn, g, cfg);
     }
-    let dw = dwm.into_shape_with_order((o, c, kh, kw)).expect("reshape dw");
+    let dw = Array4::from_shape_fn((o, c, kh, kw), |(oo, ci, u, v)| dwt[[oo, (u * kw + v) * c + ci]]);
     (dx, dw, db)
 }
 
