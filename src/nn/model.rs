@@ -1335,6 +1335,36 @@ kind = "sigmoid"
     }
 
     #[test]
+    fn limits_are_checked_at_build() {
+        let nested = |d: usize| {
+            format!(
+                "layers = {}[{{kind = \"relu\"}}]{}\n",
+                "[{kind = \"residual\", layers = ".repeat(d),
+                "}]".repeat(d)
+            )
+        };
+        let net = NetworkFile::from_str("m.toml", &nested(MAX_RESIDUAL_DEPTH)).unwrap().build::<f32>([1, 2, 2], 0);
+        assert_eq!(net.unwrap().output, Shape::Map(1, 2, 2));
+        let e = build_err(&nested(MAX_RESIDUAL_DEPTH + 1), [1, 2, 2]);
+        assert!(e.contains("residual: residual blocks nest at most 16 deep"), "{e}");
+        // The library API (no file) names the layer and the key too.
+        let spec: NetworkSpec = toml::from_str("[[layers]]\nkind = \"cbam\"\nkernel_size = 65537\n").unwrap();
+        let e = Network::<f32>::build(&spec, [2, 3, 3], 0).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "layers[0].kernel_size: cbam: kernel_size = 65537 exceeds the limit 65536 (see docs/nn.md, Limits)"
+        );
+        let e = Network::<f32>::build(&spec, [2, 3, 1 << 17], 0).unwrap_err().to_string();
+        assert!(e.starts_with("input shape [2, 3, 131072]: W = 131072 exceeds the limit 65536"), "{e}");
+        // 2^13 × 2^13 = 2^26 values per sample is the largest input; 2^13 × (2^13 + 1) is over.
+        assert!(check_input_shape([1, 1 << 13, 1 << 13]).is_ok());
+        assert!(check_input_shape([1, 1 << 13, (1 << 13) + 1]).unwrap_err().contains("67117056 values per sample"));
+        // A conv whose output per sample exceeds 2^26 values: 4097 channels of 128×128.
+        let e = build_err("[[layers]]\nkind = \"conv2d\"\nout_channels = 4097\nkernel_size = 1\n", [1, 128, 128]);
+        assert!(e.contains("conv2d: its output [4097, 128, 128] has 67125248 values"), "{e}");
+    }
+
+    #[test]
     fn bad_toml_is_a_located_one_line_error() {
         let e = build_err("[[layers]]\nkind = \"conv2d\"\nout_channel = 3\nkernel_size = 3\n", [1, 3, 3]);
         assert!(e.starts_with("m.toml:"), "{e}");
