@@ -474,7 +474,8 @@ impl Builder<'_> {
                 if *bias {
                     params.push(self.constant("bias", &[o], 0.0));
                 }
-                let fl = conv::conv2d_flops(1, c, o, k, k, oh, ow) + if *bias { (o * oh * ow) as u64 } else { 0 };
+                // conv::conv2d_flops, saturating (the output size is checked below).
+                let fl = prod(&[2, o, oh, ow, c, k, k]).saturating_add(if *bias { prod(&[o, oh, ow]) } else { 0 });
                 (Kind::Conv2d(cfg, *bias), Shape::Map(o, oh, ow), fl)
             }
             LayerSpec::Linear { out_features, bias } => {
@@ -518,7 +519,7 @@ impl Builder<'_> {
                     )))
                     }
                 };
-                let fl = (c * oh * ow * kernel_size * kernel_size) as u64;
+                let fl = prod(&[c, oh, ow, *kernel_size, *kernel_size]);
                 let kind =
                     if matches!(spec, LayerSpec::MaxPool2d { .. }) { Kind::MaxPool(cfg) } else { Kind::AvgPool(cfg) };
                 (kind, Shape::Map(c, oh, ow), fl)
@@ -574,7 +575,7 @@ impl Builder<'_> {
                 self.reserve::<T>(path, name, prod(&[2, c, hd]) + (c + hd) as u64 + prod(&[2, k, k]))?;
                 params = self.mlp(c, hd);
                 params.push(self.weight("spatial.weight", &[1, 2, k, k], 2 * k * k, k * k));
-                (Kind::Cbam, shape, (8 * c * hd + 4 * k * k * h * w + 6 * c * h * w) as u64)
+                (Kind::Cbam, shape, prod(&[8, c, hd]) + prod(&[4, k, k, h, w]).saturating_add(prod(&[6, c, h, w])))
             }
             LayerSpec::Attention { heads, causal } => {
                 let (c, h, w) = need_map(shape)?;
@@ -617,7 +618,7 @@ impl Builder<'_> {
                         "the inner layers map input {shape} to {out}; a residual block needs them to keep the shape"
                     )));
                 }
-                let fl = inner.iter().map(|l| l.flops).sum::<u64>() + shape.len() as u64;
+                let fl = inner.iter().fold(shape.len() as u64, |a, l| a.saturating_add(l.flops));
                 (Kind::Residual(inner), shape, fl)
             }
         };
@@ -1119,7 +1120,7 @@ impl<T: Real> Network<T> {
 
     /// Forward FLOPs per sample.
     pub fn flops(&self) -> u64 {
-        self.layers.iter().map(|l| l.flops).sum()
+        self.layers.iter().fold(0u64, |a, l| a.saturating_add(l.flops))
     }
 }
 
