@@ -29,7 +29,9 @@
 //! 20) are reported and saved as `slow-…`; a case still running after
 //! `--hang-seconds` (default 120) is saved as `hang-…`, the counts so far are
 //! printed and the process exits with code 3 (a case cannot be stopped
-//! in-process). Otherwise the exit code is 1 if any case panicked, else 0.
+//! in-process); `--exclude NAME` keeps experiments whose path contains NAME
+//! out of the run cases and `--no-plots` runs them with `plots = []` (to get
+//! past a known hang). Otherwise the exit code is 1 if any case panicked, else 0.
 //! The counts are printed per target at the end.
 
 use std::collections::BTreeMap;
@@ -554,12 +556,13 @@ fn parse_case(target: Target, bytes: &[u8], tmp: &Path, seed_path: &Path, world:
 }
 
 /// One run case: an experiment with one seed and few episodes, into `tmp/out`.
-fn run_experiment_case(bytes: &[u8], tmp: &Path) -> Result<()> {
+fn run_experiment_case(bytes: &[u8], tmp: &Path, no_plots: bool) -> Result<()> {
     let p = tmp.join("run-experiment.toml");
     write(&p, bytes)?;
     let out = tmp.join("run-out");
     let _ = std::fs::remove_dir_all(&out);
-    let opts = LoadOptions { out: Some(out.clone()), seeds: Some(1), sets: vec![] };
+    let sets = if no_plots { vec![("plots".to_string(), "[]".to_string())] } else { vec![] };
+    let opts = LoadOptions { out: Some(out.clone()), seeds: Some(1), sets };
     let exp = load(&p, &opts)?;
     let r = rlkit::experiment::runner::run(&exp, &Default::default()).map(|_| ());
     let _ = std::fs::remove_dir_all(&out);
@@ -689,6 +692,10 @@ struct Args {
     slow_seconds: u64,
     hang_seconds: u64,
     crash_dir: PathBuf,
+    /// Experiments whose file name contains one of these are not run.
+    exclude: Vec<String>,
+    /// Run experiments with `plots = []`.
+    no_plots: bool,
 }
 
 fn parse_args() -> std::result::Result<Args, String> {
@@ -699,6 +706,8 @@ fn parse_args() -> std::result::Result<Args, String> {
         slow_seconds: 20,
         hang_seconds: 120,
         crash_dir: PathBuf::from("target/fuzz-crashes"),
+        exclude: vec![],
+        no_plots: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -716,9 +725,11 @@ fn parse_args() -> std::result::Result<Args, String> {
             "--slow-seconds" => a.slow_seconds = val()?.parse().map_err(|_| bad("seconds"))?,
             "--hang-seconds" => a.hang_seconds = val()?.parse().map_err(|_| bad("seconds"))?,
             "--crash-dir" => a.crash_dir = PathBuf::from(val()?),
+            "--exclude" => a.exclude.push(val()?),
+            "--no-plots" => a.no_plots = true,
             "-h" | "--help" => {
                 return Err(
-                    "usage: fuzz [--seed S] [--parse-cases N] [--run-seconds T] [--slow-seconds T] [--hang-seconds T] [--crash-dir DIR]"
+                    "usage: fuzz [--seed S] [--parse-cases N] [--run-seconds T] [--slow-seconds T] [--hang-seconds T] [--crash-dir DIR] [--exclude NAME]... [--no-plots]"
                         .to_string(),
                 )
             }
@@ -788,6 +799,7 @@ fn fuzz(args: &Args) -> Result<u64> {
     {
         let (current, counts, done) = (h.current.clone(), h.counts.clone(), done.clone());
         let (slow, hang, seed, crash_dir) = (args.slow_seconds, args.hang_seconds, args.seed, args.crash_dir.clone());
+        let began = Instant::now();
         std::thread::spawn(move || {
             while !done.load(Ordering::SeqCst) {
                 std::thread::sleep(Duration::from_millis(500));
@@ -800,7 +812,13 @@ fn fuzz(args: &Args) -> Result<u64> {
                 if g.warned && secs > hang {
                     let path = crash_dir.join(format!("hang-{}-{seed}-{}.{}", g.target.name(), g.case, g.target.ext()));
                     let _ = std::fs::copy(&g.in_flight, &path);
-                    println!("HANG {} case {}: over {hang} s (input: {})", g.target.name(), g.case, path.display());
+                    println!(
+                        "HANG {} case {}: over {hang} s (input: {}); {:.0} s after the start",
+                        g.target.name(),
+                        g.case,
+                        path.display(),
+                        began.elapsed().as_secs_f64()
+                    );
                     print_table(&counts.lock().unwrap_or_else(|p| p.into_inner()));
                     std::process::exit(3);
                 }
@@ -862,7 +880,10 @@ fn fuzz(args: &Args) -> Result<u64> {
         .iter()
         .filter(|s| {
             let t = String::from_utf8_lossy(&s.bytes);
-            !t.contains("mountain_car") && !t.contains("behaviour-cloning")
+            let name = s.path.display().to_string();
+            !t.contains("mountain_car")
+                && !t.contains("behaviour-cloning")
+                && !args.exclude.iter().any(|x| name.contains(x.as_str()))
         })
         .cloned()
         .collect();
@@ -887,7 +908,7 @@ fn fuzz(args: &Args) -> Result<u64> {
             }
             let mut capped = cap_integers(&bytes);
             capped.extend_from_slice(b"\n");
-            h.case(target, case, &capped, 256 << 20, || run_experiment_case(&capped, &tmp));
+            h.case(target, case, &capped, 256 << 20, || run_experiment_case(&capped, &tmp, args.no_plots));
         } else {
             let seed = pick(&mut rng, &c.networks).clone();
             let mut bytes = seed.bytes.clone();
