@@ -309,7 +309,8 @@ fn gradcheck_reports_kinks_instead_of_failing_and_bounds_the_batch() {
         "100000000",
     ]));
     assert!(
-        err.contains("running the network on a batch of 100000000 input(s) [4, 9, 11]") && err.contains("--mem-budget"),
+        err.starts_with("error: --batch 100000000: running the network on a batch of 100000000 input(s) [4, 9, 11]")
+            && err.contains("--mem-budget"),
         "{err}"
     );
 }

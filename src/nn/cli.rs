@@ -165,7 +165,12 @@ pub fn run(cmd: NnCommand) -> Result<()> {
             if !(tol.is_finite() && tol > 0.0) {
                 return Err(Error::input(format!("--tol {tol}: must be a finite number > 0")));
             }
-            let rows = gradcheck(&net32.cast::<f64>(), batch, max_entries, seed)?;
+            let net64 = net32.cast::<f64>();
+            net64.check_batch(batch).map_err(|e| match e {
+                Error::Input(m) => Error::input(format!("--batch {batch}: {m}")),
+                other => other,
+            })?;
+            let rows = gradcheck(&net64, batch, max_entries, seed)?;
             println!("{:<32} {:>18} {:>8} {:>12} {:>6}", "parameter", "shape", "checked", "worst rel", "kinks");
             let mut worst = ("", 0.0f64);
             for r in &rows {
