@@ -147,3 +147,170 @@ fn summary_and_gradcheck_run() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("layers.5.q.weight"));
 }
+
+/// Run rlkit under `ulimit -v 4000000` (about 3.8 GiB of address space), as the
+/// issue's reproducers are judged: an allocation abort there is a failure.
+fn rlkit_limited(args: &[&str]) -> std::process::Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 4000000 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_rlkit"))
+        .args(args)
+        .output()
+        .expect("run rlkit under ulimit")
+}
+
+/// Exit code 2 and exactly one line on stderr; returns the line.
+fn one_line_exit_2(out: &std::process::Output) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+/// An F32 safetensors file holding one all-zero tensor `input` of `shape`.
+fn zeros_input(path: &Path, shape: &[usize]) {
+    write_tensors(path, &[("input".into(), ArrayD::zeros(shape.to_vec()))]).unwrap();
+}
+
+#[test]
+fn huge_widths_and_spp_levels_are_located_limit_errors() {
+    // Before the limits: 2^62 panicked with "capacity overflow", 2^30 aborted on
+    // allocation, and spp levels [2^32] gave an output of shape [0].
+    let d = tmpdir("widths");
+    let m = d.join("m.toml");
+    for (text, located) in [
+        (
+            "[[layers]]\nkind = \"flatten\"\n[[layers]]\nkind = \"linear\"\nout_features = 4611686018427387904\n",
+            ":5:1: layers[1].out_features: linear: out_features = 4611686018427387904 exceeds the limit 65536",
+        ),
+        (
+            "[[layers]]\nkind = \"flatten\"\n[[layers]]\nkind = \"linear\"\nout_features = 1073741824\n",
+            ":5:1: layers[1].out_features: linear: out_features = 1073741824 exceeds the limit 65536",
+        ),
+        (
+            "[[layers]]\nkind = \"conv2d\"\nkernel_size = 3\nout_channels = 4611686018427387904\n",
+            ":4:1: layers[0].out_channels: conv2d: out_channels = 4611686018427387904 exceeds the limit 65536",
+        ),
+        (
+            "[[layers]]\nkind = \"spp\"\nlevels = [4294967296]\n",
+            ":3:1: layers[0].levels: spp: levels = 4294967296 exceeds the limit 256",
+        ),
+    ] {
+        std::fs::write(&m, text).unwrap();
+        let err = one_line_exit_2(&rlkit_limited(&["nn", "summary", s(&m), "--input", "4,8,8"]));
+        assert!(err.starts_with(&format!("error: {}{located}", m.display())), "{err}");
+    }
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn parameters_over_the_memory_budget_are_refused_before_allocation() {
+    let d = tmpdir("budget");
+    let m = d.join("m.toml");
+    // 64·128·128 = 2^20 features into 60 000 outputs: 6.3e10 weights, 469 GiB
+    // with gradients, each width within its limit.
+    std::fs::write(&m, "[[layers]]\nkind = \"flatten\"\n[[layers]]\nkind = \"linear\"\nout_features = 60000\n")
+        .unwrap();
+    let err = one_line_exit_2(&rlkit_limited(&["nn", "summary", s(&m), "--input", "64,128,128"]));
+    assert!(
+        err.starts_with(&format!("error: {}:3:1: layers[1]: linear: storing the parameters", m.display())),
+        "{err}"
+    );
+    assert!(err.contains("468.8 GiB") && err.contains("--mem-budget"), "{err}");
+    // grid_backbone's parameters up to its attention layer (layers[5]):
+    // 592 + 4 640 + 390 + 4 288 = 9 910, 79 280 bytes = 77.4 KiB as f32 values
+    // and gradients, the first layer over a 64 KiB budget; all of it fits 1 MiB.
+    let out = rlkit(&["--mem-budget", "64k", "nn", "summary", s(&backbone()), "--input", "4,4,4"]);
+    let err = one_line_exit_2(&out);
+    assert!(
+        err.starts_with(&format!("error: {}:36:1: layers[5]: attention: storing the parameters", backbone().display())),
+        "{err}"
+    );
+    assert!(err.contains("77.4 KiB but the memory budget is 64.0 KiB"), "{err}");
+    assert!(rlkit(&["--mem-budget", "1M", "nn", "summary", s(&backbone()), "--input", "4,4,4"]).status.success());
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn forward_input_shapes_are_capped_and_name_the_input_file() {
+    let d = tmpdir("fwdcap");
+    let (w, x, y) = (d.join("w.safetensors"), d.join("x.safetensors"), d.join("y.safetensors"));
+    let model = backbone();
+    assert!(rlkit(&["nn", "init", s(&model), "--input", "4,3,3", "-o", s(&w)]).status.success());
+    let fwd = || rlkit_limited(&["nn", "forward", s(&model), "--weights", s(&w), "--input", s(&x), "-o", s(&y)]);
+    // [1, 1, 1, 2^24] with one-channel weights: the network used to be sized
+    // from it (256 GB for attention; an allocation abort under the ulimit).
+    let w1 = d.join("w1.safetensors");
+    assert!(rlkit(&["nn", "init", s(&model), "--input", "1,3,3", "-o", s(&w1)]).status.success());
+    zeros_input(&x, &[1, 1, 1, 1 << 24]);
+    let err = one_line_exit_2(&rlkit_limited(&[
+        "nn",
+        "forward",
+        s(&model),
+        "--weights",
+        s(&w1),
+        "--input",
+        s(&x),
+        "-o",
+        s(&y),
+    ]));
+    assert!(
+        err.starts_with(&format!(
+            "error: {}: tensor `input` has shape [1, 1, 1, 16777216]: input shape [1, 1, 16777216]: W = 16777216 exceeds the limit 65536",
+            x.display()
+        )),
+        "{err}"
+    );
+    // [1, 4, 1, 100000]: over 30 s of quadratic attention before.
+    zeros_input(&x, &[1, 4, 1, 100_000]);
+    let err = one_line_exit_2(&fwd());
+    assert!(err.contains("W = 100000 exceeds the limit 65536"), "{err}");
+    // Within the side limit, 5000 cells are over the attention limit of 4096:
+    // located at the attention layer of the model, naming the input file.
+    zeros_input(&x, &[1, 4, 1, 5000]);
+    let err = one_line_exit_2(&fwd());
+    assert!(err.starts_with(&format!("error: {}:36:1: layers[5]: attention: input [32, 1, 5000] has H·W = 5000 cells; attention attends over at most 4096 cells", model.display())), "{err}");
+    assert!(err.contains(&format!("comes from tensor `input` of {}", x.display())), "{err}");
+    // A batch whose activations exceed the budget is refused before running.
+    zeros_input(&x, &[64, 4, 32, 32]);
+    let out =
+        rlkit(&["--mem-budget", "16M", "nn", "forward", s(&model), "--weights", s(&w), "--input", s(&x), "-o", s(&y)]);
+    let err = one_line_exit_2(&out);
+    assert!(
+        err.starts_with(&format!("error: {}: running the network on a batch of 64 input(s) [4, 32, 32]", x.display())),
+        "{err}"
+    );
+    assert!(!y.exists());
+    // 4096 cells run.
+    zeros_input(&x, &[1, 4, 64, 64]);
+    assert!(fwd().status.success());
+    assert_eq!(read_tensors(&y).unwrap()["output"].shape(), &[1, 5]);
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn gradcheck_reports_kinks_instead_of_failing_and_bounds_the_batch() {
+    // Used to fail with relative error 0.54: one ReLU input 1.8e-7 from zero.
+    let out = rlkit(&["nn", "gradcheck", s(&backbone()), "--input", "4,9,11", "--seed", "0"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("entries at a kink"), "{text}");
+    assert!(text.contains("ok: all relative errors ≤ 1e-4"), "{text}");
+    // A batch of 10^8 used to abort on allocation.
+    let err = one_line_exit_2(&rlkit_limited(&[
+        "nn",
+        "gradcheck",
+        s(&backbone()),
+        "--input",
+        "4,9,11",
+        "--batch",
+        "100000000",
+    ]));
+    assert!(
+        err.starts_with("error: --batch 100000000: running the network on a batch of 100000000 input(s) [4, 9, 11]")
+            && err.contains("--mem-budget"),
+        "{err}"
+    );
+}

@@ -14,8 +14,16 @@ use crate::{Error, Result};
 
 /// Read every tensor of a safetensors file as `f32`: F32 as is, F64 rounded to
 /// f32; any other dtype (F16, BF16, integers) is rejected with a message naming
-/// the file and the tensor.
+/// the file and the tensor. A file whose bytes and values would exceed the
+/// memory budget ([`crate::util::check_mem`]) is refused before it is read.
 pub fn read_tensors(path: &Path) -> Result<BTreeMap<String, ArrayD<f32>>> {
+    // The file's bytes and its values as f32 are held at once (F64 halves).
+    if let Ok(meta) = std::fs::metadata(path) {
+        crate::util::check_mem(
+            meta.len().saturating_mul(2),
+            &format!("{}: reading {} bytes of tensors", path.display(), meta.len()),
+        )?;
+    }
     let bytes = std::fs::read(path).map_err(|e| Error::input(format!("{}: cannot read: {e}", path.display())))?;
     let st = SafeTensors::deserialize(&bytes)
         .map_err(|e| Error::input(format!("{}: not a valid safetensors file: {e}", path.display())))?;

@@ -55,6 +55,59 @@ use super::spp;
 use crate::config::{path_string, Doc, Seg};
 use crate::{Error, Result};
 
+/// Largest `out_channels` of a conv, `out_features` of a linear layer, and
+/// channel count C of an input: 65 536.
+pub const MAX_WIDTH: usize = 1 << 16;
+/// Largest H or W of an input, and largest `kernel_size`, `stride`, `padding`
+/// and `dilation` of a layer: 65 536.
+pub const MAX_SIDE: usize = 1 << 16;
+/// Most values in one sample's activation (C·H·W of a map, F of a vector), at
+/// the input and after every layer: 2^26 = 67 108 864.
+pub const MAX_SAMPLE_ELEMS: usize = 1 << 26;
+/// Largest SPP level n (n×n bins): 256.
+pub const MAX_SPP_LEVEL: usize = 256;
+/// Most SPP levels in one layer: 16.
+pub const MAX_SPP_LEVELS: usize = 16;
+/// Most tokens (H·W cells) an attention layer attends over: 4 096 (its cost is
+/// quadratic in the number of cells).
+pub const MAX_ATTENTION_TOKENS: usize = 4096;
+/// Deepest nesting of `residual` blocks: 16.
+pub const MAX_RESIDUAL_DEPTH: usize = 16;
+/// Most layers in a network, inner layers of residual blocks included: 4 096.
+pub const MAX_LAYERS: usize = 4096;
+
+/// Check a per-sample input shape `[C, H, W]` against [`MAX_WIDTH`],
+/// [`MAX_SIDE`] and [`MAX_SAMPLE_ELEMS`]; the error says what is valid.
+///
+/// ```
+/// use rlkit::nn::model::check_input_shape;
+/// assert!(check_input_shape([4, 8, 8]).is_ok());
+/// assert!(check_input_shape([1, 1, 1 << 24]).unwrap_err().contains("65536"));
+/// assert!(check_input_shape([0, 8, 8]).is_err());
+/// ```
+pub fn check_input_shape(shape: [usize; 3]) -> std::result::Result<(), String> {
+    let limits =
+        format!("C ≤ {MAX_WIDTH}, H ≤ {MAX_SIDE}, W ≤ {MAX_SIDE}, C·H·W ≤ {MAX_SAMPLE_ELEMS}; see docs/nn.md, Limits");
+    if shape.contains(&0) {
+        return Err(format!("input shape {shape:?}: C, H and W must all be at least 1"));
+    }
+    for (dim, v, max) in [("C", shape[0], MAX_WIDTH), ("H", shape[1], MAX_SIDE), ("W", shape[2], MAX_SIDE)] {
+        if v > max {
+            return Err(format!("input shape {shape:?}: {dim} = {v} exceeds the limit {max} ({limits})"));
+        }
+    }
+    let elems = prod(&shape);
+    if elems > MAX_SAMPLE_ELEMS as u64 {
+        return Err(format!("input shape {shape:?}: C·H·W = {elems} values per sample exceeds the limit ({limits})"));
+    }
+    Ok(())
+}
+
+/// Saturating product, for size estimates that must not overflow.
+fn prod(xs: &[usize]) -> u64 {
+    xs.iter().fold(1u64, |a, &x| a.saturating_mul(x as u64))
+}
+
 fn one() -> usize {
     1
 }
@@ -288,6 +341,14 @@ struct Builder<'a> {
     seed: u64,
     counter: u64,
     err: &'a dyn Fn(&[Seg], String) -> Error,
+    /// Parameters allocated so far (values; gradients double it).
+    param_elems: u64,
+    /// Estimated activation values per sample held by forward/backward.
+    act_elems: u64,
+    /// Layers built so far, inner ones included.
+    n_layers: usize,
+    /// Residual nesting depth of the layer being built.
+    depth: usize,
 }
 
 impl Builder<'_> {
@@ -311,12 +372,34 @@ impl Builder<'_> {
         ]
     }
 
+    /// Account for `elems` more parameter values of the layer at `path` and
+    /// refuse (located) if values and gradients would exceed the memory budget.
+    fn reserve<T: Real>(&mut self, path: &[Seg], name: &str, elems: u64) -> Result<()> {
+        self.param_elems = self.param_elems.saturating_add(elems);
+        let bytes = self.param_elems.saturating_mul(2 * std::mem::size_of::<T>() as u64);
+        crate::util::check_mem(
+            bytes,
+            &format!("{name}: storing the parameters up to this layer (values and gradients)"),
+        )
+        .map_err(|e| match e {
+            Error::Input(m) => (self.err)(path, m),
+            other => other,
+        })
+    }
+
     fn layers<T: Real>(&mut self, specs: &[LayerSpec], mut shape: Shape, prefix: &[Seg]) -> Result<Vec<Layer<T>>> {
         let mut out = Vec::with_capacity(specs.len());
         for (i, spec) in specs.iter().enumerate() {
             let mut path = prefix.to_vec();
             path.push(Seg::Key("layers".into()));
             path.push(Seg::Index(i));
+            self.n_layers += 1;
+            if self.n_layers > MAX_LAYERS {
+                return Err((self.err)(
+                    &path,
+                    format!("a network has at most {MAX_LAYERS} layers (see docs/nn.md, Limits)"),
+                ));
+            }
             let layer = self.layer(spec, shape, &path)?;
             shape = layer.out_shape;
             out.push(layer);
@@ -326,7 +409,18 @@ impl Builder<'_> {
 
     fn layer<T: Real>(&mut self, spec: &LayerSpec, shape: Shape, path: &[Seg]) -> Result<Layer<T>> {
         let name = kind_name(spec);
-        let fail = |msg: String| (self.err)(path, format!("{name}: {msg}"));
+        let err = self.err;
+        let fail = |msg: String| err(path, format!("{name}: {msg}"));
+        // A bound on an option, located at its key.
+        let cap = |key: &str, v: usize, max: usize| -> Result<()> {
+            if v > max {
+                let mut p = path.to_vec();
+                p.push(Seg::Key(key.into()));
+                Err(err(&p, format!("{name}: {key} = {v} exceeds the limit {max} (see docs/nn.md, Limits)")))
+            } else {
+                Ok(())
+            }
+        };
         let need_map = |shape: Shape| -> Result<(usize, usize, usize)> {
             match shape {
                 Shape::Map(c, h, w) => Ok((c, h, w)),
@@ -358,6 +452,12 @@ impl Builder<'_> {
                 positive("kernel_size", *kernel_size)?;
                 positive("stride", *stride)?;
                 positive("dilation", *dilation)?;
+                cap("out_channels", *out_channels, MAX_WIDTH)?;
+                for (key, v) in
+                    [("kernel_size", kernel_size), ("stride", stride), ("padding", padding), ("dilation", dilation)]
+                {
+                    cap(key, *v, MAX_SIDE)?;
+                }
                 let cfg = Conv2dConfig { stride: *stride, padding: *padding, dilation: *dilation };
                 let (oh, ow) = match (cfg.out_size(h, *kernel_size), cfg.out_size(w, *kernel_size)) {
                     (Some(a), Some(b)) => (a, b),
@@ -369,16 +469,20 @@ impl Builder<'_> {
                     }
                 };
                 let (o, k) = (*out_channels, *kernel_size);
+                self.reserve::<T>(path, name, prod(&[o, c, k, k]).saturating_add(o as u64))?;
                 params.push(self.weight("weight", &[o, c, k, k], c * k * k, o * k * k));
                 if *bias {
                     params.push(self.constant("bias", &[o], 0.0));
                 }
-                let fl = conv::conv2d_flops(1, c, o, k, k, oh, ow) + if *bias { (o * oh * ow) as u64 } else { 0 };
+                // conv::conv2d_flops, saturating (the output size is checked below).
+                let fl = prod(&[2, o, oh, ow, c, k, k]).saturating_add(if *bias { prod(&[o, oh, ow]) } else { 0 });
                 (Kind::Conv2d(cfg, *bias), Shape::Map(o, oh, ow), fl)
             }
             LayerSpec::Linear { out_features, bias } => {
                 let f = need_vec(shape)?;
                 positive("out_features", *out_features)?;
+                cap("out_features", *out_features, MAX_WIDTH)?;
+                self.reserve::<T>(path, name, prod(&[*out_features, f]).saturating_add(*out_features as u64))?;
                 params.push(self.weight("weight", &[*out_features, f], f, *out_features));
                 if *bias {
                     params.push(self.constant("bias", &[*out_features], 0.0));
@@ -390,6 +494,7 @@ impl Builder<'_> {
             LayerSpec::Sigmoid {} => (Kind::Sigmoid, shape, 4 * shape.len() as u64),
             LayerSpec::LayerNorm {} => {
                 let f = need_vec(shape)?;
+                self.reserve::<T>(path, name, 2 * f as u64)?;
                 params.push(self.constant("weight", &[f], 1.0));
                 params.push(self.constant("bias", &[f], 0.0));
                 (Kind::LayerNorm, shape, 8 * f as u64)
@@ -401,6 +506,8 @@ impl Builder<'_> {
                 let cfg =
                     Pool2dConfig { kernel: *kernel_size, stride: stride.unwrap_or(*kernel_size), padding: *padding };
                 positive("stride", cfg.stride)?;
+                cap("kernel_size", *kernel_size, MAX_SIDE)?;
+                cap("stride", cfg.stride, MAX_SIDE)?;
                 if 2 * padding > *kernel_size {
                     return Err(fail(format!("padding {padding} must be at most kernel_size/2 = {}", kernel_size / 2)));
                 }
@@ -412,7 +519,7 @@ impl Builder<'_> {
                     )))
                     }
                 };
-                let fl = (c * oh * ow * kernel_size * kernel_size) as u64;
+                let fl = prod(&[c, oh, ow, *kernel_size, *kernel_size]);
                 let kind =
                     if matches!(spec, LayerSpec::MaxPool2d { .. }) { Kind::MaxPool(cfg) } else { Kind::AvgPool(cfg) };
                 (kind, Shape::Map(c, oh, ow), fl)
@@ -431,6 +538,20 @@ impl Builder<'_> {
                 if levels.is_empty() || levels.contains(&0) {
                     return Err(fail(format!("levels must be a non-empty list of sizes ≥ 1, got {levels:?}")));
                 }
+                cap("levels", levels.len(), MAX_SPP_LEVELS).map_err(|_| {
+                    let mut p = path.to_vec();
+                    p.push(Seg::Key("levels".into()));
+                    err(
+                        &p,
+                        format!(
+                            "{name}: {} levels exceed the limit of {MAX_SPP_LEVELS} levels (see docs/nn.md, Limits)",
+                            levels.len()
+                        ),
+                    )
+                })?;
+                for &n in levels {
+                    cap("levels", n, MAX_SPP_LEVEL)?;
+                }
                 let fl = (levels.len() * c * h * w) as u64;
                 (Kind::Spp(levels.clone()), Shape::Vec(spp::spp_len(c, levels)), fl)
             }
@@ -438,6 +559,7 @@ impl Builder<'_> {
                 let (c, h, w) = need_map(shape)?;
                 positive("reduction", *reduction)?;
                 let hd = blocks::hidden_units(c, *reduction);
+                self.reserve::<T>(path, name, prod(&[2, c, hd]) + (c + hd) as u64)?;
                 params = self.mlp(c, hd);
                 (Kind::Se, shape, (4 * c * hd + 2 * c * h * w) as u64)
             }
@@ -447,11 +569,13 @@ impl Builder<'_> {
                 if kernel_size % 2 == 0 {
                     return Err(fail(format!("kernel_size must be odd (padding is kernel_size/2), got {kernel_size}")));
                 }
+                cap("kernel_size", *kernel_size, MAX_SIDE)?;
                 let hd = blocks::hidden_units(c, *reduction);
-                params = self.mlp(c, hd);
                 let k = *kernel_size;
+                self.reserve::<T>(path, name, prod(&[2, c, hd]) + (c + hd) as u64 + prod(&[2, k, k]))?;
+                params = self.mlp(c, hd);
                 params.push(self.weight("spatial.weight", &[1, 2, k, k], 2 * k * k, k * k));
-                (Kind::Cbam, shape, (8 * c * hd + 4 * k * k * h * w + 6 * c * h * w) as u64)
+                (Kind::Cbam, shape, prod(&[8, c, hd]) + prod(&[4, k, k, h, w]).saturating_add(prod(&[6, c, h, w])))
             }
             LayerSpec::Attention { heads, causal } => {
                 let (c, h, w) = need_map(shape)?;
@@ -461,6 +585,13 @@ impl Builder<'_> {
                         "heads = {heads} must divide the input channels C = {c} of input {shape}"
                     )));
                 }
+                if h * w > MAX_ATTENTION_TOKENS {
+                    return Err(fail(format!(
+                        "input {shape} has H·W = {} cells; attention attends over at most {MAX_ATTENTION_TOKENS} cells (its cost is quadratic in them; see docs/nn.md, Limits): pool or stride the map first",
+                        h * w
+                    )));
+                }
+                self.reserve::<T>(path, name, prod(&[4, c, c]) + 6 * c as u64)?;
                 params.push(self.constant("ln.weight", &[c], 1.0));
                 params.push(self.constant("ln.bias", &[c], 0.0));
                 for p in ["q", "k", "v", "o"] {
@@ -472,17 +603,46 @@ impl Builder<'_> {
                 (Kind::Attention(MhaConfig { heads: *heads, causal: *causal }), shape, fl as u64)
             }
             LayerSpec::Residual { layers } => {
-                let inner: Vec<Layer<T>> = self.layers(layers, shape, path)?;
+                if self.depth >= MAX_RESIDUAL_DEPTH {
+                    return Err(fail(format!(
+                        "residual blocks nest at most {MAX_RESIDUAL_DEPTH} deep (see docs/nn.md, Limits)"
+                    )));
+                }
+                self.depth += 1;
+                let inner = self.layers(layers, shape, path);
+                self.depth -= 1;
+                let inner: Vec<Layer<T>> = inner?;
                 let out = inner.last().map_or(shape, |l| l.out_shape);
                 if out != shape {
                     return Err(fail(format!(
                         "the inner layers map input {shape} to {out}; a residual block needs them to keep the shape"
                     )));
                 }
-                let fl = inner.iter().map(|l| l.flops).sum::<u64>() + shape.len() as u64;
+                let fl = inner.iter().fold(shape.len() as u64, |a, l| a.saturating_add(l.flops));
                 (Kind::Residual(inner), shape, fl)
             }
         };
+        if out_shape.len() > MAX_SAMPLE_ELEMS {
+            return Err(fail(format!(
+                "its output {out_shape} has {} values per sample, more than the limit {MAX_SAMPLE_ELEMS} (see docs/nn.md, Limits)",
+                out_shape.len()
+            )));
+        }
+        // Activation values per sample held during forward/backward (inputs,
+        // outputs and the caches of the blocks), an estimate for the memory check.
+        let extra = match (&kind, out_shape) {
+            (Kind::Attention(cfg), Shape::Map(c, h, w)) => {
+                // Tokens, LN, q/k/v, heads' outputs (~10·T·C); in f64 the exact
+                // kernel also holds one T×T score matrix at a time.
+                let t = (h * w) as u64;
+                let scores = if std::mem::size_of::<T>() == 8 { t * t } else { 0 };
+                10 * t * c as u64 + t * cfg.heads as u64 + scores
+            }
+            (Kind::Cbam, s) => 4 * s.len() as u64,
+            (Kind::Se, s) => 2 * s.len() as u64,
+            _ => 0,
+        };
+        self.act_elems = self.act_elems.saturating_add(shape.len() as u64 + out_shape.len() as u64 + extra);
         Ok(Layer {
             kind,
             kind_name: name,
@@ -786,13 +946,21 @@ pub struct Network<T> {
     pub output: Shape,
     /// The network's name, if the file gave one.
     pub name: Option<String>,
+    /// Estimated activation values per sample held by forward and backward.
+    act_per_sample: u64,
 }
 
 impl<T: Real> Network<T> {
     /// Build from a spec for inputs `[C, H, W]`, initialising weights from `seed`.
     /// Shape errors name the layer (`layers[i]`), its kind and the shapes.
     pub fn build(spec: &NetworkSpec, input: [usize; 3], seed: u64) -> Result<Self> {
-        let err = |path: &[Seg], msg: String| Error::input(format!("{}: {msg}", path_string(path)));
+        let err = |path: &[Seg], msg: String| {
+            if path.is_empty() {
+                Error::input(msg)
+            } else {
+                Error::input(format!("{}: {msg}", path_string(path)))
+            }
+        };
         Self::build_with(spec, input, seed, &err)
     }
 
@@ -802,14 +970,41 @@ impl<T: Real> Network<T> {
         seed: u64,
         err: &dyn Fn(&[Seg], String) -> Error,
     ) -> Result<Self> {
-        if input.contains(&0) {
-            return Err(Error::input(format!("input shape {input:?}: C, H and W must all be at least 1")));
-        }
+        check_input_shape(input).map_err(Error::input)?;
         let shape = Shape::Map(input[0], input[1], input[2]);
-        let mut b = Builder { init: spec.init, seed, counter: 0, err };
+        let mut b =
+            Builder { init: spec.init, seed, counter: 0, err, param_elems: 0, act_elems: 0, n_layers: 0, depth: 0 };
         let layers = b.layers(&spec.layers, shape, &[])?;
         let output = layers.last().map_or(shape, |l| l.out_shape);
-        Ok(Network { layers, input: shape, output, name: spec.name.clone() })
+        let net = Network { layers, input: shape, output, name: spec.name.clone(), act_per_sample: b.act_elems };
+        net.check_batch(1).map_err(|e| match e {
+            Error::Input(m) => err(&[], m),
+            other => other,
+        })?;
+        Ok(net)
+    }
+
+    /// Estimated bytes of a forward and backward pass over a batch of `batch`
+    /// samples: parameters and their gradients plus the activations the layers
+    /// hold (inputs, outputs, attention and CBAM caches).
+    pub fn memory_estimate(&self, batch: usize) -> u64 {
+        let size = std::mem::size_of::<T>() as u64;
+        let params = (self.num_params() as u64).saturating_mul(2 * size);
+        let acts = self.act_per_sample.saturating_add(self.input.len() as u64).saturating_mul(batch as u64);
+        params.saturating_add(acts.saturating_mul(size))
+    }
+
+    /// Refuse (exit code 2) a batch of `batch` samples whose
+    /// [`Network::memory_estimate`] exceeds the memory budget
+    /// ([`crate::util::check_mem`]).
+    pub fn check_batch(&self, batch: usize) -> Result<()> {
+        crate::util::check_mem(
+            self.memory_estimate(batch),
+            &format!(
+                "running the network on a batch of {batch} input(s) {} (parameters, gradients and activations)",
+                self.input
+            ),
+        )
     }
 
     /// Forward a batch `x [N, C, H, W]` → `[N, …output shape]`.
@@ -822,6 +1017,7 @@ impl<T: Real> Network<T> {
                 self.input.to_string().trim_matches(['[', ']'])
             )));
         }
+        self.check_batch(n)?;
         let mut h = x;
         for l in &mut self.layers {
             h = l.forward(h);
@@ -918,12 +1114,13 @@ impl<T: Real> Network<T> {
             input: self.input,
             output: self.output,
             name: self.name.clone(),
+            act_per_sample: self.act_per_sample,
         }
     }
 
     /// Forward FLOPs per sample.
     pub fn flops(&self) -> u64 {
-        self.layers.iter().map(|l| l.flops).sum()
+        self.layers.iter().fold(0u64, |a, l| a.saturating_add(l.flops))
     }
 }
 
@@ -998,12 +1195,11 @@ impl NetworkFile {
                 self.doc.file().display()
             ))
         })?;
-        // Keep every derived size far from overflow: C·H·W at most 2^26 per sample.
-        if shape.iter().any(|&d| d == 0 || d > 1 << 16) || shape[0] * shape[1] * shape[2] > 1 << 26 {
-            return Err(Error::input(format!(
-                "{}: input {shape:?}: C, H, W must be in 1..=65536 and C·H·W at most 67108864",
-                self.doc.file().display()
-            )));
+        if let Err(m) = check_input_shape(shape) {
+            return Err(match (input, self.spec.input) {
+                (None, Some(_)) => self.doc.error_at(&[Seg::Key("input".into())], &m),
+                _ => Error::input(format!("--input: {m}")),
+            });
         }
         Ok(shape)
     }
@@ -1137,6 +1333,36 @@ kind = "sigmoid"
         let e =
             build_err("[[layers]]\nkind = \"residual\"\n[[layers.layers]]\nkind = \"global_avg_pool\"\n", [4, 2, 2]);
         assert!(e.contains("residual: the inner layers map input [4, 2, 2] to [4]"), "{e}");
+    }
+
+    #[test]
+    fn limits_are_checked_at_build() {
+        let nested = |d: usize| {
+            format!(
+                "layers = {}[{{kind = \"relu\"}}]{}\n",
+                "[{kind = \"residual\", layers = ".repeat(d),
+                "}]".repeat(d)
+            )
+        };
+        let net = NetworkFile::from_str("m.toml", &nested(MAX_RESIDUAL_DEPTH)).unwrap().build::<f32>([1, 2, 2], 0);
+        assert_eq!(net.unwrap().output, Shape::Map(1, 2, 2));
+        let e = build_err(&nested(MAX_RESIDUAL_DEPTH + 1), [1, 2, 2]);
+        assert!(e.contains("residual: residual blocks nest at most 16 deep"), "{e}");
+        // The library API (no file) names the layer and the key too.
+        let spec: NetworkSpec = toml::from_str("[[layers]]\nkind = \"cbam\"\nkernel_size = 65537\n").unwrap();
+        let e = Network::<f32>::build(&spec, [2, 3, 3], 0).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "layers[0].kernel_size: cbam: kernel_size = 65537 exceeds the limit 65536 (see docs/nn.md, Limits)"
+        );
+        let e = Network::<f32>::build(&spec, [2, 3, 1 << 17], 0).unwrap_err().to_string();
+        assert!(e.starts_with("input shape [2, 3, 131072]: W = 131072 exceeds the limit 65536"), "{e}");
+        // 2^13 × 2^13 = 2^26 values per sample is the largest input; 2^13 × (2^13 + 1) is over.
+        assert!(check_input_shape([1, 1 << 13, 1 << 13]).is_ok());
+        assert!(check_input_shape([1, 1 << 13, (1 << 13) + 1]).unwrap_err().contains("67117056 values per sample"));
+        // A conv whose output per sample exceeds 2^26 values: 4097 channels of 128×128.
+        let e = build_err("[[layers]]\nkind = \"conv2d\"\nout_channels = 4097\nkernel_size = 1\n", [1, 128, 128]);
+        assert!(e.contains("conv2d: its output [4097, 128, 128] has 67125248 values"), "{e}");
     }
 
     #[test]
