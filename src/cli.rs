@@ -749,7 +749,12 @@ fn solve(
             (sol.values.clone(), Some(sol.actions))
         }
     };
-    crate::util::write_stdout(&dp::policy::format_solution(&w, &values, actions.as_deref(), matches!(format, Format::Csv))?);
+    crate::util::write_stdout(&dp::policy::format_solution(
+        &w,
+        &values,
+        actions.as_deref(),
+        matches!(format, Format::Csv),
+    )?);
     Ok(())
 }
 

@@ -277,3 +277,17 @@ fn the_learning_rate_anneals_to_lr_end_and_bad_schedules_are_refused() {
     let e = Dqn::new(cfg("lr_end = -1.0\nlr_anneal_updates = 5"), &cx).unwrap_err().to_string();
     assert!(e.contains("lr_end = -1"), "{e}");
 }
+
+#[test]
+fn check_refuses_a_dqn_batch_over_the_memory_budget() {
+    // grid_backbone on the 4x5x5 image, batch 32: about 2.6 MiB of parameters, gradients and
+    // activations, over a 1 MiB budget; `check` refuses it at the agent's table (exit 2).
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rlkit"))
+        .args(["--mem-budget", "1M", "check", "experiments/dqn_zhao_5x5.toml"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("dqn_zhao_5x5.toml:") && err.contains("batch = 32"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

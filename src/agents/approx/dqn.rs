@@ -455,6 +455,9 @@ impl Dqn {
                 .collect(),
             None => vec![],
         };
+        // The largest forward is a minibatch (online and target) or the probe of every state.
+        let widest = cfg.batch.max(probes.len());
+        online.check_batch(widest).map_err(|e| Error::input(format!("batch = {}: {e}", cfg.batch)))?;
         let opt = match cfg.optimizer {
             OptimizerKind::Adam => Adam::new(cfg.lr),
             OptimizerKind::Adamw => Adam::adamw(cfg.lr, cfg.weight_decay),
