@@ -278,17 +278,7 @@ pub fn resolve_extra(
         if let (None, None, None, Some(w)) =
             (cfg.max_episode_steps, env.max_steps(), agent.max_episode_steps(), env.finite())
         {
-            let reach = w.model().can_terminate(None);
-            if let Some(s0) = (0..w.model().n_states()).find(|&s| !reach[s]) {
-                return Err(doc.error_at(
-                    prefix,
-                    &format!(
-                        "`{kind}` on `{}`: episodes that reach {} can never terminate; set a step cap (max_episode_steps = 100 in this agent, max_steps in the env, or the agent's episode_length)",
-                        w.name,
-                        w.state_label(s0)
-                    ),
-                ));
-            }
+            require_step_cap(doc, prefix, kind, w)?;
         }
         return Ok(Some(params));
     }
@@ -351,23 +341,30 @@ pub fn resolve_extra(
                 let capped =
                     cfg.max_episode_steps.is_some() || w.max_steps().is_some() || agent.max_episode_steps().is_some();
                 if !capped {
-                    let reach = m.can_terminate(None);
-                    if let Some(s0) = (0..m.n_states()).find(|&s| !reach[s]) {
-                        return Err(doc.error_at(
-                            prefix,
-                            &format!(
-                                "`{kind}` on `{}`: episodes that reach {} can never terminate; set a step cap (max_episode_steps = 100 in this agent, max_steps in the env, or the agent's episode_length)",
-                                w.name,
-                                w.state_label(s0)
-                            ),
-                        ));
-                    }
+                    require_step_cap(doc, prefix, kind, w)?;
                 }
             }
         }
         return Ok(Some(params.clone()));
     }
     Ok(None)
+}
+
+/// Refuse a learner on a world whose episodes can never end from some state
+/// when nothing caps their length (the runner would loop forever there).
+fn require_step_cap(doc: &Doc, prefix: &[Seg], kind: &str, w: &crate::env::World) -> Result<()> {
+    let reach = w.model().can_terminate(None);
+    match (0..w.model().n_states()).find(|&s| !reach[s]) {
+        Some(s0) => Err(doc.error_at(
+            prefix,
+            &format!(
+                "`{kind}` on `{}`: episodes that reach {} can never terminate; set a step cap (max_episode_steps = 100 in this agent, max_steps in the env, or the agent's episode_length)",
+                w.name,
+                w.state_label(s0)
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Run an agent of another family over the experiment's seeds.

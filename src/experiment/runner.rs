@@ -31,7 +31,7 @@ use crate::agents::dp::{
 };
 use crate::data::table::{Cell, Table};
 use crate::env::World;
-use crate::plot::grid::{render_grid, CellMark, GridMap, GridPlot};
+use crate::plot::grid::{render_grid, GridMap, GridPlot};
 use crate::plot::lines::{LineChart, Series};
 use crate::util::{atomic_write, ensure_writable_dir};
 use crate::{Error, Result};
@@ -1291,27 +1291,12 @@ pub fn run_approx(
 
 /// A gridworld as the plain data [`crate::plot::grid`] draws.
 pub fn grid_map(g: &crate::env::Grid) -> GridMap {
-    use crate::env::CellKind;
     let n = g.height * g.width;
     let state = |rc: [usize; 2]| rc[0] * g.width + rc[1];
     GridMap {
         height: g.height,
         width: g.width,
-        cells: g
-            .cells
-            .iter()
-            .map(|k| match k {
-                CellKind::Free => CellMark::Free,
-                CellKind::Wall => CellMark::Wall,
-                CellKind::Forbidden => CellMark::Forbidden,
-                CellKind::Target => CellMark::Target,
-                CellKind::Start => CellMark::Start,
-                CellKind::Goal => CellMark::Goal,
-                CellKind::Hole => CellMark::Hole,
-                CellKind::Cliff => CellMark::Cliff,
-                CellKind::Terminal => CellMark::Terminal,
-            })
-            .collect(),
+        cells: g.cells.clone(),
         fixed: (0..n).map(|s| g.model.is_fixed(s)).collect(),
         dirs: g.dirs.iter().map(|d| (d.dr, d.dc)).collect(),
         starts: g.starts.clone(),

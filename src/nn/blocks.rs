@@ -197,8 +197,9 @@ fn cbam_fwd<T: Real>(x: ArrayView4<T>, p: &CbamParams<T>) -> CbamFwd<T> {
     }
     let (ma, z1a) = p.mlp.forward(avg.view());
     let (mm, z1m) = p.mlp.forward(mx.view());
-    let ca = (&ma + &mm).mapv(sigmoid);
-    let cas = ca.as_slice().expect("fresh array");
+    // `dot` may return a column-major product (e.g. for a hidden width of 1): make it row-major.
+    let ca = (&ma + &mm).mapv(sigmoid).as_standard_layout().into_owned();
+    let cas = ca.as_slice().expect("standard layout");
     let mut f1 = Array4::<T>::zeros((n, c, h, w));
     let f1s = f1.as_slice_mut().expect("fresh array");
     for ((fp, xp), &g) in f1s.chunks_exact_mut(hw).zip(xs.chunks_exact(hw)).zip(cas) {
@@ -473,7 +474,16 @@ mod tests {
     #[test]
     fn cbam_forward_backward() {
         for (k, &(n, c, h, w, r, ks)) in
-            [(2, 6, 5, 4, 2, 3), (1, 4, 7, 9, 16, 7), (2, 3, 1, 2, 1, 7), (1, 5, 3, 3, 2, 5)].iter().enumerate()
+            // (3, 5, 4, 3, 16, 3): hidden width 1 with a batch, where `dot` returns a column-major product.
+            [
+                (2, 6, 5, 4, 2, 3),
+                (1, 4, 7, 9, 16, 7),
+                (2, 3, 1, 2, 1, 7),
+                (1, 5, 3, 3, 2, 5),
+                (3, 5, 4, 3, 16, 3),
+            ]
+            .iter()
+            .enumerate()
         {
             let p = params(c, hidden_units(c, r), ks, 500 + 10 * k as u64);
             let x = rand_array((n, c, h, w), 600 + k as u64, 2.0);

@@ -37,29 +37,8 @@ pub const MIN_TEXT_PX: i32 = 34;
 /// Cells narrower than this (in pixels) also drop their arrows.
 pub const MIN_ARROW_PX: i32 = 14;
 
-/// What a cell is, for drawing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum CellMark {
-    /// An ordinary cell.
-    #[default]
-    Free,
-    /// A wall (never entered).
-    Wall,
-    /// A forbidden cell (enterable, penalised).
-    Forbidden,
-    /// Zhao's target cell.
-    Target,
-    /// A start cell written in the map.
-    Start,
-    /// A goal.
-    Goal,
-    /// A hole (FrozenLake).
-    Hole,
-    /// A cliff (Sutton & Barto Example 6.6).
-    Cliff,
-    /// Another terminal cell.
-    Terminal,
-}
+/// What a cell is, for drawing: the env's own cell kinds (plain data).
+pub use crate::env::CellKind as CellMark;
 
 /// A gridworld map as plain data.
 #[derive(Debug, Clone, Default, PartialEq)]
