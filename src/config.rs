@@ -505,27 +505,12 @@ fn hint_for(msg: &str) -> String {
 pub fn did_you_mean<'a>(bad: &str, valid: &[&'a str]) -> Option<&'a str> {
     let mut best: Option<(usize, &str)> = None;
     for v in valid {
-        let d = levenshtein(&bad.to_lowercase(), &v.to_lowercase());
+        let d = strsim::levenshtein(&bad.to_lowercase(), &v.to_lowercase());
         if best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, v));
         }
     }
     best.filter(|(d, v)| *d <= 2.max(v.len() / 3)).map(|(_, v)| v)
-}
-
-fn levenshtein(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]
@@ -639,5 +624,32 @@ mod tests {
     fn did_you_mean_thresholds() {
         assert_eq!(did_you_mean("gama", &["gamma", "name"]), Some("gamma"));
         assert_eq!(did_you_mean("zzzzzz", &["gamma", "name"]), None);
+    }
+
+    /// Suggestions checked by hand against the edit distances (Levenshtein,
+    /// case-insensitive, counted in characters) and the threshold
+    /// `max(2, len(candidate) / 3)`.
+    #[test]
+    fn did_you_mean_hand_checked() {
+        let keys = ["kind", "tol", "sweeps", "alpha", "epsilon", "episodes"];
+        // "tool" -> "tol": one deletion.
+        assert_eq!(did_you_mean("tool", &keys), Some("tol"));
+        // Case is ignored: "ALPHA" is "alpha" at distance 0.
+        assert_eq!(did_you_mean("ALPHA", &keys), Some("alpha"));
+        // "epsilom" -> "epsilon": one substitution.
+        assert_eq!(did_you_mean("epsilom", &keys), Some("epsilon"));
+        // A transposition costs 2 ("aplha" -> "alpha"), still within 2.
+        assert_eq!(did_you_mean("aplha", &keys), Some("alpha"));
+        // "episode" is 1 from "episodes" and 2 from "epsilon": the closer wins.
+        assert_eq!(did_you_mean("episode", &keys), Some("episodes"));
+        // Ties go to the first candidate: "kin" is 1 from "kind" only; "tal" is
+        // 1 from "tol" (and 3+ from the rest).
+        assert_eq!(did_you_mean("kin", &keys), Some("kind"));
+        assert_eq!(did_you_mean("tal", &keys), Some("tol"));
+        // "sweepings" -> "sweeps" is 3 > max(2, 6 / 3): no suggestion.
+        assert_eq!(did_you_mean("sweepings", &keys), None);
+        // Distances count characters, not bytes: "γamma" is 1 from "gamma".
+        assert_eq!(did_you_mean("γamma", &["gamma", "name"]), Some("gamma"));
+        assert_eq!(did_you_mean("x", &[]), None);
     }
 }

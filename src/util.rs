@@ -4,25 +4,49 @@
 
 use std::fs;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::{Error, Result};
 
-/// Write `bytes` to `path` atomically: write a temporary file beside it, flush
-/// it to disk, then rename it over `path`. A reader never sees a half-written
-/// file, and an interrupted run never leaves one behind under the final name.
+/// Write `bytes` to `path` atomically: write a temporary file beside it
+/// ([`temp_beside`]), flush it to disk, then rename it over `path`. A reader
+/// never sees a half-written file, and an interrupted run never leaves one
+/// behind under the final name (on failure the temporary file is removed).
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = temp_sibling(path, "tmp");
     let write = || -> std::io::Result<()> {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
+        let mut tmp = temp_beside(path)?;
+        tmp.write_all(bytes)?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(path).map_err(|e| e.error)?;
+        Ok(())
     };
-    write().map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        write_error(path, &e)
-    })
+    write().map_err(|e| write_error(path, &e))
+}
+
+/// Create a hidden temporary file next to `path` for an atomic write, named
+/// `.<stem>.tmp<pid>-<random>.<ext>`: it keeps the extension (tools that infer
+/// a format from it still work) and carries this process's id, so that
+/// [`clean_stale_temps`] can remove it once the process is gone. The file is
+/// removed when the handle is dropped unless it is
+/// [`persist`](tempfile::NamedTempFile::persist)ed over `path`. Unlike most
+/// temporary files it gets the permissions of an ordinary new file (`0o666`
+/// less the umask), which it keeps under its final name.
+pub fn temp_beside(path: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("out");
+    let suffix = path.extension().and_then(|e| e.to_str()).map(|ext| format!(".{ext}")).unwrap_or_default();
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let prefix = format!(".{stem}.tmp{}-", std::process::id());
+    let mut b = tempfile::Builder::new();
+    b.prefix(&prefix).suffix(&suffix);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        b.permissions(fs::Permissions::from_mode(0o666));
+    }
+    b.tempfile_in(dir)
 }
 
 /// The error for a failed write of `path`: a full disk says so (and does not
@@ -45,17 +69,18 @@ pub fn is_disk_full(e: &std::io::Error) -> bool {
 }
 
 /// The process id encoded in a temporary name that rlkit wrote: the digits
-/// after `.tmp` (a [`temp_sibling`] of an atomic write, `.values.tmp123.csv`)
-/// or after `.staging-` (a run's staging directory, `.out.staging-123`).
+/// after `.tmp` (a [`temp_beside`] file of an atomic write,
+/// `.values.tmp123-AbC9xz.csv`, or the older `.values.tmp123.csv`) or after
+/// `.staging-` (a run's staging directory, `.out.staging-123`).
 fn temp_owner(name: &str) -> Option<u32> {
     if !name.starts_with('.') {
         return None;
     }
     for tag in [".tmp", ".staging-"] {
-        if let Some(i) = name.rfind(tag) {
+        for (i, _) in name.rmatch_indices(tag) {
             let digits: String = name[i + tag.len()..].chars().take_while(char::is_ascii_digit).collect();
             let rest = &name[i + tag.len() + digits.len()..];
-            if !digits.is_empty() && (rest.is_empty() || rest.starts_with('.')) {
+            if !digits.is_empty() && (rest.is_empty() || rest.starts_with('.') || rest.starts_with('-')) {
                 return digits.parse().ok();
             }
         }
@@ -79,7 +104,7 @@ fn process_alive(pid: u32) -> bool {
 
 /// Remove what killed rlkit processes left in `dir` (and its subdirectories,
 /// `depth` levels down): hidden temporary files of atomic writes
-/// (`.episodes.tmp<pid>.csv`) and staging directories (`.<name>.staging-<pid>`)
+/// (`.episodes.tmp<pid>-<random>.csv`) and staging directories (`.<name>.staging-<pid>`)
 /// whose process is gone. Returns how many were removed. Errors are ignored:
 /// this is housekeeping.
 pub fn clean_stale_temps(dir: &Path, depth: usize) -> usize {
@@ -160,18 +185,6 @@ macro_rules! outln {
     ($($arg:tt)*) => { $crate::util::write_stdout(&format!("{}\n", format_args!($($arg)*))) };
 }
 pub(crate) use outln;
-
-/// A hidden temporary path next to `path` that keeps its extension
-/// (`plots/values.png` → `plots/.values.tmp.png`), so that tools which infer a
-/// format from the extension still work.
-pub fn temp_sibling(path: &Path, tag: &str) -> PathBuf {
-    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("out");
-    let name = match path.extension().and_then(|e| e.to_str()) {
-        Some(ext) => format!(".{stem}.{tag}{}.{ext}", std::process::id()),
-        None => format!(".{stem}.{tag}{}", std::process::id()),
-    };
-    path.with_file_name(name)
-}
 
 /// Create `dir` (and its parents) and check that a file can be written in it.
 /// Fails with an [`Error::Input`] naming the directory.
@@ -351,20 +364,26 @@ mod tests {
         assert_eq!(temp_owner(".DONE.tmp9"), Some(9));
         assert_eq!(temp_owner("episodes.tmp123.csv"), None);
         assert_eq!(temp_owner(".tmpfoo"), None);
+        // Names of tempfile-based atomic writes: `.<stem>.tmp<pid>-<random>.<ext>`.
+        assert_eq!(temp_owner(".episodes.tmp123-Ab9xYz.csv"), Some(123));
+        assert_eq!(temp_owner(".DONE.tmp9-Ab9xYz"), Some(9));
+        assert_eq!(temp_owner(".notes.tmp42-Ab9xYz.tmp"), Some(42));
+        assert_eq!(temp_owner(".episodes.tmp-Ab9xYz.csv"), None);
         let dir = std::env::temp_dir().join(format!("rlkit-stale-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(dir.join("sub").join(".x.staging-4000000000")).unwrap();
         // pid 4000000000 cannot exist (Linux pids are below 2^22); our own pid is alive.
         fs::write(dir.join("sub").join(".episodes.tmp4000000000.csv"), b"x").unwrap();
-        let mine = dir.join(format!(".values.tmp{}.csv", std::process::id()));
-        fs::write(&mine, b"x").unwrap();
+        fs::write(dir.join("sub").join(".values.tmp4000000000-Ab9xYz.png"), b"x").unwrap();
+        let mine = temp_beside(&dir.join("values.csv")).unwrap();
         fs::write(dir.join("values.csv"), b"x").unwrap();
         let removed = clean_stale_temps(&dir, 1);
         if Path::new("/proc/self").exists() {
-            assert_eq!(removed, 2);
+            assert_eq!(removed, 3);
             assert_eq!(fs::read_dir(dir.join("sub")).unwrap().count(), 0);
         }
-        assert!(mine.exists() && dir.join("values.csv").exists());
+        assert!(mine.path().exists() && dir.join("values.csv").exists());
+        drop(mine);
         fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -388,10 +407,53 @@ mod tests {
     }
 
     #[test]
-    fn temp_sibling_keeps_extension() {
-        let t = temp_sibling(Path::new("plots/values.png"), "tmp");
-        assert!(t.to_str().unwrap().ends_with(".png"));
-        assert!(t.file_name().unwrap().to_str().unwrap().starts_with(".values.tmp"));
+    fn temp_beside_is_hidden_keeps_extension_and_names_its_owner() {
+        let dir = std::env::temp_dir().join(format!("rlkit-beside-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let t = temp_beside(&dir.join("values.png")).unwrap();
+        assert_eq!(t.path().parent().unwrap(), dir);
+        let name = t.path().file_name().unwrap().to_str().unwrap().to_string();
+        assert!(name.starts_with(&format!(".values.tmp{}-", std::process::id())), "{name}");
+        assert!(name.ends_with(".png"), "{name}");
+        assert_eq!(temp_owner(&name), Some(std::process::id()));
+        // The permissions of an ordinary new file, not a private 0o600 one.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let plain = dir.join("plain");
+            fs::write(&plain, b"").unwrap();
+            let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(t.path()), mode(&plain));
+        }
+        let p = t.path().to_path_buf();
+        drop(t);
+        assert!(!p.exists(), "a dropped temporary file is removed");
+        // No extension: no suffix.
+        let t = temp_beside(&dir.join("DONE")).unwrap();
+        let name = t.path().file_name().unwrap().to_str().unwrap();
+        assert!(
+            name.starts_with(&format!(".DONE.tmp{}-", std::process::id())) && name.matches('.').count() == 2,
+            "{name}"
+        );
+        drop(t);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn atomic_write_failure_leaves_no_temp_file() {
+        let dir = std::env::temp_dir().join(format!("rlkit-atomic-fail-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        // The target is an existing directory: the rename fails.
+        fs::create_dir_all(dir.join("a.csv").join("x")).unwrap();
+        let e = atomic_write(&dir.join("a.csv"), b"one").unwrap_err().to_string();
+        assert!(e.contains("a.csv: cannot write:") && e.contains("writable output directory"), "{e}");
+        let names: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("a.csv")]);
+        // A missing directory: nothing is created, the message names the target.
+        let e = atomic_write(&dir.join("missing").join("b.csv"), b"one").unwrap_err().to_string();
+        assert!(e.contains("b.csv: cannot write:"), "{e}");
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -29,7 +29,6 @@
 //! [`MAX_TRANSITIONS_PER_FILE`] transitions; a run beyond that is refused
 //! before anything is written.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::agents::train::{EpisodeRecord, TrainConfig};
@@ -198,11 +197,12 @@ fn check_replay(run_dir: &Path, agent: &str, id: u64, records: &[EpisodeRecord],
     Ok(())
 }
 
-/// Streams Examples into a temporary file, renamed into place by [`Sink::finish`].
+/// Streams Examples into a temporary file ([`crate::util::temp_beside`]),
+/// renamed into place by [`Sink::finish`]; dropped unfinished, it is removed.
 struct Sink {
     path: PathBuf,
     tmp: PathBuf,
-    w: Option<Writer<std::io::BufWriter<std::fs::File>>>,
+    w: Option<Writer<std::io::BufWriter<tempfile::NamedTempFile>>>,
     agent: Vec<u8>,
     seed: i64,
     err: Option<String>,
@@ -210,13 +210,12 @@ struct Sink {
 
 impl Sink {
     fn create(path: &Path, agent: &str, seed: u64) -> Result<Sink> {
-        let tmp = crate::util::temp_sibling(path, "tmp");
-        let f = std::fs::File::create(&tmp).map_err(|e| {
-            Error::input(format!("{}: cannot write: {e}; choose a writable run directory", tmp.display()))
+        let f = crate::util::temp_beside(path).map_err(|e| {
+            Error::input(format!("{}: cannot write: {e}; choose a writable run directory", path.display()))
         })?;
         Ok(Sink {
             path: path.to_path_buf(),
-            tmp,
+            tmp: f.path().to_path_buf(),
             w: Some(Writer::new(std::io::BufWriter::with_capacity(1 << 20, f))),
             agent: agent.as_bytes().to_vec(),
             seed: seed as i64,
@@ -270,8 +269,8 @@ impl Sink {
     }
 
     fn abandon(&mut self) {
+        // Dropping the temporary file removes it.
         self.w = None;
-        let _ = std::fs::remove_file(&self.tmp);
     }
 
     fn finish(mut self) -> Result<u64> {
@@ -282,15 +281,12 @@ impl Sink {
         let w = self.w.take().ok_or_else(|| Error::internal("sink already closed"))?;
         let n = w.records();
         let done = (|| -> std::io::Result<()> {
-            let mut f = w.into_inner();
-            f.flush()?;
-            f.get_ref().sync_all()?;
-            std::fs::rename(&self.tmp, &self.path)
+            let f = w.into_inner().into_inner().map_err(|e| e.into_error())?;
+            f.as_file().sync_all()?;
+            f.persist(&self.path).map_err(|e| e.error)?;
+            Ok(())
         })();
-        done.map_err(|e| {
-            let _ = std::fs::remove_file(&self.tmp);
-            Error::input(format!("{}: cannot write: {e}", self.path.display()))
-        })?;
+        done.map_err(|e| Error::input(format!("{}: cannot write: {e}", self.path.display())))?;
         Ok(n)
     }
 }

@@ -52,9 +52,11 @@ where
 {
     use plotters::prelude::*;
     ensure_font()?;
-    let tmp = crate::util::temp_sibling(path, "tmp");
+    // A hidden temporary file beside `path`, removed when dropped unless persisted.
+    let tmp = crate::util::temp_beside(path)
+        .map_err(|e| Error::input(format!("{}: cannot write plot: {e}", path.display())))?;
     let result = (|| -> std::result::Result<(), String> {
-        let root = BitMapBackend::new(&tmp, size).into_drawing_area();
+        let root = BitMapBackend::new(tmp.path(), size).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
         draw(&root)?;
         root.present().map_err(|e| e.to_string())?;
@@ -62,17 +64,11 @@ where
     })();
     match result {
         // Flush the finished image to disk before it takes the final name.
-        Ok(()) => std::fs::File::open(&tmp)
+        Ok(()) => std::fs::File::open(tmp.path())
             .and_then(|f| f.sync_all())
-            .and_then(|_| std::fs::rename(&tmp, path))
-            .map_err(|e| {
-                let _ = std::fs::remove_file(&tmp);
-                Error::input(format!("{}: cannot write plot: {e}", path.display()))
-            }),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(Error::input(format!("{}: cannot draw plot: {e}", path.display())))
-        }
+            .and_then(|_| tmp.persist(path).map(drop).map_err(|e| e.error))
+            .map_err(|e| Error::input(format!("{}: cannot write plot: {e}", path.display()))),
+        Err(e) => Err(Error::input(format!("{}: cannot draw plot: {e}", path.display()))),
     }
 }
 
