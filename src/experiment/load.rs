@@ -183,7 +183,7 @@ fn find_env(doc: &Doc, base_file: &Path, p: &str) -> Result<(Doc, String)> {
 }
 
 /// Merge the env file named at `env.path` (if any) underneath `[env]` of `doc`,
-/// found as [`find_env`] says, relative to `base_file`. When `env.sha256` is set
+/// found beside `base_file`, in the current directory or in [`ENV_LIBRARY`]. When `env.sha256` is set
 /// (as in a `config.resolved.toml`), the file's hash must match it: a file changed
 /// since the run is refused, located at `env.sha256`. `path` and `sha256` are
 /// removed from the merged `[env]`.
