@@ -888,8 +888,26 @@ fn list() -> Result<()> {
         v.sort();
         v
     };
-    outln!("Environments (envs/):");
-    for (p, d) in describe("envs") {
+    // The library built into the binary (env.path = "NAME" finds it from any directory),
+    // then any other env file in ./envs.
+    let mut envs: Vec<(String, String)> = crate::experiment::load::ENV_LIBRARY
+        .iter()
+        .map(|(n, text)| {
+            let desc = Doc::from_str(format!("envs/{n}.toml"), text)
+                .ok()
+                .and_then(|d| d.table.get("description").and_then(|x| x.as_str()).map(String::from))
+                .unwrap_or_default();
+            (format!("envs/{n}.toml"), desc)
+        })
+        .collect();
+    for e in describe("envs") {
+        if !envs.iter().any(|x| x.0 == e.0) {
+            envs.push(e);
+        }
+    }
+    envs.sort();
+    outln!("Environments (envs/; built in: env.path = \"NAME\" finds envs/NAME.toml from any directory):");
+    for (p, d) in envs {
         outln!("  {p:<40} {d}");
     }
     outln!("\nEnv kinds (`kind` in an env file):");

@@ -93,7 +93,9 @@ pub fn eval(run_dir: &Path, env_file: Option<&Path>, out: Option<&Path>) -> Resu
             run_dir.display()
         )));
     }
-    let doc = Doc::load(&cfg_path)?;
+    let mut doc = Doc::load(&cfg_path)?;
+    // An env recorded by reference (path + sha256): load it, refuse it if it changed.
+    super::load::merge_env_file(&mut doc, &cfg_path)?;
     let env = match env_file {
         Some(p) => LoadedEnv::from_doc(&Doc::load(p)?, &[])?,
         None => LoadedEnv::from_doc(&doc, &[Seg::Key("env".into())])?,

@@ -83,18 +83,12 @@ pub fn export_run(run_dir: &Path) -> Result<ExportReport> {
         return Ok(rep);
     }
     let text = crate::config::read_text(&cfg_path)?;
-    let mut table = crate::config::parse_table(&cfg_path, &text)?;
-    table.remove("variant");
-    let tmp = std::env::temp_dir().join(format!(
-        "rlkit-replay-{}-{}.toml",
-        std::process::id(),
-        crate::util::derive_seed(text.len() as u64, &[text.bytes().map(u64::from).sum()])
-    ));
-    let body = toml::to_string(&table).map_err(|e| Error::internal(format!("cannot re-serialize: {e}")))?;
-    std::fs::write(&tmp, body).map_err(|e| Error::input(format!("{}: cannot write: {e}", tmp.display())))?;
+    // Replayed in place: errors point into the run's config.resolved.toml, and an env
+    // file recorded by path + sha256 is found and checked as `rlkit run` would.
+    let mut doc = crate::config::Doc::from_str(&cfg_path, &text)?;
+    doc.table.remove("variant");
     let opts = crate::experiment::LoadOptions { out: Some(run_dir.to_path_buf()), ..Default::default() };
-    let loaded = crate::experiment::load(&tmp, &opts);
-    let _ = std::fs::remove_file(&tmp);
+    let loaded = crate::experiment::load::load_doc(doc, &cfg_path, &opts);
     let exp = loaded.map_err(|e| Error::input(format!("{}: cannot replay: {e}", cfg_path.display())))?;
     let v = exp.variants.first().ok_or_else(|| Error::internal("no variant"))?;
     let episodes_csv = std::fs::read_to_string(run_dir.join("episodes.csv")).unwrap_or_default();

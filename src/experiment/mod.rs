@@ -225,7 +225,7 @@ pub fn resolve_extra(
                     return Err(doc.error_at(
                         &at("network"),
                         &format!(
-                            "network file `{n}` not found (looked in the current directory and beside {}); give a network TOML such as configs/networks/grid_backbone.toml",
+                            "network file `{n}` not found (looked beside {}, then in the current directory); give a network TOML such as configs/networks/grid_backbone.toml",
                             f.display()
                         ),
                     ));
