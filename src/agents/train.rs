@@ -145,7 +145,7 @@ where
 /// called after the agent has observed each transition (`episode` 1-based,
 /// `step` 1-based within the episode; `truncated` includes the step cap). The
 /// hook cannot change the run, so a recorder sees exactly the episodes
-/// [`train`] produces (used by trajectory export, [`crate::experiment::export`]).
+/// [`train`] produces (used by trajectory export, which replays runs).
 pub fn train_with_steps<E, A, F, H>(
     env: &mut E,
     agent: &mut A,

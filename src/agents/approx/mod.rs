@@ -181,7 +181,7 @@ where
 /// [`train_obs`] with a per-step hook: `on_step(episode, step, transition)`
 /// after the agent has observed each transition (`episode` and `step` 1-based;
 /// the observations are the raw ones). The hook cannot change the run (used by
-/// trajectory export, [`crate::experiment::export`]).
+/// trajectory export, which replays runs).
 pub fn train_obs_with_steps<E, A, F, H>(
     env: &mut E,
     agent: &mut A,
