@@ -25,7 +25,7 @@ fn main() {
                 .into_par_iter()
                 .map(|i| {
                     let r = run_seed(&world, kind, &params, derive_seed(0, &[i]), &cfg).expect("run");
-                    match r.episodes.rows.last().map(|row| &row[3]) {
+                    match r.episodes.rows().last().map(|row| &row[3]) {
                         Some(rlkit::data::table::Cell::Int(n)) => *n as u64,
                         _ => 0,
                     }

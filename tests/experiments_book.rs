@@ -343,7 +343,7 @@ fn non_finite_values_stop_the_seed() {
     let cfg = rlkit::agents::train::TrainConfig { episodes: 200, ..Default::default() };
     let r = rlkit::agents::train::run_seed(&w, "mc-exploring-starts", &p, 0, &cfg).unwrap();
     let d = r.diverged.expect("diverges");
-    assert_eq!(r.episodes.rows.len(), d.episode - 1, "the episodes before it are kept");
+    assert_eq!(r.episodes.len(), d.episode - 1, "the episodes before it are kept");
     let _ = std::fs::remove_dir_all(&out);
 }
 

@@ -131,7 +131,7 @@ fn mc_exploring_starts_finds_an_optimal_policy() {
         let n_pairs = (0..m.n_states()).filter(|&s| !m.is_fixed(s)).count() * m.n_actions();
         let cfg = McEsConfig { episode_length: 100, first_visit, start: StartMode::Cycle, q0: 0.0 };
         let r = mc_exploring_starts(m, &cfg, n_pairs * cycles, &mut rng_for(1, &[])).unwrap();
-        assert_eq!(r.episodes.rows.len(), n_pairs * cycles);
+        assert_eq!(r.episodes.len(), n_pairs * cycles);
         value_error(m, &r.actions, &v_star).unwrap()
     };
     let continuing = zhao(&[("rewards.forbidden", "-10")]);

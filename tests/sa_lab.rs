@@ -65,8 +65,8 @@ fn fig_6_4_first_iterates_to_six_decimals() {
         let w = r.trajectory[k][0];
         assert!((w - e).abs() < 5e-7, "w_{} = {w}, expected {e}", k + 1);
         // The table carries the same numbers, with iteration = k.
-        assert_eq!(r.iterations.rows[k][0], Cell::Int(k as i64 + 1));
-        assert_eq!(r.iterations.rows[k][1], Cell::Float(w));
+        assert_eq!(r.iterations.row(k)[0], Cell::Int(k as i64 + 1));
+        assert_eq!(r.iterations.row(k)[1], Cell::Float(w));
     }
     assert_eq!(r.trajectory.len(), 51);
     assert!((final_scalar(&r) - 1.028788).abs() < 5e-7);

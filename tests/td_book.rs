@@ -23,7 +23,7 @@ fn num(c: &Cell) -> f64 {
 
 fn column(t: &Table, name: &str) -> Vec<f64> {
     let i = t.column_index(name).unwrap();
-    t.rows.iter().map(|r| num(&r[i])).collect()
+    t.rows().map(|r| num(&r[i])).collect()
 }
 
 fn toml(s: &str) -> toml::Table {

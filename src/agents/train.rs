@@ -259,7 +259,7 @@ where
 pub fn episodes_table(records: &[EpisodeRecord]) -> Table {
     let mut t = Table::new(&["episode", "return", "length", "steps"]);
     for r in records {
-        t.push(vec![r.episode.into(), r.ret.into(), r.length.into(), r.steps.into()]);
+        t.push([r.episode.into(), r.ret.into(), r.length.into(), r.steps.into()]);
     }
     t
 }
@@ -296,13 +296,23 @@ pub const SAFETY_EPISODE_CAP: u64 = 1_000_000;
 /// Keys of an agent table that belong to the runner, not to the agent.
 pub const RESERVED_KEYS: &[&str] = &["kind", "name", "preset"];
 
+fn new_sarsa(t: &toml::Table, ns: usize, na: usize, g: f64) -> Result<td::Sarsa> {
+    Ok(td::Sarsa::new(super::agent::parse_params("sarsa", t)?, ns, na, g))
+}
+fn new_expected_sarsa(t: &toml::Table, ns: usize, na: usize, g: f64) -> Result<td::ExpectedSarsa> {
+    Ok(td::ExpectedSarsa::new(super::agent::parse_params("expected-sarsa", t)?, ns, na, g))
+}
+fn new_q_learning(t: &toml::Table, ns: usize, na: usize, g: f64) -> Result<td::QLearning> {
+    Ok(td::QLearning::new(super::agent::parse_params("q-learning", t)?, ns, na, g))
+}
+
 fn builtin(kind: &str) -> Option<AgentFactory> {
     use super::agent::parse_params as p;
     Some(match kind {
-        "sarsa" => |t, ns, na, g| Ok(Box::new(td::Sarsa::new(p("sarsa", t)?, ns, na, g))),
-        "expected-sarsa" => |t, ns, na, g| Ok(Box::new(td::ExpectedSarsa::new(p("expected-sarsa", t)?, ns, na, g))),
+        "sarsa" => |t, ns, na, g| Ok(Box::new(new_sarsa(t, ns, na, g)?)),
+        "expected-sarsa" => |t, ns, na, g| Ok(Box::new(new_expected_sarsa(t, ns, na, g)?)),
         "n-step-sarsa" => |t, ns, na, g| Ok(Box::new(td::NStepSarsa::from_config(p("n-step-sarsa", t)?, ns, na, g)?)),
-        "q-learning" => |t, ns, na, g| Ok(Box::new(td::QLearning::new(p("q-learning", t)?, ns, na, g))),
+        "q-learning" => |t, ns, na, g| Ok(Box::new(new_q_learning(t, ns, na, g)?)),
         "td0" => |t, ns, na, g| Ok(Box::new(td::Td0::new(p("td0", t)?, ns, na, g))),
         "mc-prediction" => |t, ns, na, g| Ok(Box::new(mc::McPrediction::new(p("mc-prediction", t)?, ns, na, g))),
         "mc-epsilon-greedy" => {
@@ -312,10 +322,21 @@ fn builtin(kind: &str) -> Option<AgentFactory> {
     })
 }
 
-fn registry() -> &'static RwLock<BTreeMap<String, AgentFactory>> {
-    static R: OnceLock<RwLock<BTreeMap<String, AgentFactory>>> = OnceLock::new();
+/// A registered factory, and whether it is still the built-in one (then
+/// [`run_seed`] may run the agent's concrete type, without dynamic dispatch).
+#[derive(Clone, Copy)]
+struct Entry {
+    factory: AgentFactory,
+    builtin: bool,
+}
+
+fn registry() -> &'static RwLock<BTreeMap<String, Entry>> {
+    static R: OnceLock<RwLock<BTreeMap<String, Entry>>> = OnceLock::new();
     R.get_or_init(|| {
-        let map = BUILTIN_KINDS.iter().filter_map(|(k, _)| builtin(k).map(|f| (k.to_string(), f))).collect();
+        let map = BUILTIN_KINDS
+            .iter()
+            .filter_map(|(k, _)| builtin(k).map(|factory| (k.to_string(), Entry { factory, builtin: true })))
+            .collect();
         RwLock::new(map)
     })
 }
@@ -337,7 +358,7 @@ fn registry() -> &'static RwLock<BTreeMap<String, AgentFactory>> {
 /// ```
 pub fn register(kind: &str, f: AgentFactory) {
     let mut r = registry().write().unwrap_or_else(|e| e.into_inner());
-    r.insert(kind.to_string(), f);
+    r.insert(kind.to_string(), Entry { factory: f, builtin: false });
 }
 
 /// Whether `kind` can be built with [`build`].
@@ -363,7 +384,7 @@ pub fn build(
     n_actions: usize,
     gamma: f64,
 ) -> Result<Box<dyn Agent + Send>> {
-    let f = registry().read().unwrap_or_else(|e| e.into_inner()).get(kind).copied();
+    let f = registry().read().unwrap_or_else(|e| e.into_inner()).get(kind).map(|e| e.factory);
     let Some(f) = f else {
         if EPISODIC_KINDS.iter().any(|(k, _)| *k == kind) {
             return Err(Error::input(format!(
@@ -500,7 +521,7 @@ pub(crate) fn clean(model: &TabularModel, mut values: Vec<f64>, mut actions: Vec
 /// let a = run_seed(&w, "sarsa", &p, 1, &cfg).unwrap();
 /// let b = run_seed(&w, "sarsa", &p, 1, &cfg).unwrap();
 /// assert_eq!(a, b);
-/// assert_eq!(a.episodes.rows.len(), 50);
+/// assert_eq!(a.episodes.len(), 50);
 /// ```
 pub fn run_seed(world: &World, kind: &str, params: &toml::Table, seed: u64, cfg: &TrainConfig) -> Result<SeedResult> {
     let model = world.model();
@@ -541,7 +562,7 @@ pub fn run_seed(world: &World, kind: &str, params: &toml::Table, seed: u64, cfg:
             let iterations = reference.as_ref().map(|r| {
                 let mut it = Table::new(&["step", "episode", "rmse", "max_error", "pa", "mpa", "miou"]);
                 let mut cells = vec![
-                    res.episodes.rows.last().map_or(crate::data::table::Cell::Int(0), |row| row[3].clone()),
+                    res.episodes.rows().last().map_or(crate::data::table::Cell::Int(0), |row| row[3].clone()),
                     cfg.episodes.into(),
                 ];
                 cells.extend(progress_row(model, r, &res.values, &res.actions));
@@ -559,52 +580,76 @@ pub fn run_seed(world: &World, kind: &str, params: &toml::Table, seed: u64, cfg:
             })
         }
         _ => {
-            let mut agent = build(kind, &p, ns, na, gamma)?;
-            let capped =
-                cfg.max_episode_steps.is_some() || world.max_steps().is_some() || agent.max_episode_steps().is_some();
-            let mut capped_cfg = cfg.clone();
-            if !capped {
-                // Every state an exploring agent may visit must be able to terminate...
-                let reach = model.can_terminate(None);
-                if let Some(s0) = (0..ns).find(|&s| !reach[s]) {
-                    return Err(Error::input(format!(
-                        "agent `{kind}` on `{}`: episodes that reach {} can never terminate; set a step cap (max_episode_steps, the env's max_steps, or the agent's episode_length)",
-                        world.name,
-                        world.state_label(s0)
-                    )));
+            // The common built-in kinds run as their concrete types: the
+            // per-step calls inline (same operations, same results).
+            let builtin = registry().read().unwrap_or_else(|e| e.into_inner()).get(kind).is_some_and(|e| e.builtin);
+            match (builtin, kind) {
+                (true, "sarsa") => seed_loop(new_sarsa(&p, ns, na, gamma)?, world, kind, cfg, seed, reference),
+                (true, "q-learning") => {
+                    seed_loop(new_q_learning(&p, ns, na, gamma)?, world, kind, cfg, seed, reference)
                 }
-                // ...and a greedy agent can still loop forever on ties: truncate at a safety cap.
-                capped_cfg.max_episode_steps = Some(SAFETY_EPISODE_CAP);
+                (true, "expected-sarsa") => {
+                    seed_loop(new_expected_sarsa(&p, ns, na, gamma)?, world, kind, cfg, seed, reference)
+                }
+                _ => seed_loop(build(kind, &p, ns, na, gamma)?, world, kind, cfg, seed, reference),
             }
-            let cfg = &capped_cfg;
-            let mut env = world.make_env();
-            let mut it = Table::new(&["step", "episode", "rmse", "max_error", "pa", "mpa", "miou"]);
-            let trained = train_checked(
-                &mut env,
-                &mut agent,
-                cfg,
-                seed,
-                |step, ep, a| {
-                    if let Some(r) = &reference {
-                        let (v, acts) = clean(model, a.values(), a.greedy_policy());
-                        let mut cells = vec![step.into(), ep.into()];
-                        cells.extend(progress_row(model, r, &v, &acts));
-                        it.push(cells);
-                    }
-                },
-                |_, _, _| {},
-            );
-            let (values, greedy_actions) = clean(model, agent.values(), agent.greedy_policy());
-            Ok(SeedResult {
-                episodes: episodes_table(&trained.records),
-                greedy_actions,
-                values,
-                q: agent.q().map(<[f64]>::to_vec),
-                iterations: (cfg.eval_every.is_some() || cfg.eval_every_episodes.is_some()).then_some(it),
-                diverged: trained.diverged,
-            })
         }
     }
+}
+
+/// Train one step-based agent for one seed and collect its [`SeedResult`].
+fn seed_loop<A: Agent>(
+    mut agent: A,
+    world: &World,
+    kind: &str,
+    cfg: &TrainConfig,
+    seed: u64,
+    reference: Option<Reference>,
+) -> Result<SeedResult> {
+    let model = world.model();
+    let ns = model.n_states();
+    let capped = cfg.max_episode_steps.is_some() || world.max_steps().is_some() || agent.max_episode_steps().is_some();
+    let mut capped_cfg = cfg.clone();
+    if !capped {
+        // Every state an exploring agent may visit must be able to terminate...
+        let reach = model.can_terminate(None);
+        if let Some(s0) = (0..ns).find(|&s| !reach[s]) {
+            return Err(Error::input(format!(
+                "agent `{kind}` on `{}`: episodes that reach {} can never terminate; set a step cap (max_episode_steps, the env's max_steps, or the agent's episode_length)",
+                world.name,
+                world.state_label(s0)
+            )));
+        }
+        // ...and a greedy agent can still loop forever on ties: truncate at a safety cap.
+        capped_cfg.max_episode_steps = Some(SAFETY_EPISODE_CAP);
+    }
+    let cfg = &capped_cfg;
+    let mut env = world.make_env();
+    let mut it = Table::new(&["step", "episode", "rmse", "max_error", "pa", "mpa", "miou"]);
+    let trained = train_checked(
+        &mut env,
+        &mut agent,
+        cfg,
+        seed,
+        |step, ep, a| {
+            if let Some(r) = &reference {
+                let (v, acts) = clean(model, a.values(), a.greedy_policy());
+                let mut cells = vec![step.into(), ep.into()];
+                cells.extend(progress_row(model, r, &v, &acts));
+                it.push(cells);
+            }
+        },
+        |_, _, _| {},
+    );
+    let (values, greedy_actions) = clean(model, agent.values(), agent.greedy_policy());
+    Ok(SeedResult {
+        episodes: episodes_table(&trained.records),
+        greedy_actions,
+        values,
+        q: agent.q().map(<[f64]>::to_vec),
+        iterations: (cfg.eval_every.is_some() || cfg.eval_every_episodes.is_some()).then_some(it),
+        diverged: trained.diverged,
+    })
 }
 
 /// The first MC Basic iteration whose values are not all finite, as (iteration, step 0).

@@ -115,92 +115,184 @@ impl<T: Into<Cell>> From<Option<T>> for Cell {
 
 /// A tidy table: one observation per row.
 ///
+/// The cells are stored row after row in one flat vector (no allocation per
+/// row): read them with [`Table::rows`], [`Table::row`] or [`Table::column`].
+///
 /// ```
 /// use rlkit::data::table::{Table, Cell};
 /// let mut t = Table::new(&["agent", "iteration", "delta"]);
 /// t.push(vec!["vi".into(), 1usize.into(), 0.5.into()]);
-/// assert_eq!(t.to_csv_string(), "agent,iteration,delta\nvi,1,0.5\n");
+/// t.push([Cell::from("vi"), 2usize.into(), 0.25.into()]); // an array: no allocation
+/// assert_eq!(t.len(), 2);
+/// assert_eq!(t.row(1)[2], Cell::Float(0.25));
+/// assert_eq!(t.to_csv_string(), "agent,iteration,delta\nvi,1,0.5\nvi,2,0.25\n");
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Table {
     /// Column names.
     pub columns: Vec<String>,
-    /// Rows; each has exactly `columns.len()` cells.
-    pub rows: Vec<Vec<Cell>>,
+    /// The cells, row-major: `n_rows × columns.len()`.
+    cells: Vec<Cell>,
+    /// The number of rows (kept apart so that a table without columns still counts them).
+    n_rows: usize,
 }
 
 impl Table {
     /// An empty table with these columns.
     pub fn new(columns: &[&str]) -> Self {
-        Table { columns: columns.iter().map(|c| c.to_string()).collect(), rows: Vec::new() }
+        Table { columns: columns.iter().map(|c| c.to_string()).collect(), cells: Vec::new(), n_rows: 0 }
     }
 
-    /// Append a row. Panics in debug builds if its width is wrong (a bug).
-    pub fn push(&mut self, row: Vec<Cell>) {
-        debug_assert_eq!(row.len(), self.columns.len(), "row width");
-        self.rows.push(row);
+    /// The number of columns.
+    #[inline]
+    pub fn width(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// The number of rows.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.n_rows
+    }
+
+    /// Whether the table has no rows.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.n_rows == 0
+    }
+
+    /// Row `i` (its cells, one per column). Panics if `i >= len()`.
+    #[inline]
+    pub fn row(&self, i: usize) -> &[Cell] {
+        let w = self.width();
+        assert!(i < self.n_rows, "row {i} of a table of {} rows", self.n_rows);
+        &self.cells[i * w..(i + 1) * w]
+    }
+
+    /// The rows in order, each as its cells.
+    pub fn rows(&self) -> impl DoubleEndedIterator<Item = &[Cell]> + ExactSizeIterator + '_ {
+        let w = self.width();
+        (0..self.n_rows).map(move |i| &self.cells[i * w..(i + 1) * w])
+    }
+
+    /// Column `j`, top to bottom. Panics if `j >= width()`.
+    pub fn column(&self, j: usize) -> impl DoubleEndedIterator<Item = &Cell> + ExactSizeIterator + '_ {
+        assert!(j < self.width(), "column {j} of a table of {} columns", self.width());
+        self.rows().map(move |r| &r[j])
+    }
+
+    /// Reserve room for `rows` more rows.
+    pub fn reserve(&mut self, rows: usize) {
+        self.cells.reserve(rows.saturating_mul(self.width()));
+    }
+
+    /// Append a row: a `Vec<Cell>`, or an array of cells (no allocation).
+    /// Panics if its width is wrong (a bug, not an input error).
+    pub fn push<R: IntoIterator<Item = Cell>>(&mut self, row: R) {
+        let before = self.cells.len();
+        self.cells.extend(row);
+        assert_eq!(self.cells.len() - before, self.width(), "row width");
+        self.n_rows += 1;
     }
 
     /// Append all rows of `other`, which must have the same columns.
     pub fn extend(&mut self, other: Table) -> Result<()> {
-        if self.columns.is_empty() && self.rows.is_empty() {
+        if self.columns.is_empty() && self.is_empty() {
             *self = other;
             return Ok(());
         }
         if other.columns != self.columns {
             return Err(Error::internal(format!("table columns differ: {:?} vs {:?}", self.columns, other.columns)));
         }
-        self.rows.extend(other.rows);
+        self.append_cells(other);
         Ok(())
+    }
+
+    fn append_cells(&mut self, mut other: Table) {
+        if self.cells.is_empty() {
+            std::mem::swap(&mut self.cells, &mut other.cells);
+        } else {
+            self.cells.append(&mut other.cells);
+        }
+        self.n_rows += other.n_rows;
+    }
+
+    /// Add the columns of `names` that `self` lacks at the end (empty in every
+    /// row so far), and return where each of `names` now is.
+    fn union_columns(&mut self, names: &[String]) -> Vec<usize> {
+        let old_w = self.width();
+        for c in names {
+            if !self.columns.contains(c) {
+                self.columns.push(c.clone());
+            }
+        }
+        let w = self.width();
+        if w != old_w && self.n_rows > 0 {
+            let mut cells = Vec::with_capacity(self.n_rows * w);
+            for r in self.cells.chunks_exact(old_w.max(1)).take(self.n_rows) {
+                cells.extend(r.iter().take(old_w).cloned());
+                cells.extend(std::iter::repeat_n(Cell::Empty, w - old_w));
+            }
+            if old_w == 0 {
+                cells = vec![Cell::Empty; self.n_rows * w];
+            }
+            self.cells = cells;
+        }
+        names.iter().map(|c| self.column_index(c).expect("just added")).collect()
     }
 
     /// Append all rows of `other`, taking the union of the columns: columns new
     /// to `self` are added at the end (empty in earlier rows), and cells of
     /// columns `other` lacks are left empty.
     pub fn extend_union(&mut self, other: Table) {
-        if self.columns.is_empty() && self.rows.is_empty() {
+        if self.columns.is_empty() && self.is_empty() {
             *self = other;
             return;
         }
         if other.columns == self.columns {
-            // The same layout: move the rows as they are.
-            self.rows.extend(other.rows);
+            // The same layout: move the cells as they are.
+            self.append_cells(other);
             return;
         }
-        for c in &other.columns {
-            if !self.columns.contains(c) {
-                self.columns.push(c.clone());
-                for r in &mut self.rows {
-                    r.push(Cell::Empty);
-                }
+        let map = self.union_columns(&other.columns);
+        let w = self.width();
+        self.cells.reserve(other.n_rows * w);
+        for r in other.rows() {
+            let at = self.cells.len();
+            self.cells.extend(std::iter::repeat_n(Cell::Empty, w));
+            for (cell, &j) in r.iter().zip(&map) {
+                self.cells[at + j] = cell.clone();
             }
         }
-        let map: Vec<usize> = other.columns.iter().filter_map(|c| self.column_index(c)).collect();
-        for r in other.rows {
-            let mut row = vec![Cell::Empty; self.columns.len()];
-            for (cell, &j) in r.into_iter().zip(&map) {
-                row[j] = cell;
-            }
-            self.rows.push(row);
+        self.n_rows += other.n_rows;
+    }
+
+    /// Append the rows of `other` with `prefix` columns (name, value) put in
+    /// front of each: the same as `extend_union(other.with_prefix(prefix))`,
+    /// without the intermediate table when the columns line up.
+    pub fn extend_with_prefix(&mut self, other: &Table, prefix: &[(&str, Cell)]) {
+        let lines_up = self.width() == prefix.len() + other.width()
+            && prefix.iter().zip(&self.columns).all(|((n, _), c)| n == c)
+            && other.columns.iter().zip(&self.columns[prefix.len()..]).all(|(a, b)| a == b);
+        if !lines_up {
+            self.extend_union(other.with_prefix(prefix));
+            return;
         }
+        self.cells.reserve(other.n_rows * self.width());
+        for r in other.rows() {
+            self.cells.extend(prefix.iter().map(|(_, c)| c.clone()));
+            self.cells.extend_from_slice(r);
+        }
+        self.n_rows += other.n_rows;
     }
 
     /// Return a copy with `prefix` columns (name, value) put in front of every row.
     pub fn with_prefix(&self, prefix: &[(&str, Cell)]) -> Table {
         let mut columns: Vec<String> = prefix.iter().map(|(n, _)| n.to_string()).collect();
         columns.extend(self.columns.iter().cloned());
-        let rows = self
-            .rows
-            .iter()
-            .map(|r| {
-                // Sized once: no regrowth per row.
-                let mut row: Vec<Cell> = Vec::with_capacity(prefix.len() + r.len());
-                row.extend(prefix.iter().map(|(_, c)| c.clone()));
-                row.extend(r.iter().cloned());
-                row
-            })
-            .collect();
-        Table { columns, rows }
+        let mut t = Table { columns, cells: Vec::new(), n_rows: 0 };
+        t.extend_with_prefix(self, prefix);
+        t
     }
 
     /// Index of a column by name.
@@ -217,7 +309,7 @@ impl Table {
     pub fn to_csv_string(&self) -> String {
         let width = self.columns.len().max(1);
         // About 10 bytes a cell: one allocation for most tables.
-        let mut out: Vec<u8> = Vec::with_capacity((self.rows.len() + 1).saturating_mul(width * 10).min(1 << 28));
+        let mut out: Vec<u8> = Vec::with_capacity((self.n_rows + 1).saturating_mul(width * 10).min(1 << 28));
         let record_start = |out: &Vec<u8>| out.len();
         let end_record = |out: &mut Vec<u8>, start: usize| {
             if out.len() == start {
@@ -234,7 +326,7 @@ impl Table {
         }
         end_record(&mut out, start);
         let (mut ints, mut floats) = (itoa::Buffer::new(), ryu::Buffer::new());
-        for r in &self.rows {
+        for r in self.rows() {
             let start = record_start(&out);
             for (j, c) in r.iter().enumerate() {
                 if j > 0 {
@@ -248,6 +340,7 @@ impl Table {
         String::from_utf8(out).unwrap_or_default()
     }
 
+    /// Write the CSV text to `path` atomically (a temporary file beside it, then a rename).
     pub fn write_csv(&self, path: &Path) -> Result<()> {
         crate::util::atomic_write(path, self.to_csv_string().as_bytes())
     }
@@ -275,7 +368,7 @@ mod tests {
         let reference = |t: &Table| -> String {
             let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
             w.write_record(&t.columns).unwrap();
-            for r in &t.rows {
+            for r in t.rows() {
                 let fields: Vec<String> = r
                     .iter()
                     .map(|c| match c {

@@ -82,6 +82,10 @@ pub struct TabularEnv {
     starts: Arc<Vec<usize>>,
     max_steps: Option<u64>,
     rng: rand_chacha::ChaCha8Rng,
+    /// Whether a step draws from `rng`. A deterministic model with one start
+    /// state never uses its draws, so skipping them changes no outcome: every
+    /// other model draws one number per step, as it always has.
+    step_draws: bool,
     state: usize,
     t: u64,
 }
@@ -90,7 +94,9 @@ impl TabularEnv {
     /// An environment over `model` starting uniformly in `starts`.
     pub fn new(model: Arc<TabularModel>, starts: Arc<Vec<usize>>, max_steps: Option<u64>) -> Self {
         let state = starts.first().copied().unwrap_or(0);
-        TabularEnv { model, starts, max_steps, rng: crate::util::rng_for(0, &[]), state, t: 0 }
+        let one_outcome = model.raw().0.windows(2).all(|w| w[1] - w[0] <= 1);
+        let step_draws = !(one_outcome && starts.len() <= 1);
+        TabularEnv { model, starts, max_steps, rng: crate::util::rng_for(0, &[]), step_draws, state, t: 0 }
     }
 
     /// The current state.
@@ -132,7 +138,7 @@ impl Env for TabularEnv {
     fn step(&mut self, action: usize) -> Step {
         use rand::RngExt;
         assert!(action < self.model.n_actions(), "action {action} out of range");
-        let u: f64 = self.rng.random();
+        let u: f64 = if self.step_draws { self.rng.random() } else { 0.0 };
         let tr = self.model.sample(self.state, action, u);
         self.state = tr.next;
         self.t += 1;

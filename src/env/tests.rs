@@ -316,3 +316,31 @@ fn observation_encoders_agree_with_the_world() {
     }
     assert_eq!(ObsEncoder::new(&mc, ObsMode::Raw, &[]).unwrap().shape(), &[2]);
 }
+
+/// A deterministic model with one start state skips the step draws; the
+/// trajectory is the one drawing would give, and stochastic or multi-start
+/// envs still draw every step.
+#[test]
+fn deterministic_single_start_envs_skip_step_draws_with_the_same_outcomes() {
+    use rand::{RngExt, SeedableRng};
+    let cliff = load("cliff_walking");
+    let mut fast = cliff.make_env();
+    assert!(!fast.step_draws, "cliff walking: deterministic, one start");
+    let mut drawing = cliff.make_env();
+    drawing.step_draws = true;
+    let mut actions = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let (mut s1, mut s2) = (fast.reset(Some(3)), drawing.reset(Some(3)));
+    let mut steps = 0;
+    for _ in 0..5000 {
+        let a = actions.random_range(0..cliff.model().n_actions());
+        let (x, y) = (fast.step(a), drawing.step(a));
+        assert_eq!((x.state, x.reward, x.terminated), (y.state, y.reward, y.terminated));
+        steps += 1;
+        if x.terminated || x.truncated {
+            (s1, s2) = (fast.reset(None), drawing.reset(None));
+        }
+        assert_eq!(s1, s2);
+    }
+    assert_eq!(steps, 5000);
+    assert!(load("frozen_lake_4x4").make_env().step_draws, "slippery: draws");
+}

@@ -596,7 +596,7 @@ fn run_variant(
         ("episodes.csv", &out.episodes),
     ]
     .into_iter()
-    .filter(|(_, t)| !t.rows.is_empty())
+    .filter(|(_, t)| !t.is_empty())
     .map(|(name, t)| (dir.join(name), t))
     .collect();
     files.extend(tables.iter().map(|(p, _)| p.clone()));
@@ -944,11 +944,11 @@ fn aggregate_learning(
     let mut nonterminating = 0usize;
     for (i, (&id, r)) in seeds.iter().zip(results).enumerate() {
         let prefix = [("agent", Cell::from(agent.name.as_str())), ("seed", Cell::from(id))];
-        if !r.episodes.rows.is_empty() {
-            out.episodes.extend_union(r.episodes.with_prefix(&prefix));
+        if !r.episodes.is_empty() {
+            out.episodes.extend_with_prefix(&r.episodes, &prefix);
         }
         if let Some(it) = &r.iterations {
-            out.iterations.extend_union(it.with_prefix(&prefix));
+            out.iterations.extend_with_prefix(it, &prefix);
             let x_col = match exp.spec.learning_curve.error_x.as_str() {
                 "episodes" => "episode",
                 "updates" => "update",
@@ -956,8 +956,7 @@ fn aggregate_learning(
             };
             if let (Some(si), Some(ri)) = (it.column_index(x_col), it.column_index("rmse")) {
                 let c: Vec<(u64, f64)> = it
-                    .rows
-                    .iter()
+                    .rows()
                     .filter_map(|row| match (&row[si], &row[ri]) {
                         (Cell::Int(s), Cell::Float(x)) => Some((*s as u64, *x)),
                         _ => None,
@@ -974,8 +973,7 @@ fn aggregate_learning(
             match (r.episodes.column_index(name), r.episodes.column_index("steps")) {
                 (Some(ri), Some(si)) => r
                     .episodes
-                    .rows
-                    .iter()
+                    .rows()
                     .filter_map(|row| {
                         let y = match &row[ri] {
                             Cell::Float(x) => *x,

@@ -162,6 +162,10 @@ impl Agent for McEpsilonGreedy {
         Some(self.q.as_slice())
     }
 
+    fn all_finite(&self) -> bool {
+        self.q.all_finite()
+    }
+
     fn max_episode_steps(&self) -> Option<u64> {
         self.cfg.episode_length
     }

@@ -89,7 +89,7 @@ pub struct McEsResult {
 /// let w = World::load("envs/zhao_5x5.toml".as_ref()).unwrap();
 /// let cfg = McEsConfig { episode_length: 30, first_visit: false, start: Default::default(), q0: 0.0 };
 /// let r = mc_exploring_starts(w.model(), &cfg, 25 * 5 * 4, &mut rlkit::util::rng_for(0, &[])).unwrap();
-/// assert_eq!(r.episodes.rows.len(), 500);
+/// assert_eq!(r.episodes.len(), 500);
 /// ```
 pub fn mc_exploring_starts(
     model: &TabularModel,

@@ -29,7 +29,7 @@
 //!     iterations = 100
 //! "#).unwrap();
 //! let run = sa::run("robbins-monro", &params, 0).unwrap();
-//! assert_eq!(run.iterations.rows.len(), 101); // w_1 ..= w_101
+//! assert_eq!(run.iterations.len(), 101); // w_1 ..= w_101
 //! assert_eq!(run.truth, vec![1.0]);
 //! assert!((run.trajectory[100][0] - 1.0).abs() < 0.02);
 //! ```
@@ -250,7 +250,7 @@ mod tests {
             };
             let params: toml::Table = toml::from_str(src).unwrap();
             let r = run(kind, &params, 1).unwrap();
-            assert_eq!(r.iterations.rows.len(), 6, "{kind}");
+            assert_eq!(r.iterations.len(), 6, "{kind}");
             assert_eq!(r.trajectory.len(), 6, "{kind}");
         }
     }

@@ -43,12 +43,26 @@ pub struct QTable {
     n_actions: usize,
     q: Vec<f64>,
     counts: Vec<u64>,
+    /// Whether every entry is finite. `update` is the only way to change an
+    /// entry, so a flag kept there answers [`QTable::all_finite`] in O(1).
+    finite: bool,
 }
 
 impl QTable {
     /// Every q(s, a) = `q0`.
     pub fn new(n_states: usize, n_actions: usize, q0: f64) -> Self {
-        QTable { n_actions, q: vec![q0; n_states * n_actions], counts: vec![0; n_states * n_actions] }
+        QTable {
+            n_actions,
+            q: vec![q0; n_states * n_actions],
+            counts: vec![0; n_states * n_actions],
+            finite: q0.is_finite() || n_states * n_actions == 0,
+        }
+    }
+
+    /// Whether every q(s, a) is finite (O(1): tracked by [`QTable::update`]).
+    #[inline]
+    pub fn all_finite(&self) -> bool {
+        self.finite
     }
 
     /// Number of actions.
@@ -80,6 +94,7 @@ impl QTable {
         let i = s * self.n_actions + a;
         self.counts[i] += 1;
         self.q[i] += alpha.alpha(self.counts[i]) * (target - self.q[i]);
+        self.finite &= self.q[i].is_finite();
     }
 
     /// The whole table.
@@ -115,4 +130,30 @@ fn default_epsilon() -> super::agent::Epsilon {
 /// The default ε (0.1), for serde defaults in other modules.
 pub fn default_epsilon_pub() -> super::agent::Epsilon {
     default_epsilon()
+}
+
+#[cfg(test)]
+mod qtable_tests {
+    use super::*;
+
+    /// The O(1) flag agrees with a scan of every entry, before and after an
+    /// update overflows, and a non-finite q0 starts it false.
+    #[test]
+    fn all_finite_tracks_every_update() {
+        let mut q = QTable::new(3, 2, 0.0);
+        let scan = |q: &QTable| q.as_slice().iter().all(|x| x.is_finite());
+        assert!(q.all_finite() && scan(&q));
+        q.update(1, 1, 1e308, &StepSize::Constant { value: 0.5 });
+        assert!(q.all_finite() && scan(&q));
+        q.update(1, 0, -1e308, &StepSize::Constant { value: 0.5 });
+        q.update(1, 0, 1e308, &StepSize::Constant { value: 1.0 });
+        assert!(q.all_finite() && scan(&q));
+        q.update(2, 0, f64::INFINITY, &StepSize::Constant { value: 0.5 });
+        assert!(!q.all_finite() && !scan(&q));
+        // Once non-finite, later finite updates elsewhere do not clear it.
+        q.update(0, 0, 1.0, &StepSize::Constant { value: 0.5 });
+        assert!(!q.all_finite());
+        assert!(!QTable::new(2, 2, f64::NAN).all_finite());
+        assert!(QTable::new(0, 2, f64::NAN).all_finite());
+    }
 }

@@ -78,8 +78,12 @@ impl Sarsa {
 }
 
 impl Agent for Sarsa {
-    fn finite_at(&self, state: usize) -> bool {
-        self.q.row(state).iter().all(|x| x.is_finite())
+    fn finite_at(&self, _state: usize) -> bool {
+        self.q.all_finite()
+    }
+
+    fn all_finite(&self) -> bool {
+        self.q.all_finite()
     }
 
     fn act(&mut self, state: usize, rng: &mut AgentRng) -> usize {
