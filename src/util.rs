@@ -340,9 +340,67 @@ pub fn percentile_sorted(sorted: &[f64], q: f64) -> f64 {
     }
 }
 
+/// Lowercase hex of a SHA-256 digest.
+pub fn hex_digest(digest: &[u8]) -> String {
+    use std::fmt::Write;
+    digest.iter().fold(String::with_capacity(2 * digest.len()), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// Lowercase hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex_digest(&sha2::Sha256::digest(bytes))
+}
+
+/// A reader that feeds every byte read through it to a SHA-256 (hash a file
+/// while streaming it, without a second read).
+pub struct HashingReader<R> {
+    inner: R,
+    hasher: sha2::Sha256,
+}
+
+impl<R> HashingReader<R> {
+    /// Wrap `inner`.
+    pub fn new(inner: R) -> Self {
+        use sha2::Digest;
+        HashingReader { inner, hasher: sha2::Sha256::new() }
+    }
+
+    /// Lowercase hex SHA-256 of the bytes read so far.
+    pub fn hex(&self) -> String {
+        use sha2::Digest;
+        hex_digest(&self.hasher.clone().finalize())
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use sha2::Digest;
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// SHA-256 of "abc" (FIPS 180-2 test vector), directly and through the
+    /// hashing reader in small reads.
+    #[test]
+    fn sha256_hex_and_the_hashing_reader_agree_with_the_test_vector() {
+        use std::io::Read;
+        let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        assert_eq!(sha256_hex(b"abc"), abc);
+        let mut r = HashingReader::new(&b"abc"[..]);
+        let mut buf = [0u8; 2];
+        while r.read(&mut buf).unwrap() > 0 {}
+        assert_eq!(r.hex(), abc);
+    }
 
     #[test]
     fn atomic_write_replaces_and_leaves_no_temp() {

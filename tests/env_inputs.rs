@@ -267,3 +267,47 @@ fn a_policy_written_by_run_for_an_mdp_reads_back_in_solve() {
     assert_eq!((e[2].0.as_str(), e[2].1, e[2].2.as_str()), ("end", 0.0, ""), "a terminal state has no action");
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// A run pins its transitions file by SHA-256 in `config.resolved.toml` (env
+/// file by reference, or an inline MDP env): replaying that config on a changed
+/// file is refused at `transitions.sha256`, naming the file, with exit 2;
+/// the unchanged file replays.
+#[test]
+fn config_resolved_pins_the_transitions_file_by_hash() {
+    let d = tmpdir("mdphash");
+    let csv = csv_rows();
+    std::fs::write(d.join("t.csv"), &csv).unwrap();
+    std::fs::write(d.join("m.toml"), format!("{MDP_HEAD}transitions = {{ file = \"t.csv\" }}\n")).unwrap();
+    let want = rlkit::util::sha256_hex(csv.as_bytes());
+    // The env file by reference.
+    let exp =
+        "name = \"pin\"\nplots = []\n[env]\npath = \"m.toml\"\n[[agents]]\nkind = \"value-iteration\"\nname = \"VI\"\n";
+    std::fs::write(d.join("e.toml"), exp).unwrap();
+    let out = d.join("out");
+    let o = rlkit(&["run", d.join("e.toml").to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let cfg = out.join("config.resolved.toml");
+    let t: toml::Table = toml::from_str(&std::fs::read_to_string(&cfg).unwrap()).unwrap();
+    assert_eq!(t["env"]["transitions"]["sha256"].as_str(), Some(want.as_str()), "{t}");
+    let check = || rlkit(&["check", cfg.to_str().unwrap()]);
+    assert_eq!(check().status.code(), Some(0), "{}", stderr(&check()));
+    // Change one reward: the hash no longer matches.
+    std::fs::write(d.join("t.csv"), csv.replacen("1.5", "2.5", 1)).unwrap();
+    let o = check();
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("transitions.sha256") && e.contains("t.csv changed since this config was written"), "{e}");
+    assert_eq!(e.lines().count(), 1, "{e}");
+    // An MDP env written inline in the experiment records the hash in its spec.
+    std::fs::write(d.join("t.csv"), &csv).unwrap();
+    let inline = format!(
+        "name = \"pin2\"\nplots = []\n[env]\n{MDP_HEAD}transitions = {{ file = \"t.csv\" }}\n[[agents]]\nkind = \"value-iteration\"\nname = \"VI\"\n"
+    );
+    std::fs::write(d.join("e2.toml"), inline).unwrap();
+    let out2 = d.join("out2");
+    let o = rlkit(&["run", d.join("e2.toml").to_str().unwrap(), "--out", out2.to_str().unwrap(), "-q"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let t: toml::Table = toml::from_str(&std::fs::read_to_string(out2.join("config.resolved.toml")).unwrap()).unwrap();
+    assert_eq!(t["env"]["transitions"]["sha256"].as_str(), Some(want.as_str()), "{t}");
+    std::fs::remove_dir_all(&d).unwrap();
+}

@@ -213,3 +213,22 @@ fn export_refuses_a_changed_env_file() {
     let e = stderr(&o);
     assert!(e.contains("env.sha256: the env file tiny.toml changed since this config was written"), "{e}");
 }
+
+/// Every shipped experiment passes `check` from a directory that is not the
+/// repository root: its env, presets, policies and network files are all
+/// found beside it or in the env library (a network path written relative to
+/// the current directory failed here before).
+#[test]
+fn every_shipped_experiment_checks_from_another_directory() {
+    let cwd = tmpdir("anywhere");
+    let mut n = 0;
+    for e in std::fs::read_dir(repo().join("experiments")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "toml") {
+            let o = rlkit_in(&cwd, &["check", p.to_str().unwrap()]);
+            assert!(o.status.success(), "{}: {}", p.display(), stderr(&o));
+            n += 1;
+        }
+    }
+    assert!(n >= 25, "found only {n} experiments");
+}

@@ -40,8 +40,13 @@ def run(
     out: Optional[str | os.PathLike] = None,
     seeds: Optional[int] = None,
     overrides: Optional[Mapping[str, Any]] = None,
+    force: bool = False,
 ) -> dict:
-    """Run an experiment file, as ``rlkit run EXP --out OUT --seeds N --set K=V``.
+    """Run an experiment file, as ``rlkit run EXP --out OUT --seeds N --set K=V [--force]``.
+
+    ``out=None`` writes to ``runs/<name>/<timestamp>`` (a new directory each run). A
+    non-empty ``out`` is refused unless ``force=True``, which replaces a directory rlkit
+    wrote, once the run has succeeded.
 
     Returns ``{"out_dir", "summary", "tables", "files", "warnings"}``: ``summary`` is
     ``summary.json`` as a dict, ``tables`` maps each CSV's stem (``iterations``, ``values``,
@@ -53,6 +58,7 @@ def run(
         None if out is None else os.fspath(out),
         None if seeds is None else int(seeds),
         _common.overrides_to_sets(overrides),
+        bool(force),
     )
     out_dir = os.fspath(out_dir)
     summary_path = os.path.join(out_dir, "summary.json")

@@ -732,17 +732,19 @@ impl Batch {
 
 /// Run an experiment file; returns its output directory and the files written.
 #[pyfunction]
-#[pyo3(signature = (path, out=None, seeds=None, sets=vec![]))]
+#[pyo3(signature = (path, out=None, seeds=None, sets=vec![], force=false))]
 fn run_experiment(
     path: &str,
     out: Option<PathBuf>,
     seeds: Option<usize>,
     sets: Vec<(String, String)>,
+    force: bool,
 ) -> PyResult<(PathBuf, Vec<PathBuf>, Vec<String>)> {
     guard(|| {
         let opts = rlkit::experiment::LoadOptions { out, seeds, sets };
         let exp = rlkit::experiment::load(Path::new(path), &opts).map_err(py_err)?;
-        let report = rlkit::experiment::run(&exp, &rlkit::experiment::RunOptions::default()).map_err(py_err)?;
+        let run_opts = rlkit::experiment::RunOptions { force, ..Default::default() };
+        let report = rlkit::experiment::run(&exp, &run_opts).map_err(py_err)?;
         Ok((report.out_dir, report.files, report.warnings))
     })
 }

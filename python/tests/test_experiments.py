@@ -52,6 +52,18 @@ def test_run_quickstart(tmp_path, repo_cwd):
     assert len(set(tables["iterations"]["agent"])) == 3
 
 
+def test_rerun_into_the_same_out_needs_force(tmp_path, repo_cwd):
+    out = tmp_path / "again"
+    rlkit.run("experiments/quickstart.toml", out=out, overrides={"plots": []})
+    with pytest.raises(rlkit.ConfigError, match="--force"):
+        rlkit.run("experiments/quickstart.toml", out=out, overrides={"plots": []})
+    res = rlkit.run("experiments/quickstart.toml", out=out, overrides={"plots": [], "env.rewards.forbidden": -10},
+                    force=True)
+    vals = res["tables"]["values"]
+    vi = np.array([v for v, a in zip(vals["value"], vals["agent"]) if a == "VI"])
+    np.testing.assert_allclose(vi[:5], ZHAO_34D_ROW0, atol=1e-5)
+
+
 def test_run_with_overrides(tmp_path, repo_cwd):
     res = rlkit.run("experiments/quickstart.toml", out=tmp_path / "q2",
                     overrides={"env.rewards.forbidden": -10, "plots": []})

@@ -31,7 +31,10 @@
 //! model's CSR arrays: loading takes at most about twice the model's final
 //! size (8 bytes per state–action pair and 21 bytes per transition), never a
 //! parsed copy of the file. Bad rows are errors naming `file:line`. The same
-//! transitions inline or in a file give the same model, bit for bit.
+//! transitions inline or in a file give the same model, bit for bit. The
+//! file's SHA-256 is computed while it is read: `transitions = { file = ...,
+//! sha256 = "..." }` refuses a file with another hash (at
+//! `transitions.sha256`), and every run's `config.resolved.toml` records it.
 //!
 //! # Limits
 //! At most [`MAX_MDP_STATES`] states and [`MAX_MDP_ACTIONS`] actions, and the
@@ -97,6 +100,11 @@ impl Default for Transitions {
 pub struct TransitionsFile {
     /// The CSV file, relative to the current directory or else to the TOML file.
     pub file: String,
+    /// SHA-256 of the file's bytes (lowercase hex). When set, a file whose hash
+    /// differs is refused; `config.resolved.toml` records it for every run, so
+    /// a run cannot be replayed silently on changed transitions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 impl<'de> Deserialize<'de> for Transitions {
@@ -215,11 +223,17 @@ fn resolve_file(doc: Option<&Doc>, key: &[Seg], name: &str) -> PathBuf {
 }
 
 /// Stream the rows of a transitions CSV file through `f`; errors name `file:line`.
-fn visit_csv(path: &Path, f: &mut dyn FnMut(Row) -> RowResult) -> Result<()> {
+/// With `sha256`, the file's SHA-256 (lowercase hex) is written there once
+/// every row has been read.
+fn visit_csv(path: &Path, f: &mut dyn FnMut(Row) -> RowResult, sha256: Option<&mut String>) -> Result<()> {
     let shown = path.display();
-    let mut rd = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_path(path).map_err(|e| {
+    let file = std::fs::File::open(path).map_err(|e| {
         Error::input(format!("{shown}: cannot read the transitions file: {e}; check the path (relative to the current directory or to the env file)"))
     })?;
+    let mut rd = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(crate::util::HashingReader::new(std::io::BufReader::new(file)));
     let csv_err = |e: csv::Error| -> Error {
         let line = e.position().map(|p| format!(":{}", p.line())).unwrap_or_default();
         let msg = match e.kind() {
@@ -258,12 +272,15 @@ fn visit_csv(path: &Path, f: &mut dyn FnMut(Row) -> RowResult) -> Result<()> {
         };
         f(row).map_err(|(field, m)| Error::input(format!("{shown}:{line}: {}: {m}", field.name())))?;
     }
+    if let Some(out) = sha256 {
+        *out = rd.get_ref().hex();
+    }
     Ok(())
 }
 
 impl Mdp {
     /// Build from a spec; `doc`/`prefix` locate errors in the source file.
-    pub fn build(spec: MdpSpec, doc: Option<&Doc>, prefix: &[Seg]) -> Result<Mdp> {
+    pub fn build(mut spec: MdpSpec, doc: Option<&Doc>, prefix: &[Seg]) -> Result<Mdp> {
         let err = |key: &[Seg], msg: String| -> Error {
             let mut p = prefix.to_vec();
             p.extend_from_slice(key);
@@ -347,7 +364,7 @@ impl Mdp {
                 Some(resolve_file(doc, &key, &f.file))
             }
         };
-        let visit = |f: &mut dyn FnMut(Row) -> RowResult| -> Result<()> {
+        let visit = |f: &mut dyn FnMut(Row) -> RowResult, sha256: Option<&mut String>| -> Result<()> {
             match (&spec.transitions, &file) {
                 (Transitions::List(list), _) => {
                     for (i, t) in list.iter().enumerate() {
@@ -356,7 +373,7 @@ impl Mdp {
                     }
                     Ok(())
                 }
-                (Transitions::File(_), Some(path)) => visit_csv(path, f).map_err(|e| match e {
+                (Transitions::File(_), Some(path)) => visit_csv(path, f, sha256).map_err(|e| match e {
                     Error::Input(m) if !path.exists() => err(&file_key, m),
                     other => other,
                 }),
@@ -371,13 +388,28 @@ impl Mdp {
         .map_err(|e| err(&[k("states")], e.to_string()))?;
         // Pass 1: check every row and count the outcomes of every pair.
         let mut offsets = vec![0usize; pairs + 1];
-        visit(&mut |r: Row| {
-            let (s, a0, a1, _) = resolve(&r)?;
-            for a in a0..a1 {
-                offsets[s * na + a + 1] += 1;
+        let mut file_sha256 = String::new();
+        visit(
+            &mut |r: Row| {
+                let (s, a0, a1, _) = resolve(&r)?;
+                for a in a0..a1 {
+                    offsets[s * na + a + 1] += 1;
+                }
+                Ok(())
+            },
+            Some(&mut file_sha256),
+        )?;
+        if let (Transitions::File(tf), Some(path)) = (&spec.transitions, &file) {
+            if let Some(recorded) = tf.sha256.as_ref().filter(|r| !r.eq_ignore_ascii_case(&file_sha256)) {
+                return Err(err(
+                    &[k("transitions"), k("sha256")],
+                    format!(
+                        "the transitions file {} changed since this config was written (sha256 {recorded} recorded, {file_sha256} now); restore the file, or remove transitions.sha256 to use it as it is now",
+                        path.display()
+                    ),
+                ));
             }
-            Ok(())
-        })?;
+        }
         for s in 0..ns {
             if fixed[s] {
                 for a in 0..na {
@@ -407,19 +439,32 @@ impl Mdp {
                 }
             }
         }
-        visit(&mut |r: Row| {
-            let (s, a0, a1, s2) = resolve(&r)?;
-            for a in a0..a1 {
-                let c = cursor[s * na + a];
-                if c >= offsets[s * na + a + 1] {
-                    return Err((Field::From, "the transitions file changed while it was read".into()));
+        let mut second_sha256 = String::new();
+        visit(
+            &mut |r: Row| {
+                let (s, a0, a1, s2) = resolve(&r)?;
+                for a in a0..a1 {
+                    let c = cursor[s * na + a];
+                    if c >= offsets[s * na + a + 1] {
+                        return Err((Field::From, "the transitions file changed while it was read".into()));
+                    }
+                    (prob[c], next[c], reward[c], done[c]) = (r.prob, s2 as u32, r.reward, fixed[s2]);
+                    cursor[s * na + a] += 1;
                 }
-                (prob[c], next[c], reward[c], done[c]) = (r.prob, s2 as u32, r.reward, fixed[s2]);
-                cursor[s * na + a] += 1;
-            }
-            Ok(())
-        })?;
+                Ok(())
+            },
+            Some(&mut second_sha256),
+        )?;
         drop(cursor);
+        if let (Transitions::File(tf), Some(path)) = (&mut spec.transitions, &file) {
+            if second_sha256 != file_sha256 {
+                return Err(err(
+                    &file_key,
+                    format!("the transitions file {} changed while it was read", path.display()),
+                ));
+            }
+            tf.sha256 = Some(file_sha256);
+        }
         for s in (0..ns).filter(|&s| !fixed[s]) {
             for a in 0..na {
                 let i = s * na + a;

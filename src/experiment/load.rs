@@ -124,11 +124,7 @@ pub fn resolve_path(base_file: &Path, p: &str) -> String {
     p.to_string()
 }
 
-/// Lowercase hex SHA-256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::util::sha256_hex;
 
 /// An env file merged underneath `[env]`, as `config.resolved.toml` records it.
 #[derive(Debug, Clone)]
@@ -477,6 +473,17 @@ pub fn load_doc(doc: Doc, path: &Path, opts: &LoadOptions) -> Result<Experiment>
     })
 }
 
+/// The SHA-256 of an MDP's transitions file, when it has one.
+fn transitions_sha256(env: &LoadedEnv) -> Option<String> {
+    match env.finite().map(|w| &w.kind) {
+        Some(crate::env::WorldKind::Mdp(m)) => match &m.spec.transitions {
+            crate::env::mdp::Transitions::File(f) => f.sha256.clone(),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 fn resolve_variant(doc: &Doc, path: &Path, name: Option<String>, env_ref: Option<&EnvRef>) -> Result<Variant> {
     let spec: ExperimentSpec = doc.deserialize()?;
     let env_prefix = [key("env")];
@@ -525,8 +532,17 @@ fn resolve_variant(doc: &Doc, path: &Path, name: Option<String>, env_ref: Option
     resolved.insert("seed".into(), toml::Value::Integer(spec.seed as i64));
     match (&loaded, env_ref.zip(raw_env.as_ref())) {
         // An env file: by reference (path + hash) and the keys changed here.
-        (Some(_), Some((r, now))) => {
+        (Some(l), Some((r, now))) => {
             let mut t = table_diff(now, &r.table);
+            // A transitions file is pinned by its hash too (merged over the env
+            // file's `transitions = { file = ... }` when the config is loaded).
+            if let Some(h) = transitions_sha256(l) {
+                if let toml::Value::Table(tt) =
+                    t.entry("transitions").or_insert_with(|| toml::Value::Table(toml::Table::new()))
+                {
+                    tt.insert("sha256".into(), toml::Value::String(h));
+                }
+            }
             t.insert("path".into(), toml::Value::String(r.path.clone()));
             t.insert("sha256".into(), toml::Value::String(r.sha256.clone()));
             resolved.insert("env".into(), toml::Value::Table(t));
