@@ -213,43 +213,50 @@ pub fn fmt_tick(x: f64) -> String {
 /// Split a polyline at the edges of `y` (in the axis' own scale) so nothing
 /// is drawn outside the plot; non-drawable points break the line.
 pub fn clip_to(points: &[(f64, f64)], y: &Axis) -> Vec<Vec<(f64, f64)>> {
-    let t = |v: f64| if y.log { v.ln() } else { v };
-    let inv = |v: f64| if y.log { v.exp() } else { v };
-    let (lo, hi) = (t(y.lo), t(y.hi));
+    clip_to_box(points, None, y)
+}
+
+/// Split a polyline at the edges of the box `x` × `y` (each in its own
+/// scale; `x = None`: no limit across) so that nothing is drawn outside it:
+/// plotters would pin points outside the plot to its border, drawing
+/// segments that are not in the data. Each segment is clipped exactly
+/// (Liang–Barsky); non-drawable points break the line.
+pub fn clip_to_box(points: &[(f64, f64)], x: Option<&Axis>, y: &Axis) -> Vec<Vec<(f64, f64)>> {
+    let xlog = x.is_some_and(|a| a.log);
+    let fwd = |v: f64, log: bool| if log { v.ln() } else { v };
+    let inv = |v: f64, log: bool| if log { v.exp() } else { v };
+    let (xlo, xhi) = x.map_or((f64::NEG_INFINITY, f64::INFINITY), |a| (fwd(a.lo, a.log), fwd(a.hi, a.log)));
+    let (ylo, yhi) = (fwd(y.lo, y.log), fwd(y.hi, y.log));
+    let inside = |q: (f64, f64)| q.0 >= xlo && q.0 <= xhi && q.1 >= ylo && q.1 <= yhi;
     let mut out: Vec<Vec<(f64, f64)>> = vec![];
     let mut cur: Vec<(f64, f64)> = vec![];
     let mut prev: Option<(f64, f64)> = None;
     for &(px, py) in points {
-        if !(drawable(px, false) && drawable(py, y.log)) {
+        if !(drawable(px, xlog) && drawable(py, y.log)) {
             if !cur.is_empty() {
                 out.push(std::mem::take(&mut cur));
             }
             prev = None;
             continue;
         }
-        let q = (px, t(py));
-        let inside = |v: f64| v >= lo && v <= hi;
+        let q = (fwd(px, xlog), fwd(py, y.log));
         if let Some(p) = prev {
-            // The part of segment p → q inside [lo, hi].
+            // The part s ∈ [a, b] of the segment p + s·(q − p) inside the box.
             let (mut a, mut b) = (0.0f64, 1.0f64);
-            let dy = q.1 - p.1;
-            for (edge, dir) in [(lo, 1.0), (hi, -1.0)] {
-                if dy == 0.0 {
-                    if dir * (p.1 - edge) < 0.0 {
-                        a = 1.0;
-                        b = 0.0;
+            for (d, start, lo, hi) in [(q.0 - p.0, p.0, xlo, xhi), (q.1 - p.1, p.1, ylo, yhi)] {
+                if d == 0.0 {
+                    if start < lo || start > hi {
+                        (a, b) = (1.0, 0.0);
                     }
                     continue;
                 }
-                let s = (edge - p.1) / dy;
-                if dir * dy > 0.0 {
-                    a = a.max(s);
-                } else {
-                    b = b.min(s);
-                }
+                let (s_lo, s_hi) = ((lo - start) / d, (hi - start) / d);
+                let (enter, leave) = if d > 0.0 { (s_lo, s_hi) } else { (s_hi, s_lo) };
+                a = a.max(enter);
+                b = b.min(leave);
             }
             if a <= b {
-                let at = |s: f64| (p.0 + (q.0 - p.0) * s, inv(p.1 + dy * s));
+                let at = |s: f64| (inv(p.0 + (q.0 - p.0) * s, xlog), inv(p.1 + (q.1 - p.1) * s, y.log));
                 if a > 0.0 || cur.is_empty() {
                     if !cur.is_empty() {
                         out.push(std::mem::take(&mut cur));
@@ -263,7 +270,7 @@ pub fn clip_to(points: &[(f64, f64)], y: &Axis) -> Vec<Vec<(f64, f64)>> {
             } else if !cur.is_empty() {
                 out.push(std::mem::take(&mut cur));
             }
-        } else if inside(q.1) {
+        } else if inside(q) {
             cur.push((px, py));
         }
         prev = Some(q);
@@ -510,6 +517,37 @@ mod tests {
         assert_eq!(segs, vec![vec![(0.0, 0.0), (0.5, 1.0)], vec![(1.5, 1.0), (2.0, 0.0)]]);
         // A non-finite point breaks the line.
         assert_eq!(clip_to(&[(0.0, 0.2), (1.0, f64::NAN), (2.0, 0.4), (3.0, 0.6)], &y).len(), 2);
+    }
+
+    /// Box clipping, by hand: a segment crossing the box keeps its inside
+    /// part; one passing beside the box (which plotters would draw along the
+    /// border) is dropped; a segment cutting a corner enters and leaves on
+    /// the two edges; a log x axis clips in log space.
+    #[test]
+    fn box_clipping_keeps_only_what_is_inside() {
+        let (x, y) = (Axis::new(0.0, 1.0, false), Axis::new(0.0, 1.0, false));
+        // Crossing: (-1, 0.5) → (2, 0.5) keeps (0, 0.5) → (1, 0.5).
+        assert_eq!(clip_to_box(&[(-1.0, 0.5), (2.0, 0.5)], Some(&x), &y), vec![vec![(0.0, 0.5), (1.0, 0.5)]]);
+        // Entirely above the box: nothing.
+        assert!(clip_to_box(&[(-1.0, 3.0), (2.0, 2.0), (0.5, 1.5)], Some(&x), &y).is_empty());
+        // Inside, out above, back inside: two pieces cut at y = 1.
+        let segs = clip_to_box(&[(0.2, 0.5), (0.4, 1.5), (0.6, 0.5)], Some(&x), &y);
+        assert_eq!(segs.len(), 2, "{segs:?}");
+        assert!((segs[0][1].0 - 0.3).abs() < 1e-12 && segs[0][1].1 == 1.0, "{segs:?}");
+        assert!((segs[1][0].0 - 0.5).abs() < 1e-12 && segs[1][0].1 == 1.0, "{segs:?}");
+        // Touching a corner only: (-0.5, 0.5) → (0.5, 1.5) meets the box at (0, 1) alone.
+        let c = clip_to_box(&[(-0.5, 0.5), (0.5, 1.5)], Some(&x), &y);
+        assert_eq!(c, vec![vec![(0.0, 1.0), (0.0, 1.0)]]);
+        // A vertical segment left of the box: nothing.
+        assert!(clip_to_box(&[(-0.1, 0.2), (-0.1, 0.8)], Some(&x), &y).is_empty());
+        // Log x from 1 to 100: (0.1 → 1000, y 0.5) keeps x in [1, 100].
+        let lx = Axis::new(1.0, 100.0, true);
+        let l = clip_to_box(&[(0.1, 0.5), (1000.0, 0.5)], Some(&lx), &y);
+        assert_eq!(l.len(), 1);
+        assert!((l[0][0].0 - 1.0).abs() < 1e-9 && (l[0][1].0 - 100.0).abs() < 1e-9, "{l:?}");
+        // Without an x limit it is clip_to.
+        let pts = [(0.0, 0.0), (1.0, 2.0), (2.0, 0.0)];
+        assert_eq!(clip_to_box(&pts, None, &y), clip_to(&pts, &y));
     }
 
     #[test]

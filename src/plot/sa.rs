@@ -463,7 +463,9 @@ fn plot_trajectories<'a>(path: &Path, groups: &[&Group<'a>]) -> Result<()> {
         for (g, (_, r)) in groups.iter().zip(&chosen) {
             let pts: Vec<(f64, f64)> = r.trajectory.iter().map(|w| (w[0], w[1])).collect();
             let color = g.color;
-            for seg in segments(pts.iter().copied()) {
+            // Clipped to the panel: plotters would pin the points outside the
+            // zoom to its border and draw segments that are not in the data.
+            for seg in super::lines::clip_to_box(&pts, Some(&xa), &ya) {
                 chart.draw_series(LineSeries::new(seg, color.stroke_width(2))).map_err(|e| e.to_string())?;
             }
             chart
@@ -496,7 +498,21 @@ fn plot_trajectories<'a>(path: &Path, groups: &[&Group<'a>]) -> Result<()> {
             .label(format!("sample mean = ({}, {})", short(xbar[0]), short(xbar[1])))
             .legend(move |(x, y)| Circle::new((x + 10, y), 6, red.stroke_width(3)));
         if legend {
-            draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+            // The corner that hides the fewest samples and estimates.
+            let mut shown: Vec<(f64, f64)> = samples.iter().map(|p| (p[0], p[1])).filter(inside).collect();
+            for (_, r) in &chosen {
+                shown.extend(r.trajectory.iter().map(|w| (w[0], w[1])).filter(inside));
+            }
+            let entries = groups.len() + 4;
+            let (w, h) = area.dim_in_pixel();
+            let corner = super::lines::best_legend_corner(
+                &shown,
+                &xa,
+                &ya,
+                entries,
+                (w.saturating_sub(74), h.saturating_sub(90)),
+            );
+            draw_legend(&mut chart, corner)?;
         }
         Ok(())
     };
