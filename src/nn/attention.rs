@@ -1019,18 +1019,19 @@ mod tests {
         let bwd_tile = |dispatch: bool| {
             let mut t = Tiles::new(64, 48);
             let (mut dk, mut dv, mut dq) = (vec![0.0f32; 48 * d], vec![0.0f32; 48 * d], vec![0.0f32; 64 * d]);
-            let mut run = || {
-                hb.tile(64, 128, 48, 96, &mut t);
-                hb.acc_kv(64, 128, 48, &t, &mut dk, &mut dv);
-                hb.acc_q(64, 48, 96, &t, &mut dq);
-            };
+            #[inline(always)]
+            fn run(hb: &HeadBwd, t: &mut Tiles, dk: &mut [f32], dv: &mut [f32], dq: &mut [f32]) {
+                hb.tile(64, 128, 48, 96, t);
+                hb.acc_kv(64, 128, 48, t, dk, dv);
+                hb.acc_q(64, 48, 96, t, dq);
+            }
             if dispatch {
                 vex(
                     #[inline(always)]
-                    || run(),
+                    || run(&hb, &mut t, &mut dk, &mut dv, &mut dq),
                 );
             } else {
-                run();
+                run(&hb, &mut t, &mut dk, &mut dv, &mut dq);
             }
             (t.p, t.ds, dk, dv, dq)
         };
