@@ -36,7 +36,12 @@
 //! The flash kernels never form an `N_q × N_k` matrix. Beyond the inputs and
 //! outputs they use one `block_q × block_k` score tile (two in the backward)
 //! per worker thread, `O(block_q)` running statistics, and in the backward
-//! the vector `D` (`BH × N_q` floats): `O(N)` per head.
+//! the vector `D` (`BH × N_q` floats): `O(N)` per head. The GEMMs are
+//! faer's (`faer::linalg::matmul`), which keeps one packing workspace per
+//! thread that has run a GEMM, allocated on its first call and kept for the
+//! thread's lifetime: about twice the L3 size faer detects (8 MiB on the
+//! benchmark machine, printed by `cargo bench --bench attention`), of which
+//! only the pages that packing touches become resident.
 //!
 //! # Determinism
 //!
@@ -44,6 +49,8 @@
 //! block in the forward; per head, or per head and block in the backward),
 //! and every output element is produced by exactly one task in a fixed order.
 //! Results are therefore bitwise identical whatever the number of threads.
+//! (faer picks its kernels by CPU, AVX-512 or AVX2, so results may differ in
+//! the last bits between machines, as with any runtime-dispatched BLAS.)
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
@@ -725,7 +732,9 @@ fn flash_backward_masked(
 /// `O = softmax(S)·V` (`[BH, N_q, D_v]`) and `L = logsumexp_j S_ij`
 /// (`[BH, N_q]`); a fully masked row gives `O = 0`, `L = −∞`. Only
 /// `cfg.causal` is used (the block sizes are ignored). Memory: `N_q·N_k`
-/// floats per head, one head at a time. For tests and benchmarks.
+/// floats per head, one head at a time. For tests and benchmarks: its GEMMs
+/// are ndarray's `dot` (matrixmultiply) and its exp is libm's, independent
+/// of the flash kernels' faer GEMMs and polynomial exp.
 ///
 /// # Panics
 /// If the shapes are inconsistent.
