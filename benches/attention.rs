@@ -8,9 +8,11 @@
 //! inputs Q, K, V, dO). It therefore includes the outputs O, L, dQ, dK, dV.
 //! Naive is skipped where its two N×N matrices would exceed 3 GiB.
 //! The flash kernels' GEMMs (faer) keep a packing workspace per thread,
-//! allocated on the thread's first GEMM and never freed; one untimed
-//! warm-up call allocates it before the measurements, and its size is
-//! printed on its own line.
+//! allocated on the thread's first GEMM and never freed (8 MiB on the
+//! benchmark machine): the first size's flash peak includes it. (An untimed
+//! warm-up call would exclude it, but it left glibc's heap trimming and
+//! regrowing on every call, ≈ 20 page faults and +10 % at N 256, so the
+//! bench does without.)
 //!
 //! Tuning knobs: `ATTN_SIZES=256,1024`, `FLASH_BLOCK_Q`, `FLASH_BLOCK_K`,
 //! `FLASH_ONLY=1` (skip naive), `ATTN_SPLIT=1` (also print the flash
@@ -84,15 +86,6 @@ fn main() {
         FlashConfig { block_q: env("FLASH_BLOCK_Q", def.block_q), block_k: env("FLASH_BLOCK_K", def.block_k), ..def };
     // FLASH_ONLY=1 skips the naive kernel (quick tuning runs).
     let flash_only = env("FLASH_ONLY", 0) == 1;
-    {
-        let x = Array3::from_shape_fn((1, 256, d), |(_, i, c)| ((i * 7 + c * 3) % 11) as f32 / 11.0);
-        let base = LIVE.load(Ordering::Relaxed);
-        let (o, l) = flash_attention_forward(x.view(), x.view(), x.view(), scale, &cfg);
-        drop(flash_attention_backward(x.view(), x.view(), x.view(), o.view(), l.view(), x.view(), scale, &cfg));
-        drop((o, l));
-        let kept = LIVE.load(Ordering::Relaxed).saturating_sub(base);
-        println!("GEMM workspace kept by the worker thread after a warm-up call (faer): {:.2} MiB", mib(kept));
-    }
     println!(
         "attention fwd+bwd, BH = 1, d_head = {d}, flash tiles {}x{}, not causal, rayon threads = {}",
         cfg.block_q,
