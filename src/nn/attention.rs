@@ -40,7 +40,8 @@
 //! faer's (`faer::linalg::matmul`), which keeps one packing workspace per
 //! thread that has run a GEMM, allocated on its first call and kept for the
 //! thread's lifetime: about twice the L3 size faer detects (8 MiB on the
-//! benchmark machine, printed by `cargo bench --bench attention`), of which
+//! benchmark machine, part of the first size's flash peak that
+//! `cargo bench --bench attention` prints), of which
 //! only the pages that packing touches become resident.
 //!
 //! # Determinism
