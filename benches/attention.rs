@@ -7,6 +7,16 @@
 //! heap bytes during forward + backward, minus the live bytes before (the
 //! inputs Q, K, V, dO). It therefore includes the outputs O, L, dQ, dK, dV.
 //! Naive is skipped where its two N×N matrices would exceed 3 GiB.
+//! The flash kernels' GEMMs (faer) keep a packing workspace per thread,
+//! allocated on the thread's first GEMM and never freed (8 MiB on the
+//! benchmark machine): the first size's flash peak includes it. (An untimed
+//! warm-up call would exclude it, but it left glibc's heap trimming and
+//! regrowing on every call, ≈ 20 page faults and +10 % at N 256, so the
+//! bench does without.)
+//!
+//! Tuning knobs: `ATTN_SIZES=256,1024`, `FLASH_BLOCK_Q`, `FLASH_BLOCK_K`,
+//! `FLASH_ONLY=1` (skip naive), `ATTN_SPLIT=1` (also print the flash
+//! forward's and backward's best times separately).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -107,6 +117,21 @@ fn main() {
             let (o, l) = flash_attention_forward(q.view(), k.view(), v.view(), scale, &cfg);
             flash_attention_backward(q.view(), k.view(), v.view(), o.view(), l.view(), d_o.view(), scale, &cfg)
         });
+        if std::env::var("ATTN_SPLIT").is_ok() {
+            let mut bf = f64::INFINITY;
+            let mut bb = f64::INFINITY;
+            for _ in 0..reps * 10 {
+                let t = Instant::now();
+                let (o, l) = flash_attention_forward(q.view(), k.view(), v.view(), scale, &cfg);
+                bf = bf.min(t.elapsed().as_secs_f64());
+                let t = Instant::now();
+                let g =
+                    flash_attention_backward(q.view(), k.view(), v.view(), o.view(), l.view(), d_o.view(), scale, &cfg);
+                bb = bb.min(t.elapsed().as_secs_f64());
+                drop(g);
+            }
+            println!("{n:>6} | flash forward {:.3} ms, backward {:.3} ms (best of {})", bf * 1e3, bb * 1e3, reps * 10);
+        }
         let naive_bytes = 2 * n * n * 4;
         if naive_bytes > 3 << 30 || flash_only {
             println!(

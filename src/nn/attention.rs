@@ -36,7 +36,13 @@
 //! The flash kernels never form an `N_q × N_k` matrix. Beyond the inputs and
 //! outputs they use one `block_q × block_k` score tile (two in the backward)
 //! per worker thread, `O(block_q)` running statistics, and in the backward
-//! the vector `D` (`BH × N_q` floats): `O(N)` per head.
+//! the vector `D` (`BH × N_q` floats): `O(N)` per head. The GEMMs are
+//! faer's (`faer::linalg::matmul`), which keeps one packing workspace per
+//! thread that has run a GEMM, allocated on its first call and kept for the
+//! thread's lifetime: about twice the L3 size faer detects (8 MiB on the
+//! benchmark machine, part of the first size's flash peak that
+//! `cargo bench --bench attention` prints), of which
+//! only the pages that packing touches become resident.
 //!
 //! # Determinism
 //!
@@ -44,9 +50,12 @@
 //! block in the forward; per head, or per head and block in the backward),
 //! and every output element is produced by exactly one task in a fixed order.
 //! Results are therefore bitwise identical whatever the number of threads.
+//! (faer picks its kernels by CPU, AVX-512 or AVX2, so results may differ in
+//! the last bits between machines, as with any runtime-dispatched BLAS.)
 
-use ndarray::linalg::general_mat_mul;
-use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayView3, ArrayViewMut2, Axis, Slice};
+use faer::linalg::matmul::matmul;
+use faer::{Accum, MatMut, MatRef, Par};
+use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayView3, Axis};
 use rayon::prelude::*;
 
 /// Configuration of the tiled (flash) attention kernel.
@@ -137,14 +146,53 @@ fn tile_fully_masked(mask: Mask, i_last: usize, j0: usize) -> bool {
     matches!(mask, Some(off) if j0 as isize > i_last as isize + off)
 }
 
-/// The top-left `rows × cols` corner of a scratch tile.
-fn tile(a: &Array2<f32>, rows: usize, cols: usize) -> ArrayView2<'_, f32> {
-    a.slice_axis(Axis(0), Slice::from(..rows)).slice_axis_move(Axis(1), Slice::from(..cols))
+/// The `rows × cols` row-major matrix stored at the start of `s`.
+#[inline(always)]
+fn mat(s: &[f32], rows: usize, cols: usize) -> MatRef<'_, f32> {
+    MatRef::from_row_major_slice(&s[..rows * cols], rows, cols)
 }
 
-/// Mutable [`tile`].
-fn tile_mut(a: &mut Array2<f32>, rows: usize, cols: usize) -> ArrayViewMut2<'_, f32> {
-    a.slice_axis_mut(Axis(0), Slice::from(..rows)).slice_axis_move(Axis(1), Slice::from(..cols))
+/// Mutable [`mat`].
+#[inline(always)]
+fn mat_mut(s: &mut [f32], rows: usize, cols: usize) -> MatMut<'_, f32> {
+    MatMut::from_row_major_slice_mut(&mut s[..rows * cols], rows, cols)
+}
+
+/// `c = α·a·b`, or `c += α·a·b` when `add`, on one thread (the kernels
+/// parallelise over heads and tiles themselves).
+///
+/// faer's `matmul` runs AVX-512 kernels where the CPU has them (AVX2+FMA
+/// otherwise), chosen at run time behind a safe API; on attention's shapes
+/// (`64 ≤ m, n, k ≤ 1024`) it is about 2.5× faster than matrixmultiply here
+/// (`docs/speed.md`). For given shapes, strides and CPU, the order of every
+/// sum is fixed, so results do not depend on the thread count.
+#[inline(always)]
+fn gemm(c: MatMut<'_, f32>, add: bool, a: MatRef<'_, f32>, b: MatRef<'_, f32>, alpha: f32) {
+    matmul(c, if add { Accum::Add } else { Accum::Replace }, a, b, alpha, Par::Seq);
+}
+
+/// Runs `f` compiled for AVX2+FMA when the CPU has them (pulp's safe
+/// runtime dispatch; `f` must be an `#[inline(always)]` closure whose callees
+/// are `#[inline(always)]` too, so that they are compiled into the dispatched
+/// function), and then clears the upper halves of the vector registers
+/// (`vzeroupper`).
+///
+/// Both matter because faer's AVX-512 kernels return with the upper vector
+/// state dirty: legacy-SSE code (everything rlkit compiles for baseline
+/// x86-64) then runs up to 11× slower (measured, `docs/speed.md`). The
+/// softmax loops between the GEMMs therefore run VEX-encoded, and every
+/// kernel task ends with `vzeroupper` so that the caller's code is not
+/// slowed down. The arithmetic is the same as without dispatch: Rust never
+/// contracts `a·b + c` into an FMA on its own, and the lanes are explicit.
+#[inline(always)]
+fn vex<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(simd) = pulp::x86::V3::try_new() {
+        let r = simd.vectorize(f);
+        simd.avx._mm256_zeroupper();
+        return r;
+    }
+    f()
 }
 
 /// Split a flat `[BH, n, width]` buffer into per-(head, row block) slices:
@@ -240,54 +288,62 @@ fn flash_forward_masked(
     let dims = check_qkv(&q, &k, &v);
     let (q, k, v) = (q.as_standard_layout(), k.as_standard_layout(), v.as_standard_layout());
     let (bq, bk) = (block_q.max(1), block_k.max(1));
-    let Dims { bh, nq, dv, .. } = dims;
+    let Dims { bh, nq, nk, d, dv } = dims;
     let mut o = Array3::<f32>::zeros((bh, nq, dv));
     let mut lse = Array2::<f32>::zeros((bh, nq));
     if bh == 0 || nq == 0 {
         return (o, lse);
     }
+    let (qf, kf, vf) = (
+        q.as_slice().expect("standard layout"),
+        k.as_slice().expect("standard layout"),
+        v.as_slice().expect("standard layout"),
+    );
     let o_flat = o.as_slice_mut().expect("fresh array is contiguous");
     let l_flat = lse.as_slice_mut().expect("fresh array is contiguous");
     // One task per (head, query block); each owns disjoint rows of O and L.
     let tasks: Vec<_> =
         split_blocks(o_flat, bh, nq, dv, bq).into_iter().zip(split_blocks(l_flat, bh, nq, 1, bq)).collect();
     tasks.into_par_iter().for_each(|((h, i0, rows, o_blk), (_, _, _, l_blk))| {
-        let o_blk = ArrayViewMut2::from_shape((rows, dv), o_blk).expect("block has rows·dv floats");
-        let qh = q.index_axis(Axis(0), h);
-        forward_block(
-            qh.slice_axis(Axis(0), Slice::from(i0..i0 + rows)),
-            k.index_axis(Axis(0), h),
-            v.index_axis(Axis(0), h),
-            i0,
-            scale,
-            bk,
-            mask,
-            o_blk,
-            l_blk,
+        let head = FwdHead {
+            q: &qf[(h * nq + i0) * d..(h * nq + i0 + rows) * d],
+            k: &kf[h * nk * d..(h + 1) * nk * d],
+            v: &vf[h * nk * dv..(h + 1) * nk * dv],
+            nk,
+            d,
+            dv,
+        };
+        vex(
+            #[inline(always)]
+            || forward_block(&head, i0, scale, bk, mask, o_blk, l_blk),
         );
     });
     (o, lse)
 }
 
-/// Online-softmax forward of one query block `q_i` (`[rows, D]`, first row is
-/// query `i0`) against all keys. Writes `o` (`[rows, D_v]`) and `lse`.
-#[allow(clippy::too_many_arguments)]
-fn forward_block(
-    q_i: ArrayView2<f32>,
-    k: ArrayView2<f32>,
-    v: ArrayView2<f32>,
-    i0: usize,
-    scale: f32,
-    bk: usize,
-    mask: Mask,
-    mut o: ArrayViewMut2<f32>,
-    lse: &mut [f32],
-) {
-    let rows = q_i.nrows();
-    let nk = k.nrows();
+/// One head's keys and values and one block of its queries, row-major.
+struct FwdHead<'a> {
+    /// `[rows, D]`: the query block.
+    q: &'a [f32],
+    /// `[N_k, D]`.
+    k: &'a [f32],
+    /// `[N_k, D_v]`.
+    v: &'a [f32],
+    nk: usize,
+    d: usize,
+    dv: usize,
+}
+
+/// Online-softmax forward of one query block (`head.q`, `[rows, D]`, first
+/// row is query `i0`) against all keys. Writes `o` (`[rows, D_v]`) and `lse`
+/// (`rows` floats).
+#[inline(always)]
+fn forward_block(head: &FwdHead, i0: usize, scale: f32, bk: usize, mask: Mask, o: &mut [f32], lse: &mut [f32]) {
+    let FwdHead { nk, d, dv, .. } = *head;
+    let rows = lse.len();
     let mut m = vec![f32::NEG_INFINITY; rows];
     let mut l = vec![0.0f32; rows];
-    let mut s_buf = Array2::<f32>::zeros((rows, bk.min(nk.max(1))));
+    let mut s_buf = vec![0.0f32; rows * bk.min(nk.max(1))];
     o.fill(0.0);
     let mut j0 = 0;
     while j0 < nk {
@@ -296,12 +352,12 @@ fn forward_block(
         }
         let j1 = (j0 + bk).min(nk);
         let cols = j1 - j0;
-        let mut s_t = tile_mut(&mut s_buf, rows, cols);
-        general_mat_mul(scale, &q_i, &k.slice_axis(Axis(0), Slice::from(j0..j1)).t(), 0.0, &mut s_t);
+        let s_t = &mut s_buf[..rows * cols];
+        let k_j = mat(&head.k[j0 * d..j1 * d], cols, d);
+        gemm(mat_mut(s_t, rows, cols), false, mat(head.q, rows, d), k_j.transpose(), scale);
         for r in 0..rows {
-            let mut row = s_t.row_mut(r);
             let vis = visible_cols(mask, i0 + r, j0, cols);
-            let row = row.as_slice_mut().expect("tile rows are contiguous");
+            let row = &mut s_t[r * cols..(r + 1) * cols];
             let (seen, hidden) = row.split_at_mut(vis);
             hidden.fill(0.0); // P = 0 on masked entries
             let rowmax = row_max(seen);
@@ -318,19 +374,20 @@ fn forward_block(
             l[r] = alpha * l[r] + sum;
             m[r] = m_new;
             if alpha != 1.0 {
-                o.row_mut(r).mapv_inplace(|x| x * alpha);
+                o[r * dv..(r + 1) * dv].iter_mut().for_each(|x| *x *= alpha);
             }
         }
-        general_mat_mul(1.0, &s_t, &v.slice_axis(Axis(0), Slice::from(j0..j1)), 1.0, &mut o);
+        gemm(mat_mut(o, rows, dv), true, mat(s_t, rows, cols), mat(&head.v[j0 * dv..j1 * dv], cols, dv), 1.0);
         j0 = j1;
     }
     for r in 0..rows {
+        let o_r = &mut o[r * dv..(r + 1) * dv];
         if l[r] > 0.0 {
             let inv = 1.0 / l[r];
-            o.row_mut(r).mapv_inplace(|x| x * inv);
+            o_r.iter_mut().for_each(|x| *x *= inv);
             lse[r] = m[r] + l[r].ln();
         } else {
-            o.row_mut(r).fill(0.0);
+            o_r.fill(0.0);
             lse[r] = f32::NEG_INFINITY;
         }
     }
@@ -375,6 +432,21 @@ fn row_max(x: &[f32]) -> f32 {
         }
     }
     it.remainder().iter().fold(lanes.iter().copied().fold(f32::NEG_INFINITY, mx), |a, &b| mx(a, b))
+}
+
+/// `Σ a_i·b_i` in 8 lanes (vectorises, unlike a left fold, whose adds form
+/// one dependency chain).
+#[inline(always)]
+fn dot8(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let (mut ia, mut ib) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (x, y) in (&mut ia).zip(&mut ib) {
+        for k in 0..8 {
+            lanes[k] += x[k] * y[k];
+        }
+    }
+    let rest: f32 = ia.remainder().iter().zip(ib.remainder()).map(|(x, y)| x * y).sum();
+    lanes.iter().sum::<f32>() + rest
 }
 
 /// Sum in 8 lanes (vectorises; the order differs from a left fold only by rounding).
@@ -443,43 +515,50 @@ pub fn flash_attention_backward(
     flash_backward_masked(q, k, v, o, lse, d_o, scale, (cfg.block_q, cfg.block_k), mask_of(cfg), fused)
 }
 
-/// Everything one backward tile needs, for one head.
+/// Everything one backward tile needs, for one head (row-major slices).
 struct HeadBwd<'a> {
-    q: ArrayView2<'a, f32>,
-    k: ArrayView2<'a, f32>,
-    v: ArrayView2<'a, f32>,
-    d_o: ArrayView2<'a, f32>,
+    /// `[N_q, D]`.
+    q: &'a [f32],
+    /// `[N_k, D]`.
+    k: &'a [f32],
+    /// `[N_k, D_v]`.
+    v: &'a [f32],
+    /// `[N_q, D_v]`.
+    d_o: &'a [f32],
     lse: &'a [f32],
     delta: &'a [f32],
     scale: f32,
     mask: Mask,
+    d: usize,
+    dv: usize,
 }
 
-/// Scratch tiles for the backward.
+/// Scratch tiles for the backward: `rows × cols` row-major at the start of
+/// each buffer (`block_q·block_k` floats).
 struct Tiles {
-    p: Array2<f32>,
-    ds: Array2<f32>,
+    p: Vec<f32>,
+    ds: Vec<f32>,
 }
 
 impl Tiles {
     fn new(bq: usize, bk: usize) -> Self {
-        Tiles { p: Array2::zeros((bq, bk)), ds: Array2::zeros((bq, bk)) }
+        Tiles { p: vec![0.0; bq * bk], ds: vec![0.0; bq * bk] }
     }
 }
 
 impl HeadBwd<'_> {
-    /// Recompute `P` and `dS` of tile (`i0..i1`, `j0..j1`) into the
-    /// top-left corner of `t`.
+    /// Recompute `P` and `dS` of tile (`i0..i1`, `j0..j1`) into `t`.
+    #[inline(always)]
     fn tile(&self, i0: usize, i1: usize, j0: usize, j1: usize, t: &mut Tiles) {
-        let (rows, cols) = (i1 - i0, j1 - j0);
-        let q_i = self.q.slice_axis(Axis(0), Slice::from(i0..i1));
-        let k_j = self.k.slice_axis(Axis(0), Slice::from(j0..j1));
-        let v_j = self.v.slice_axis(Axis(0), Slice::from(j0..j1));
-        let do_i = self.d_o.slice_axis(Axis(0), Slice::from(i0..i1));
-        let mut p = tile_mut(&mut t.p, rows, cols);
-        let mut ds = tile_mut(&mut t.ds, rows, cols);
-        general_mat_mul(self.scale, &q_i, &k_j.t(), 0.0, &mut p);
-        general_mat_mul(1.0, &do_i, &v_j.t(), 0.0, &mut ds); // dP
+        let (rows, cols, d, dv) = (i1 - i0, j1 - j0, self.d, self.dv);
+        let q_i = mat(&self.q[i0 * d..i1 * d], rows, d);
+        let k_j = mat(&self.k[j0 * d..j1 * d], cols, d);
+        let v_j = mat(&self.v[j0 * dv..j1 * dv], cols, dv);
+        let do_i = mat(&self.d_o[i0 * dv..i1 * dv], rows, dv);
+        let p = &mut t.p[..rows * cols];
+        let ds = &mut t.ds[..rows * cols];
+        gemm(mat_mut(p, rows, cols), false, q_i, k_j.transpose(), self.scale);
+        gemm(mat_mut(ds, rows, cols), false, do_i, v_j.transpose(), 1.0); // dP
         for r in 0..rows {
             let i = i0 + r;
             let li = self.lse[i];
@@ -489,10 +568,8 @@ impl HeadBwd<'_> {
                 visible_cols(self.mask, i, j0, cols)
             };
             let di = self.delta[i];
-            let mut p_row = p.row_mut(r);
-            let p_row = p_row.as_slice_mut().expect("tile rows are contiguous");
-            let mut ds_row = ds.row_mut(r);
-            let ds_row = ds_row.as_slice_mut().expect("tile rows are contiguous");
+            let p_row = &mut p[r * cols..(r + 1) * cols];
+            let ds_row = &mut ds[r * cols..(r + 1) * cols];
             for (pv, dv) in p_row[..vis].iter_mut().zip(ds_row[..vis].iter_mut()) {
                 *pv = exp_approx(*pv - li);
                 *dv = *pv * (*dv - di);
@@ -502,27 +579,24 @@ impl HeadBwd<'_> {
         }
     }
 
-    /// `dV_j += Pᵀ·dO_i`, `dK_j += τ·dSᵀ·Q_i` for the tile in `t`.
-    fn acc_kv(
-        &self,
-        i0: usize,
-        i1: usize,
-        cols: usize,
-        t: &Tiles,
-        dk_j: &mut ArrayViewMut2<f32>,
-        dv_j: &mut ArrayViewMut2<f32>,
-    ) {
-        let rows = i1 - i0;
-        let p = tile(&t.p, rows, cols);
-        let ds = tile(&t.ds, rows, cols);
-        general_mat_mul(1.0, &p.t(), &self.d_o.slice_axis(Axis(0), Slice::from(i0..i1)), 1.0, dv_j);
-        general_mat_mul(self.scale, &ds.t(), &self.q.slice_axis(Axis(0), Slice::from(i0..i1)), 1.0, dk_j);
+    /// `dV_j += Pᵀ·dO_i`, `dK_j += τ·dSᵀ·Q_i` for the tile in `t`
+    /// (`dk_j`: `[cols, D]`, `dv_j`: `[cols, D_v]`).
+    #[inline(always)]
+    fn acc_kv(&self, i0: usize, i1: usize, cols: usize, t: &Tiles, dk_j: &mut [f32], dv_j: &mut [f32]) {
+        let (rows, d, dv) = (i1 - i0, self.d, self.dv);
+        let p = mat(&t.p, rows, cols);
+        let ds = mat(&t.ds, rows, cols);
+        let do_i = mat(&self.d_o[i0 * dv..i1 * dv], rows, dv);
+        gemm(mat_mut(dv_j, cols, dv), true, p.transpose(), do_i, 1.0);
+        gemm(mat_mut(dk_j, cols, d), true, ds.transpose(), mat(&self.q[i0 * d..i1 * d], rows, d), self.scale);
     }
 
-    /// `dQ_i += τ·dS·K_j` for the tile in `t`.
-    fn acc_q(&self, rows: usize, j0: usize, j1: usize, t: &Tiles, dq_i: &mut ArrayViewMut2<f32>) {
-        let ds = tile(&t.ds, rows, j1 - j0);
-        general_mat_mul(self.scale, &ds, &self.k.slice_axis(Axis(0), Slice::from(j0..j1)), 1.0, dq_i);
+    /// `dQ_i += τ·dS·K_j` for the tile in `t` (`dq_i`: `[rows, D]`).
+    #[inline(always)]
+    fn acc_q(&self, rows: usize, j0: usize, j1: usize, t: &Tiles, dq_i: &mut [f32]) {
+        let (cols, d) = (j1 - j0, self.d);
+        let k_j = mat(&self.k[j0 * d..j1 * d], cols, d);
+        gemm(mat_mut(dq_i, rows, d), true, mat(&t.ds, rows, cols), k_j, self.scale);
     }
 }
 
@@ -551,19 +625,33 @@ fn flash_backward_masked(
     if bh == 0 || nq == 0 || nk == 0 {
         return (dq, dk, dvv);
     }
-    // D = rowsum(dO ∘ O): [BH, N_q].
-    let delta: Array2<f32> = (&d_o * &o).sum_axis(Axis(2));
+    // D = rowsum(dO ∘ O): [BH, N_q], without an [BH, N_q, D_v] temporary.
+    let o = o.as_standard_layout();
+    let o_flat = o.as_slice().expect("standard layout");
+    let do_flat = d_o.as_slice().expect("standard layout");
+    let delta_flat: Vec<f32> = if dv == 0 {
+        vec![0.0; bh * nq]
+    } else {
+        o_flat.chunks_exact(dv).zip(do_flat.chunks_exact(dv)).map(|(a, b)| dot8(a, b)).collect()
+    };
     let lse_flat = lse.as_slice().expect("standard layout");
-    let delta_flat = delta.as_slice().expect("fresh array is contiguous");
+    let (qf, kf, vf, dof) = (
+        q.as_slice().expect("standard layout"),
+        k.as_slice().expect("standard layout"),
+        v.as_slice().expect("standard layout"),
+        do_flat,
+    );
     let head = |h: usize| HeadBwd {
-        q: q.index_axis(Axis(0), h),
-        k: k.index_axis(Axis(0), h),
-        v: v.index_axis(Axis(0), h),
-        d_o: d_o.index_axis(Axis(0), h),
+        q: &qf[h * nq * d..(h + 1) * nq * d],
+        k: &kf[h * nk * d..(h + 1) * nk * d],
+        v: &vf[h * nk * dv..(h + 1) * nk * dv],
+        d_o: &dof[h * nq * dv..(h + 1) * nq * dv],
         lse: &lse_flat[h * nq..(h + 1) * nq],
         delta: &delta_flat[h * nq..(h + 1) * nq],
         scale,
         mask,
+        d,
+        dv,
     };
     let dq_flat = dq.as_slice_mut().expect("fresh array is contiguous");
     let dk_flat = dk.as_slice_mut().expect("fresh array is contiguous");
@@ -578,24 +666,26 @@ fn flash_backward_masked(
             .collect();
         heads.into_par_iter().for_each(|(h, dq_h, dk_h, dv_h)| {
             let hb = head(h);
-            let mut dq_h = ArrayViewMut2::from_shape((nq, d), dq_h).expect("head slice");
-            let mut dk_h = ArrayViewMut2::from_shape((nk, d), dk_h).expect("head slice");
-            let mut dv_h = ArrayViewMut2::from_shape((nk, dv), dv_h).expect("head slice");
-            let mut t = Tiles::new(bq.min(nq), bk.min(nk));
-            for j0 in (0..nk).step_by(bk) {
-                let j1 = (j0 + bk).min(nk);
-                let mut dk_j = dk_h.slice_axis_mut(Axis(0), Slice::from(j0..j1));
-                let mut dv_j = dv_h.slice_axis_mut(Axis(0), Slice::from(j0..j1));
-                for i0 in (0..nq).step_by(bq) {
-                    let i1 = (i0 + bq).min(nq);
-                    if tile_fully_masked(mask, i1 - 1, j0) {
-                        continue;
+            vex(
+                #[inline(always)]
+                || {
+                    let mut t = Tiles::new(bq.min(nq), bk.min(nk));
+                    for j0 in (0..nk).step_by(bk) {
+                        let j1 = (j0 + bk).min(nk);
+                        let dk_j = &mut dk_h[j0 * d..j1 * d];
+                        let dv_j = &mut dv_h[j0 * dv..j1 * dv];
+                        for i0 in (0..nq).step_by(bq) {
+                            let i1 = (i0 + bq).min(nq);
+                            if tile_fully_masked(mask, i1 - 1, j0) {
+                                continue;
+                            }
+                            hb.tile(i0, i1, j0, j1, &mut t);
+                            hb.acc_kv(i0, i1, j1 - j0, &t, dk_j, dv_j);
+                            hb.acc_q(i1 - i0, j0, j1, &t, &mut dq_h[i0 * d..i1 * d]);
+                        }
                     }
-                    hb.tile(i0, i1, j0, j1, &mut t);
-                    hb.acc_kv(i0, i1, j1 - j0, &t, &mut dk_j, &mut dv_j);
-                    hb.acc_q(i1 - i0, j0, j1, &t, &mut dq_h.slice_axis_mut(Axis(0), Slice::from(i0..i1)));
-                }
-            }
+                },
+            );
         });
     } else {
         // Pass 1: one task per (head, key block) → dK_j, dV_j.
@@ -604,33 +694,40 @@ fn flash_backward_masked(
         kv_tasks.into_par_iter().for_each(|((h, j0, cols, dk_j), (_, _, _, dv_j))| {
             let hb = head(h);
             let j1 = j0 + cols;
-            let mut dk_j = ArrayViewMut2::from_shape((cols, d), dk_j).expect("block slice");
-            let mut dv_j = ArrayViewMut2::from_shape((cols, dv), dv_j).expect("block slice");
-            let mut t = Tiles::new(bq.min(nq), bk.min(nk));
-            for i0 in (0..nq).step_by(bq) {
-                let i1 = (i0 + bq).min(nq);
-                if tile_fully_masked(mask, i1 - 1, j0) {
-                    continue;
-                }
-                hb.tile(i0, i1, j0, j1, &mut t);
-                hb.acc_kv(i0, i1, cols, &t, &mut dk_j, &mut dv_j);
-            }
+            vex(
+                #[inline(always)]
+                || {
+                    let mut t = Tiles::new(bq.min(nq), bk.min(nk));
+                    for i0 in (0..nq).step_by(bq) {
+                        let i1 = (i0 + bq).min(nq);
+                        if tile_fully_masked(mask, i1 - 1, j0) {
+                            continue;
+                        }
+                        hb.tile(i0, i1, j0, j1, &mut t);
+                        hb.acc_kv(i0, i1, cols, &t, dk_j, dv_j);
+                    }
+                },
+            );
         });
         // Pass 2: one task per (head, query block) → dQ_i.
         let q_tasks = split_blocks(dq_flat, bh, nq, d, bq);
         q_tasks.into_par_iter().for_each(|(h, i0, rows, dq_i)| {
             let hb = head(h);
             let i1 = i0 + rows;
-            let mut dq_i = ArrayViewMut2::from_shape((rows, d), dq_i).expect("block slice");
-            let mut t = Tiles::new(bq.min(nq), bk.min(nk));
-            for j0 in (0..nk).step_by(bk) {
-                if tile_fully_masked(mask, i1 - 1, j0) {
-                    break;
-                }
-                let j1 = (j0 + bk).min(nk);
-                hb.tile(i0, i1, j0, j1, &mut t);
-                hb.acc_q(rows, j0, j1, &t, &mut dq_i);
-            }
+            vex(
+                #[inline(always)]
+                || {
+                    let mut t = Tiles::new(bq.min(nq), bk.min(nk));
+                    for j0 in (0..nk).step_by(bk) {
+                        if tile_fully_masked(mask, i1 - 1, j0) {
+                            break;
+                        }
+                        let j1 = (j0 + bk).min(nk);
+                        hb.tile(i0, i1, j0, j1, &mut t);
+                        hb.acc_q(rows, j0, j1, &t, dq_i);
+                    }
+                },
+            );
         });
     }
     (dq, dk, dvv)
@@ -647,7 +744,9 @@ fn flash_backward_masked(
 /// `O = softmax(S)·V` (`[BH, N_q, D_v]`) and `L = logsumexp_j S_ij`
 /// (`[BH, N_q]`); a fully masked row gives `O = 0`, `L = −∞`. Only
 /// `cfg.causal` is used (the block sizes are ignored). Memory: `N_q·N_k`
-/// floats per head, one head at a time. For tests and benchmarks.
+/// floats per head, one head at a time. For tests and benchmarks: its GEMMs
+/// are ndarray's `dot` (matrixmultiply) and its exp is libm's, independent
+/// of the flash kernels' faer GEMMs and polynomial exp.
 ///
 /// # Panics
 /// If the shapes are inconsistent.
@@ -863,6 +962,103 @@ mod tests {
             assert_eq!(a.1, b.1);
             assert_eq!(a.2, b.2);
         }
+    }
+
+    /// The faer/pulp kernels at the real head size (D = 64, where faer takes
+    /// its AVX-512 kernels; the other tests use D ≤ 9) and odd lengths
+    /// N = 1, 7, 65, 257, causal or not, default and ragged tiles: O, L, dQ,
+    /// dK, dV against the naive ndarray/matrixmultiply kernel (atol 1e-5,
+    /// rtol 1e-5), fused and split backward bitwise equal.
+    #[test]
+    fn faer_kernels_match_naive_at_d64_odd_lengths() {
+        for (seed, &n) in [1usize, 7, 65, 257].iter().enumerate() {
+            let (bh, d) = (2, 64);
+            let s0 = 10 * seed;
+            let (q, k, v, g) =
+                (det((bh, n, d), s0 + 1), det((bh, n, d), s0 + 2), det((bh, n, d), s0 + 3), det((bh, n, d), s0 + 4));
+            let scale = 0.125;
+            for mask in [None, Some(0)] {
+                let (o_r, l_r) = naive_forward_masked(q.view(), k.view(), v.view(), scale, mask);
+                let (dq_r, dk_r, dv_r) = naive_backward_masked(q.view(), k.view(), v.view(), g.view(), scale, mask);
+                for (bq, bk) in [(64, 64), (64, 16), (100, 7), (257, 257)] {
+                    let (o, l) = flash_forward_masked(q.view(), k.view(), v.view(), scale, bq, bk, mask);
+                    let what = format!("N {n} mask {mask:?} tiles {bq}x{bk}");
+                    assert!(close(o.as_slice().unwrap(), o_r.as_slice().unwrap(), 1e-5, 1e-5), "{what}: O");
+                    assert!(close(l.as_slice().unwrap(), l_r.as_slice().unwrap(), 1e-5, 1e-5), "{what}: L");
+                    let bwd = |fused| {
+                        flash_backward_masked(
+                            q.view(),
+                            k.view(),
+                            v.view(),
+                            o.view(),
+                            l.view(),
+                            g.view(),
+                            scale,
+                            (bq, bk),
+                            mask,
+                            fused,
+                        )
+                    };
+                    let (dq, dk, dv) = bwd(true);
+                    for (name, a, b) in [("dQ", &dq, &dq_r), ("dK", &dk, &dk_r), ("dV", &dv, &dv_r)] {
+                        assert!(close(a.as_slice().unwrap(), b.as_slice().unwrap(), 1e-5, 1e-5), "{what}: {name}");
+                    }
+                    let split = bwd(false);
+                    assert_eq!((&dq, &dk, &dv), (&split.0, &split.1, &split.2), "{what}: fused vs split");
+                }
+            }
+        }
+    }
+
+    /// The kernels run inside pulp's AVX2 dispatch (`vex`); the arithmetic
+    /// must be the same bits as the plain (baseline x86-64) build of the
+    /// same code, i.e. no FMA contraction or reordering sneaks in.
+    #[test]
+    fn simd_dispatch_does_not_change_bits() {
+        let (n, d) = (131, 64);
+        let (q, k, v, g) = (det((1, n, d), 41), det((1, n, d), 42), det((1, n, d), 43), det((1, n, d), 44));
+        let (qs, ks, vs, gs) =
+            (q.as_slice().unwrap(), k.as_slice().unwrap(), v.as_slice().unwrap(), g.as_slice().unwrap());
+        let mask = Some(0);
+        let head = FwdHead { q: qs, k: ks, v: vs, nk: n, d, dv: d };
+        let fwd = |dispatch: bool| {
+            let (mut o, mut l) = (vec![0.0f32; n * d], vec![0.0f32; n]);
+            if dispatch {
+                vex(
+                    #[inline(always)]
+                    || forward_block(&head, 0, 0.125, 48, mask, &mut o, &mut l),
+                );
+            } else {
+                forward_block(&head, 0, 0.125, 48, mask, &mut o, &mut l);
+            }
+            (o, l)
+        };
+        let (o, l) = fwd(true);
+        assert_eq!((&o, &l), (&fwd(false).0, &fwd(false).1));
+        let delta: Vec<f32> = (0..n).map(|i| (0..d).map(|c| gs[i * d + c] * o[i * d + c]).sum()).collect();
+        let hb = HeadBwd { q: qs, k: ks, v: vs, d_o: gs, lse: &l, delta: &delta, scale: 0.125, mask, d, dv: d };
+        let bwd_tile = |dispatch: bool| {
+            let mut t = Tiles::new(64, 48);
+            let (mut dk, mut dv, mut dq) = (vec![0.0f32; 48 * d], vec![0.0f32; 48 * d], vec![0.0f32; 64 * d]);
+            #[inline(always)]
+            fn run(hb: &HeadBwd, t: &mut Tiles, dk: &mut [f32], dv: &mut [f32], dq: &mut [f32]) {
+                hb.tile(64, 128, 48, 96, t);
+                hb.acc_kv(64, 128, 48, t, dk, dv);
+                hb.acc_q(64, 48, 96, t, dq);
+            }
+            if dispatch {
+                vex(
+                    #[inline(always)]
+                    || run(&hb, &mut t, &mut dk, &mut dv, &mut dq),
+                );
+            } else {
+                run(&hb, &mut t, &mut dk, &mut dv, &mut dq);
+            }
+            (t.p, t.ds, dk, dv, dq)
+        };
+        let (a, b) = (bwd_tile(true), bwd_tile(false));
+        assert!(a.0.iter().any(|&x| x != 0.0) && a.4.iter().any(|&x| x != 0.0));
+        assert_eq!(a, b);
     }
 
     /// With no keys at all every row is fully masked.
