@@ -14,6 +14,10 @@
 //! regrowing on every call, ≈ 20 page faults and +10 % at N 256, so the
 //! bench does without.)
 //!
+//! Below each size whose P fits `KEEP_P_MAX_BYTES`, a line times the
+//! kept-P pair (`kept_attention_forward`/`kept_attention_backward`: stored
+//! probabilities, 12·N²·d FLOPs), which the attention layer runs there.
+//!
 //! Tuning knobs: `ATTN_SIZES=256,1024`, `FLASH_BLOCK_Q`, `FLASH_BLOCK_K`,
 //! `FLASH_ONLY=1` (skip naive), `ATTN_SPLIT=1` (also print the flash
 //! forward's and backward's best times separately).
@@ -26,7 +30,8 @@ use ndarray::Array3;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rlkit::nn::attention::{
-    flash_attention_backward, flash_attention_forward, naive_attention_backward, naive_attention_forward, FlashConfig,
+    flash_attention_backward, flash_attention_forward, kept_attention_backward, kept_attention_forward,
+    naive_attention_backward, naive_attention_forward, FlashConfig, KEEP_P_MAX_BYTES,
 };
 
 struct Counting;
@@ -131,6 +136,21 @@ fn main() {
                 drop(g);
             }
             println!("{n:>6} | flash forward {:.3} ms, backward {:.3} ms (best of {})", bf * 1e3, bb * 1e3, reps * 10);
+        }
+        // The kept-P pair (stored probabilities, 12·N²·d FLOPs): what the attention
+        // layer runs while P fits KEEP_P_MAX_BYTES.
+        if 4 * n * n <= KEEP_P_MAX_BYTES {
+            let (tk, mk, gk) = measure(reps, || {
+                let (o, _, p) = kept_attention_forward(q.view(), k.view(), v.view(), scale, &cfg);
+                kept_attention_backward(q.view(), k.view(), v.view(), o.view(), &p, d_o.view(), scale)
+            });
+            let diff = (&gf.0 - &gk.0).iter().fold(0.0f32, |m, e| m.max(e.abs()));
+            println!(
+                "{n:>6} | kept P, the attention layer's path at this N: {:.3} ms ({:.0} GFLOP/s at 12·N²·d), peak {:.2} MiB, max |dq - dq_flash| {diff:.2e}",
+                tk * 1e3,
+                12.0 * (n * n * d) as f64 / tk / 1e9,
+                mib(mk)
+            );
         }
         let naive_bytes = 2 * n * n * 4;
         if naive_bytes > 3 << 30 || flash_only {

@@ -276,7 +276,7 @@ fn forward_input_shapes_are_capped_and_name_the_input_file() {
     // A batch whose activations exceed the budget is refused before running.
     zeros_input(&x, &[64, 4, 32, 32]);
     let out =
-        rlkit(&["--mem-budget", "16M", "nn", "forward", s(&model), "--weights", s(&w), "--input", s(&x), "-o", s(&y)]);
+        rlkit(&["--mem-budget", "32M", "nn", "forward", s(&model), "--weights", s(&w), "--input", s(&x), "-o", s(&y)]);
     let err = one_line_exit_2(&out);
     assert!(
         err.starts_with(&format!("error: {}: running the network on a batch of 64 input(s) [4, 32, 32]", x.display())),

@@ -734,6 +734,315 @@ fn flash_backward_masked(
 }
 
 // ---------------------------------------------------------------------------
+// Kept probabilities: the store-P pair for short sequences
+// ---------------------------------------------------------------------------
+
+/// The row-softmax probabilities `P` (`[BH, N_q, N_k]`, row-major) that
+/// [`kept_attention_forward`] keeps for [`kept_attention_backward`], so that
+/// the backward does not recompute the scores.
+///
+/// This is the algorithm XLA's gradient of `dot_product_attention` uses: six
+/// `N×N×D` products (12·N²·D FLOPs) instead of flash's seven, and no second
+/// `exp` pass, at the price of `4·BH·N_q·N_k` bytes. It suits short
+/// sequences: the attention layer keeps `P` while it takes at most
+/// [`KEEP_P_MAX_BYTES`], and runs the flash pair (`O(N)` memory) beyond.
+///
+/// Dropping a `KeptProbs` hands its buffer back to a one-buffer pool of the
+/// dropping thread, which the next [`kept_attention_forward`] on that thread
+/// reuses: a training loop then touches no fresh pages for `P`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeptProbs {
+    p: Vec<f32>,
+    bh: usize,
+    nq: usize,
+    nk: usize,
+}
+
+thread_local! {
+    /// The buffer of the last `KeptProbs` dropped on this thread (at most
+    /// [`KEEP_P_MAX_BYTES`]).
+    static KEPT_POOL: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl Drop for KeptProbs {
+    fn drop(&mut self) {
+        let p = std::mem::take(&mut self.p);
+        if p.capacity() * 4 <= KEEP_P_MAX_BYTES {
+            // `try_with`: a thread being torn down just frees the buffer.
+            let _ = KEPT_POOL.try_with(|pool| {
+                let mut pool = pool.borrow_mut();
+                if p.capacity() > pool.capacity() {
+                    *pool = p;
+                }
+            });
+        }
+    }
+}
+
+impl KeptProbs {
+    /// `[BH, N_q, N_k]`.
+    pub fn dim(&self) -> (usize, usize, usize) {
+        (self.bh, self.nq, self.nk)
+    }
+
+    /// The probabilities, row-major `[BH, N_q, N_k]` (masked entries are 0).
+    pub fn as_slice(&self) -> &[f32] {
+        &self.p
+    }
+
+    /// A buffer of `len` floats: the pooled one when it is large enough. Its
+    /// contents are overwritten by the forward before they are read.
+    fn buffer(len: usize) -> Vec<f32> {
+        let mut p = KEPT_POOL.try_with(|pool| std::mem::take(&mut *pool.borrow_mut())).unwrap_or_default();
+        if p.capacity() < len {
+            p = Vec::new();
+        }
+        p.resize(len, 0.0);
+        p.truncate(len);
+        p
+    }
+}
+
+/// The most memory the attention layer spends on kept probabilities
+/// ([`KeptProbs`], `4·BH·N_q·N_k` bytes) before it runs the flash kernels
+/// instead: 32 MiB.
+pub const KEEP_P_MAX_BYTES: usize = 32 << 20;
+
+/// Forward that keeps `P`: the same `O` and `L` as
+/// [`flash_attention_forward`] (to rounding), plus the probabilities for
+/// [`kept_attention_backward`]. `cfg.causal` masks; tile sizes are not used.
+/// One rayon task per head; bitwise identical whatever the thread count.
+///
+/// ```
+/// use ndarray::Array3;
+/// use rlkit::nn::attention::{kept_attention_forward, naive_attention_forward, FlashConfig};
+/// let q = Array3::from_shape_fn((2, 5, 3), |(b, i, c)| ((b + 2 * i + 3 * c) as f32).sin());
+/// let cfg = FlashConfig { causal: true, ..FlashConfig::default() };
+/// let (o, l, p) = kept_attention_forward(q.view(), q.view(), q.view(), 0.5, &cfg);
+/// let (o_ref, l_ref) = naive_attention_forward(q.view(), q.view(), q.view(), 0.5, &cfg);
+/// assert!((&o - &o_ref).iter().all(|e| e.abs() < 1e-5));
+/// assert!((&l - &l_ref).iter().all(|e| e.abs() < 1e-5));
+/// assert_eq!(p.dim(), (2, 5, 5));
+/// assert_eq!(p.as_slice()[1], 0.0); // query 0 cannot see key 1
+/// ```
+///
+/// # Panics
+/// If the shapes are inconsistent.
+pub fn kept_attention_forward(
+    q: ArrayView3<f32>,
+    k: ArrayView3<f32>,
+    v: ArrayView3<f32>,
+    scale: f32,
+    cfg: &FlashConfig,
+) -> (Array3<f32>, Array2<f32>, KeptProbs) {
+    kept_forward_masked(q, k, v, scale, mask_of(cfg))
+}
+
+fn kept_forward_masked(
+    q: ArrayView3<f32>,
+    k: ArrayView3<f32>,
+    v: ArrayView3<f32>,
+    scale: f32,
+    mask: Mask,
+) -> (Array3<f32>, Array2<f32>, KeptProbs) {
+    let Dims { bh, nq, nk, d, dv } = check_qkv(&q, &k, &v);
+    let (q, k, v) = (q.as_standard_layout(), k.as_standard_layout(), v.as_standard_layout());
+    let (qf, kf, vf) = (
+        q.as_slice().expect("standard layout"),
+        k.as_slice().expect("standard layout"),
+        v.as_slice().expect("standard layout"),
+    );
+    let mut o = Array3::<f32>::zeros((bh, nq, dv));
+    let mut lse = Array2::<f32>::zeros((bh, nq));
+    let mut p = KeptProbs::buffer(bh * nq * nk);
+    if bh > 0 && nq > 0 {
+        let o_flat = o.as_slice_mut().expect("fresh array is contiguous");
+        let l_flat = lse.as_slice_mut().expect("fresh array is contiguous");
+        let tasks: Vec<_> = o_flat
+            .chunks_mut((nq * dv).max(1))
+            .zip(l_flat.chunks_mut(nq))
+            .zip(p.chunks_mut((nq * nk).max(1)).chain(std::iter::repeat_with(|| &mut [][..])))
+            .enumerate()
+            .collect();
+        tasks.into_par_iter().for_each(|(h, ((o_h, l_h), p_h))| {
+            let head = KeptHead {
+                q: &qf[h * nq * d..(h + 1) * nq * d],
+                k: &kf[h * nk * d..(h + 1) * nk * d],
+                v: &vf[h * nk * dv..(h + 1) * nk * dv],
+                o: &[],
+                d_o: &[],
+                p: &[],
+                nq,
+                nk,
+                d,
+                dv,
+            };
+            vex(
+                #[inline(always)]
+                || kept_forward_head(&head, scale, mask, o_h, l_h, p_h),
+            );
+        });
+    }
+    (o, lse, KeptProbs { p, bh, nq, nk })
+}
+
+/// One head of [`kept_attention_forward`]: `P = softmax(τ·Q·Kᵀ)` row by row
+/// (masked entries 0; a fully masked row 0 with `L = −∞`), then `O = P·V`.
+#[inline(always)]
+fn kept_forward_head(h: &KeptHead, scale: f32, mask: Mask, o: &mut [f32], lse: &mut [f32], p: &mut [f32]) {
+    let KeptHead { nq, nk, d, dv, .. } = *h;
+    if nk == 0 {
+        o.fill(0.0);
+        lse.fill(f32::NEG_INFINITY);
+        return;
+    }
+    gemm(mat_mut(p, nq, nk), false, mat(h.q, nq, d), mat(h.k, nk, d).transpose(), scale);
+    for (r, l) in lse.iter_mut().enumerate() {
+        let row = &mut p[r * nk..(r + 1) * nk];
+        let (seen, hidden) = row.split_at_mut(visible_cols(mask, r, 0, nk));
+        hidden.fill(0.0);
+        let mx = row_max(seen);
+        if mx == f32::NEG_INFINITY {
+            seen.fill(0.0);
+            *l = f32::NEG_INFINITY;
+            continue;
+        }
+        for x in seen.iter_mut() {
+            *x = exp_approx(*x - mx);
+        }
+        let sum = row_sum(seen);
+        let inv = 1.0 / sum;
+        seen.iter_mut().for_each(|x| *x *= inv);
+        *l = mx + sum.ln();
+    }
+    gemm(mat_mut(o, nq, dv), false, mat(p, nq, nk), mat(h.v, nk, dv), 1.0);
+}
+
+/// Backward from kept probabilities: the gradients of
+/// [`flash_attention_backward`] (to rounding) without recomputing the
+/// scores: `dV = Pᵀ·dO`, `dP = dO·Vᵀ`, `dS = P ∘ (dP − rowsum(dO ∘ O))`,
+/// `dQ = τ·dS·K`, `dK = τ·dSᵀ·Q`. One rayon task per head, with a
+/// `64 × N_k` scratch block; bitwise identical whatever the thread count.
+///
+/// # Panics
+/// If the shapes are inconsistent (with each other or with `p`).
+#[allow(clippy::too_many_arguments)]
+pub fn kept_attention_backward(
+    q: ArrayView3<f32>,
+    k: ArrayView3<f32>,
+    v: ArrayView3<f32>,
+    o: ArrayView3<f32>,
+    p: &KeptProbs,
+    d_o: ArrayView3<f32>,
+    scale: f32,
+) -> (Array3<f32>, Array3<f32>, Array3<f32>) {
+    let Dims { bh, nq, nk, d, dv } = check_qkv(&q, &k, &v);
+    let od = (bh, nq, dv);
+    assert!(
+        o.dim() == od && d_o.dim() == od && p.dim() == (bh, nq, nk),
+        "attention backward: o {:?}, d_o {:?} must be {od:?} and the kept P {:?} must be {:?}",
+        o.dim(),
+        d_o.dim(),
+        p.dim(),
+        (bh, nq, nk)
+    );
+    let (q, k, v) = (q.as_standard_layout(), k.as_standard_layout(), v.as_standard_layout());
+    let (o, d_o) = (o.as_standard_layout(), d_o.as_standard_layout());
+    let (qf, kf, vf) = (
+        q.as_slice().expect("standard layout"),
+        k.as_slice().expect("standard layout"),
+        v.as_slice().expect("standard layout"),
+    );
+    let (of, dof) = (o.as_slice().expect("standard layout"), d_o.as_slice().expect("standard layout"));
+    let mut dq = Array3::<f32>::zeros((bh, nq, d));
+    let mut dk = Array3::<f32>::zeros((bh, nk, d));
+    let mut dvv = Array3::<f32>::zeros((bh, nk, dv));
+    if bh > 0 && nq > 0 && nk > 0 {
+        let dq_f = dq.as_slice_mut().expect("fresh array is contiguous");
+        let dk_f = dk.as_slice_mut().expect("fresh array is contiguous");
+        let dv_f = dvv.as_slice_mut().expect("fresh array is contiguous");
+        let tasks: Vec<_> = dq_f
+            .chunks_mut((nq * d).max(1))
+            .zip(dk_f.chunks_mut((nk * d).max(1)).chain(std::iter::repeat_with(|| &mut [][..])))
+            .zip(dv_f.chunks_mut((nk * dv).max(1)).chain(std::iter::repeat_with(|| &mut [][..])))
+            .enumerate()
+            .collect();
+        tasks.into_par_iter().for_each(|(h, ((dq_h, dk_h), dv_h))| {
+            let head = KeptHead {
+                q: &qf[h * nq * d..(h + 1) * nq * d],
+                k: &kf[h * nk * d..(h + 1) * nk * d],
+                v: &vf[h * nk * dv..(h + 1) * nk * dv],
+                o: &of[h * nq * dv..(h + 1) * nq * dv],
+                d_o: &dof[h * nq * dv..(h + 1) * nq * dv],
+                p: &p.p[h * nq * nk..(h + 1) * nq * nk],
+                nq,
+                nk,
+                d,
+                dv,
+            };
+            vex(
+                #[inline(always)]
+                || kept_backward_head(&head, scale, dq_h, dk_h, dv_h),
+            );
+        });
+    }
+    (dq, dk, dvv)
+}
+
+/// One head's inputs to the kept-P kernels, row-major.
+struct KeptHead<'a> {
+    /// `[N_q, D]`.
+    q: &'a [f32],
+    /// `[N_k, D]`.
+    k: &'a [f32],
+    /// `[N_k, D_v]`.
+    v: &'a [f32],
+    /// `[N_q, D_v]`: the forward's output (backward only).
+    o: &'a [f32],
+    /// `[N_q, D_v]`: its gradient (backward only).
+    d_o: &'a [f32],
+    /// `[N_q, N_k]` (backward only).
+    p: &'a [f32],
+    nq: usize,
+    nk: usize,
+    d: usize,
+    dv: usize,
+}
+
+/// Query rows per block in the kept-P backward.
+const KEPT_ROWS: usize = 64;
+
+/// One head of [`kept_attention_backward`]; a fully masked row has `P = 0`,
+/// so its `dS` row and every gradient through it are 0.
+#[inline(always)]
+fn kept_backward_head(h: &KeptHead, scale: f32, dq: &mut [f32], dk: &mut [f32], dv: &mut [f32]) {
+    let KeptHead { nq, nk, d, dv: dvw, .. } = *h;
+    gemm(mat_mut(dv, nk, dvw), false, mat(h.p, nq, nk).transpose(), mat(h.d_o, nq, dvw), 1.0);
+    // dP and dS a block of KEPT_ROWS query rows at a time: the scratch stays
+    // small (malloc reuses it: no fresh pages), and dK accumulates block by
+    // block in ascending order (a fixed order, whatever the threads).
+    let mut ds = vec![0.0f32; KEPT_ROWS.min(nq) * nk];
+    let mut i0 = 0;
+    while i0 < nq {
+        let rows = KEPT_ROWS.min(nq - i0);
+        let ds_b = &mut ds[..rows * nk];
+        let do_b = &h.d_o[i0 * dvw..(i0 + rows) * dvw];
+        gemm(mat_mut(ds_b, rows, nk), false, mat(do_b, rows, dvw), mat(h.v, nk, dvw).transpose(), 1.0);
+        for r in 0..rows {
+            let i = i0 + r;
+            let di = dot8(&do_b[r * dvw..(r + 1) * dvw], &h.o[i * dvw..(i + 1) * dvw]);
+            for (g, &pv) in ds_b[r * nk..(r + 1) * nk].iter_mut().zip(&h.p[i * nk..(i + 1) * nk]) {
+                *g = pv * (*g - di);
+            }
+        }
+        gemm(mat_mut(&mut dq[i0 * d..(i0 + rows) * d], rows, d), false, mat(ds_b, rows, nk), mat(h.k, nk, d), scale);
+        let q_b = mat(&h.q[i0 * d..(i0 + rows) * d], rows, d);
+        gemm(mat_mut(dk, nk, d), i0 > 0, mat(ds_b, rows, nk).transpose(), q_b, scale);
+        i0 += rows;
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Naive reference
 // ---------------------------------------------------------------------------
 
@@ -1006,6 +1315,52 @@ mod tests {
                     let split = bwd(false);
                     assert_eq!((&dq, &dk, &dv), (&split.0, &split.1, &split.2), "{what}: fused vs split");
                 }
+            }
+        }
+    }
+
+    /// The kept-P pair against the naive reference: D 64 (faer's AVX-512
+    /// path) and small D, odd lengths, several heads, no mask, causal, and a
+    /// negative key offset that leaves whole rows masked (zero output,
+    /// L = −∞, zero gradients); its results do not depend on the thread
+    /// count, nor on a pooled buffer's old contents.
+    #[test]
+    fn kept_probabilities_match_naive() {
+        let cases = [(2usize, 1usize, 64usize), (2, 7, 64), (3, 65, 64), (1, 257, 64), (2, 9, 3), (1, 130, 16)];
+        for (seed, &(bh, n, d)) in cases.iter().enumerate() {
+            let s0 = 100 + 10 * seed;
+            let (q, k, v, g) =
+                (det((bh, n, d), s0 + 1), det((bh, n, d), s0 + 2), det((bh, n, d), s0 + 3), det((bh, n, d), s0 + 4));
+            let scale = 0.125;
+            for mask in [None, Some(0), Some(-3)] {
+                let what = format!("BH {bh} N {n} D {d} mask {mask:?}");
+                let (o_r, l_r) = naive_forward_masked(q.view(), k.view(), v.view(), scale, mask);
+                let (dq_r, dk_r, dv_r) = naive_backward_masked(q.view(), k.view(), v.view(), g.view(), scale, mask);
+                // Leave garbage in the pool first: the forward must overwrite every entry.
+                drop(KeptProbs { p: vec![f32::NAN; bh * n * n + 5], bh: 0, nq: 0, nk: 0 });
+                let (o, l, p) = kept_forward_masked(q.view(), k.view(), v.view(), scale, mask);
+                assert!(close(o.as_slice().unwrap(), o_r.as_slice().unwrap(), 1e-5, 1e-5), "{what}: O");
+                for (a, b) in l.iter().zip(l_r.iter()) {
+                    assert!(a == b || (a - b).abs() < 1e-5 * (1.0 + b.abs()), "{what}: L {a} vs {b}");
+                }
+                // Rows of P sum to 1 (0 when fully masked); masked entries are 0.
+                for (r, row) in p.as_slice().chunks(n).enumerate() {
+                    let vis = visible_cols(mask, r % n, 0, n);
+                    assert!(row[vis..].iter().all(|&x| x == 0.0), "{what}: masked P");
+                    let sum: f32 = row.iter().sum();
+                    let want = if vis == 0 { 0.0 } else { 1.0 };
+                    assert!((sum - want).abs() < 1e-5, "{what}: row {r} sums to {sum}");
+                }
+                let (dq, dk, dv) = kept_attention_backward(q.view(), k.view(), v.view(), o.view(), &p, g.view(), scale);
+                for (name, a, b) in [("dQ", &dq, &dq_r), ("dK", &dk, &dk_r), ("dV", &dv, &dv_r)] {
+                    assert!(close(a.as_slice().unwrap(), b.as_slice().unwrap(), 1e-5, 1e-5), "{what}: {name}");
+                }
+                let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+                let (o1, l1, p1) = one.install(|| kept_forward_masked(q.view(), k.view(), v.view(), scale, mask));
+                assert_eq!((&o1, &l1, &p1), (&o, &l, &p), "{what}: threads");
+                let b1 = one
+                    .install(|| kept_attention_backward(q.view(), k.view(), v.view(), o.view(), &p, g.view(), scale));
+                assert_eq!((&b1.0, &b1.1, &b1.2), (&dq, &dk, &dv), "{what}: threads (backward)");
             }
         }
     }

@@ -6,7 +6,10 @@
 
 use ndarray::{Array1, Array2, Array3, Array4, ArrayView1, ArrayView2, ArrayView3, ArrayView4, Axis};
 
-use super::attention::{flash_attention_backward, flash_attention_forward, FlashConfig};
+use super::attention::{
+    flash_attention_backward, flash_attention_forward, kept_attention_backward, kept_attention_forward, FlashConfig,
+    KeptProbs, KEEP_P_MAX_BYTES,
+};
 use super::linear::{layernorm_backward, layernorm_forward, linear_backward, linear_forward};
 use super::scalar::Real;
 
@@ -95,20 +98,31 @@ pub fn sdpa_reference_backward<T: Real>(
     (dq, dk, dv)
 }
 
-/// f32 SDPA forward used by the attention layer: nn-b's tiled flash kernel
-/// ([`flash_attention_forward`]) with the default 64×64 tiles.
+/// f32 SDPA forward used by the attention layer: the kept-P pair
+/// ([`kept_attention_forward`]: stored probabilities, 12·N²·d FLOPs) while
+/// `P` (`4·BH·N²` bytes) fits [`KEEP_P_MAX_BYTES`], else the tiled flash
+/// kernel ([`flash_attention_forward`], 64×64 tiles, `O(N)` memory).
 pub fn sdpa_forward_f32(
     q: ArrayView3<f32>,
     k: ArrayView3<f32>,
     v: ArrayView3<f32>,
     scale: f32,
     causal: bool,
-) -> (Array3<f32>, Array2<f32>) {
+) -> (Array3<f32>, Array2<f32>, Option<KeptProbs>) {
     let cfg = FlashConfig { causal, ..FlashConfig::default() };
-    flash_attention_forward(q, k, v, scale, &cfg)
+    let (bh, nq, _) = q.dim();
+    let nk = k.dim().1;
+    if bh.saturating_mul(nq).saturating_mul(nk).saturating_mul(4) <= KEEP_P_MAX_BYTES {
+        let (o, lse, p) = kept_attention_forward(q, k, v, scale, &cfg);
+        return (o, lse, Some(p));
+    }
+    let (o, lse) = flash_attention_forward(q, k, v, scale, &cfg);
+    (o, lse, None)
 }
 
-/// f32 SDPA backward used by the attention layer ([`flash_attention_backward`]).
+/// f32 SDPA backward used by the attention layer: from the kept
+/// probabilities when the forward kept them ([`kept_attention_backward`]),
+/// else [`flash_attention_backward`].
 #[allow(clippy::too_many_arguments)]
 pub fn sdpa_backward_f32(
     q: ArrayView3<f32>,
@@ -116,10 +130,14 @@ pub fn sdpa_backward_f32(
     v: ArrayView3<f32>,
     o: ArrayView3<f32>,
     lse: ArrayView2<f32>,
+    kept: Option<&KeptProbs>,
     d_o: ArrayView3<f32>,
     scale: f32,
     causal: bool,
 ) -> (Array3<f32>, Array3<f32>, Array3<f32>) {
+    if let Some(p) = kept {
+        return kept_attention_backward(q, k, v, o, p, d_o, scale);
+    }
     let cfg = FlashConfig { causal, ..FlashConfig::default() };
     flash_attention_backward(q, k, v, o, lse, d_o, scale, &cfg)
 }
@@ -161,6 +179,8 @@ pub struct MhaCache<T> {
     qkv: [Array3<T>; 3],
     o: Array3<T>,
     lse: Array2<T>,
+    /// The attention probabilities, when the forward kept them (f32, short sequences).
+    kept: Option<KeptProbs>,
     om: Array2<T>,
 }
 
@@ -224,11 +244,11 @@ pub fn mha_forward<T: Real>(x: ArrayView4<T>, p: &MhaParams<T>, cfg: &MhaConfig)
     let proj = |i: usize| split_heads(&linear_forward(xn.view(), p.proj_w[i], Some(p.proj_b[i])), n, cfg.heads);
     let qkv = [proj(0), proj(1), proj(2)];
     let scale = T::ONE / T::from_usize(c / cfg.heads).sqrt();
-    let (o, lse) = T::sdpa_forward(qkv[0].view(), qkv[1].view(), qkv[2].view(), scale, cfg.causal);
+    let (o, lse, kept) = T::sdpa_forward(qkv[0].view(), qkv[1].view(), qkv[2].view(), scale, cfg.causal);
     let om = merge_heads(&o, n);
     let yt = &xt + &linear_forward(om.view(), p.proj_w[3], Some(p.proj_b[3]));
     let y = from_tokens(yt, x.dim());
-    (y, MhaCache { xt, xn, mean, rstd, qkv, o, lse, om })
+    (y, MhaCache { xt, xn, mean, rstd, qkv, o, lse, kept, om })
 }
 
 /// Backward of [`mha_forward`]: `dy [N, C, H, W]` → (`dx [N, C, H, W]`, parameter gradients).
@@ -244,8 +264,17 @@ pub fn mha_backward<T: Real>(
     let doh = split_heads(&dom, n, cfg.heads);
     let scale = T::ONE / T::from_usize(c / cfg.heads).sqrt();
     let [q, k, v] = &cache.qkv;
-    let (dq, dk, dv) =
-        T::sdpa_backward(q.view(), k.view(), v.view(), cache.o.view(), cache.lse.view(), doh.view(), scale, cfg.causal);
+    let (dq, dk, dv) = T::sdpa_backward(
+        q.view(),
+        k.view(),
+        v.view(),
+        cache.o.view(),
+        cache.lse.view(),
+        cache.kept.as_ref(),
+        doh.view(),
+        scale,
+        cfg.causal,
+    );
     let mut dxn = Array2::<T>::zeros(cache.xn.raw_dim());
     let mut gw: Vec<Array2<T>> = Vec::with_capacity(4);
     let mut gb: Vec<Array1<T>> = Vec::with_capacity(4);
@@ -328,6 +357,41 @@ mod tests {
             }
         }
         y
+    }
+
+    #[test]
+    fn the_layer_keeps_p_for_short_sequences_and_both_paths_agree() {
+        let det = |shape: (usize, usize, usize), seed: usize| {
+            Array3::from_shape_fn(shape, |(b, i, c)| (((b * 31 + i * 7 + c * 3 + seed) % 17) as f32 - 8.0) / 8.0)
+        };
+        for causal in [false, true] {
+            let (q, k, v, g) = (det((3, 25, 8), 1), det((3, 25, 8), 2), det((3, 25, 8), 3), det((3, 25, 8), 4));
+            let (o, lse, kept) = sdpa_forward_f32(q.view(), k.view(), v.view(), 0.35, causal);
+            assert_eq!(kept.as_ref().map(|p| p.dim()), Some((3, 25, 25)), "short: P kept");
+            let cfg = FlashConfig { causal, ..FlashConfig::default() };
+            let (of, lf) = flash_attention_forward(q.view(), k.view(), v.view(), 0.35, &cfg);
+            assert!(o.iter().zip(of.iter()).all(|(a, b)| (a - b).abs() < 1e-5));
+            assert!(lse.iter().zip(lf.iter()).all(|(a, b)| (a - b).abs() < 1e-5));
+            let a = sdpa_backward_f32(
+                q.view(),
+                k.view(),
+                v.view(),
+                o.view(),
+                lse.view(),
+                kept.as_ref(),
+                g.view(),
+                0.35,
+                causal,
+            );
+            let b = sdpa_backward_f32(q.view(), k.view(), v.view(), o.view(), lse.view(), None, g.view(), 0.35, causal);
+            for (x, y) in [(&a.0, &b.0), (&a.1, &b.1), (&a.2, &b.2)] {
+                assert!(x.iter().zip(y.iter()).all(|(p, q)| (p - q).abs() < 1e-5), "causal {causal}");
+            }
+        }
+        // Past KEEP_P_MAX_BYTES the layer runs flash and keeps nothing.
+        let n = 1 + (KEEP_P_MAX_BYTES / 4).isqrt();
+        let z = Array3::<f32>::zeros((1, n, 1));
+        assert!(sdpa_forward_f32(z.view(), z.view(), z.view(), 1.0, false).2.is_none());
     }
 
     #[test]

@@ -633,9 +633,18 @@ impl Builder<'_> {
         let extra = match (&kind, out_shape) {
             (Kind::Attention(cfg), Shape::Map(c, h, w)) => {
                 // Tokens, LN, q/k/v, heads' outputs (~10·T·C); in f64 the exact
-                // kernel also holds one T×T score matrix at a time.
+                // kernel also holds one T×T score matrix at a time; in f32 the
+                // attention probabilities (heads·T² per sample) are kept while they
+                // fit `attention::KEEP_P_MAX_BYTES` (counted when one sample's do).
                 let t = (h * w) as u64;
-                let scores = if std::mem::size_of::<T>() == 8 { t * t } else { 0 };
+                let kept = cfg.heads as u64 * t * t;
+                let scores = if std::mem::size_of::<T>() == 8 {
+                    t * t
+                } else if kept * 4 <= crate::nn::attention::KEEP_P_MAX_BYTES as u64 {
+                    kept
+                } else {
+                    0
+                };
                 10 * t * c as u64 + t * cfg.heads as u64 + scores
             }
             (Kind::Cbam, s) => 4 * s.len() as u64,

@@ -7,6 +7,7 @@
 use std::fmt::{Debug, Display};
 use std::ops::{AddAssign, DivAssign, MulAssign, Neg, SubAssign};
 
+use crate::nn::attention::KeptProbs;
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3};
 
 /// A floating-point scalar: `f32` or `f64`.
@@ -68,18 +69,21 @@ pub trait Real:
     fn is_finite(self) -> bool;
 
     /// Scaled dot-product attention forward, `q, k, v: [BH, N, D]` →
-    /// (`O [BH, N, D]`, row logsumexp `L [BH, N]`). For `f32` this is the tiled
-    /// flash kernel of [`crate::nn::attention`]; for `f64` an exact
-    /// materialising implementation (used for gradient checks).
+    /// (`O [BH, N, D]`, row logsumexp `L [BH, N]`, the probabilities when they
+    /// were kept). For `f32` these are the kernels of [`crate::nn::attention`]:
+    /// the kept-P pair while `P` fits [`crate::nn::attention::KEEP_P_MAX_BYTES`],
+    /// the tiled flash pair beyond; for `f64` an exact materialising
+    /// implementation (used for gradient checks).
     fn sdpa_forward(
         q: ArrayView3<Self>,
         k: ArrayView3<Self>,
         v: ArrayView3<Self>,
         scale: Self,
         causal: bool,
-    ) -> (Array3<Self>, Array2<Self>);
+    ) -> (Array3<Self>, Array2<Self>, Option<KeptProbs>);
 
-    /// Scaled dot-product attention backward: (`dq, dk, dv`), each `[BH, N, D]`.
+    /// Scaled dot-product attention backward: (`dq, dk, dv`), each `[BH, N, D]`;
+    /// `kept` is what the forward returned.
     #[allow(clippy::too_many_arguments)]
     fn sdpa_backward(
         q: ArrayView3<Self>,
@@ -87,6 +91,7 @@ pub trait Real:
         v: ArrayView3<Self>,
         o: ArrayView3<Self>,
         lse: ArrayView2<Self>,
+        kept: Option<&KeptProbs>,
         d_o: ArrayView3<Self>,
         scale: Self,
         causal: bool,
@@ -143,7 +148,7 @@ impl Real for f32 {
         v: ArrayView3<f32>,
         scale: f32,
         causal: bool,
-    ) -> (Array3<f32>, Array2<f32>) {
+    ) -> (Array3<f32>, Array2<f32>, Option<KeptProbs>) {
         crate::nn::mha::sdpa_forward_f32(q, k, v, scale, causal)
     }
     fn sdpa_backward(
@@ -152,11 +157,12 @@ impl Real for f32 {
         v: ArrayView3<f32>,
         o: ArrayView3<f32>,
         lse: ArrayView2<f32>,
+        kept: Option<&KeptProbs>,
         d_o: ArrayView3<f32>,
         scale: f32,
         causal: bool,
     ) -> (Array3<f32>, Array3<f32>, Array3<f32>) {
-        crate::nn::mha::sdpa_backward_f32(q, k, v, o, lse, d_o, scale, causal)
+        crate::nn::mha::sdpa_backward_f32(q, k, v, o, lse, kept, d_o, scale, causal)
     }
 }
 
@@ -168,8 +174,9 @@ impl Real for f64 {
         v: ArrayView3<f64>,
         scale: f64,
         causal: bool,
-    ) -> (Array3<f64>, Array2<f64>) {
-        crate::nn::mha::sdpa_reference_forward(q, k, v, scale, causal)
+    ) -> (Array3<f64>, Array2<f64>, Option<KeptProbs>) {
+        let (o, lse) = crate::nn::mha::sdpa_reference_forward(q, k, v, scale, causal);
+        (o, lse, None)
     }
     fn sdpa_backward(
         q: ArrayView3<f64>,
@@ -177,6 +184,7 @@ impl Real for f64 {
         v: ArrayView3<f64>,
         o: ArrayView3<f64>,
         lse: ArrayView2<f64>,
+        _kept: Option<&KeptProbs>,
         d_o: ArrayView3<f64>,
         scale: f64,
         causal: bool,
