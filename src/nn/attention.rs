@@ -305,14 +305,7 @@ fn flash_forward_masked(
     let tasks: Vec<_> =
         split_blocks(o_flat, bh, nq, dv, bq).into_iter().zip(split_blocks(l_flat, bh, nq, 1, bq)).collect();
     tasks.into_par_iter().for_each(|((h, i0, rows, o_blk), (_, _, _, l_blk))| {
-        let head = FwdHead {
-            q: &qf[(h * nq + i0) * d..(h * nq + i0 + rows) * d],
-            k: &kf[h * nk * d..(h + 1) * nk * d],
-            v: &vf[h * nk * dv..(h + 1) * nk * dv],
-            nk,
-            d,
-            dv,
-        };
+        let head = FwdHead::of((qf, kf, vf), h, i0..i0 + rows, (nq, nk, d, dv));
         vex(
             #[inline(always)]
             || forward_block(&head, i0, scale, bk, mask, o_blk, l_blk),
@@ -332,6 +325,27 @@ struct FwdHead<'a> {
     nk: usize,
     d: usize,
     dv: usize,
+}
+
+impl<'a> FwdHead<'a> {
+    /// Head `h`'s query rows `rows` against all its keys, from the flat
+    /// `[BH, N_q, D]`, `[BH, N_k, D]`, `[BH, N_k, D_v]` inputs.
+    #[inline(always)]
+    fn of(
+        (qf, kf, vf): (&'a [f32], &'a [f32], &'a [f32]),
+        h: usize,
+        rows: std::ops::Range<usize>,
+        (nq, nk, d, dv): (usize, usize, usize, usize),
+    ) -> Self {
+        FwdHead {
+            q: &qf[(h * nq + rows.start) * d..(h * nq + rows.end) * d],
+            k: &kf[h * nk * d..(h + 1) * nk * d],
+            v: &vf[h * nk * dv..(h + 1) * nk * dv],
+            nk,
+            d,
+            dv,
+        }
+    }
 }
 
 /// Online-softmax forward of one query block (`head.q`, `[rows, D]`, first
@@ -515,6 +529,16 @@ pub fn flash_attention_backward(
     flash_backward_masked(q, k, v, o, lse, d_o, scale, (cfg.block_q, cfg.block_k), mask_of(cfg), fused)
 }
 
+/// `D = rowsum(dO ∘ O)`: one dot product per row of the two row-major
+/// `[rows, width]` arrays, without a `[rows, width]` temporary.
+#[inline(always)]
+fn row_dots(o: &[f32], d_o: &[f32], rows: usize, width: usize) -> Vec<f32> {
+    if width == 0 {
+        return vec![0.0; rows];
+    }
+    o.chunks_exact(width).zip(d_o.chunks_exact(width)).map(|(a, b)| dot8(a, b)).collect()
+}
+
 /// Everything one backward tile needs, for one head (row-major slices).
 struct HeadBwd<'a> {
     /// `[N_q, D]`.
@@ -625,15 +649,9 @@ fn flash_backward_masked(
     if bh == 0 || nq == 0 || nk == 0 {
         return (dq, dk, dvv);
     }
-    // D = rowsum(dO ∘ O): [BH, N_q], without an [BH, N_q, D_v] temporary.
     let o = o.as_standard_layout();
-    let o_flat = o.as_slice().expect("standard layout");
     let do_flat = d_o.as_slice().expect("standard layout");
-    let delta_flat: Vec<f32> = if dv == 0 {
-        vec![0.0; bh * nq]
-    } else {
-        o_flat.chunks_exact(dv).zip(do_flat.chunks_exact(dv)).map(|(a, b)| dot8(a, b)).collect()
-    };
+    let delta_flat = row_dots(o.as_slice().expect("standard layout"), do_flat, bh * nq, dv);
     let lse_flat = lse.as_slice().expect("standard layout");
     let (qf, kf, vf, dof) = (
         q.as_slice().expect("standard layout"),
@@ -865,18 +883,7 @@ fn kept_forward_masked(
             .enumerate()
             .collect();
         tasks.into_par_iter().for_each(|(h, ((o_h, l_h), p_h))| {
-            let head = KeptHead {
-                q: &qf[h * nq * d..(h + 1) * nq * d],
-                k: &kf[h * nk * d..(h + 1) * nk * d],
-                v: &vf[h * nk * dv..(h + 1) * nk * dv],
-                o: &[],
-                d_o: &[],
-                p: &[],
-                nq,
-                nk,
-                d,
-                dv,
-            };
+            let head = FwdHead::of((qf, kf, vf), h, 0..nq, (nq, nk, d, dv));
             vex(
                 #[inline(always)]
                 || kept_forward_head(&head, scale, mask, o_h, l_h, p_h),
@@ -889,8 +896,9 @@ fn kept_forward_masked(
 /// One head of [`kept_attention_forward`]: `P = softmax(τ·Q·Kᵀ)` row by row
 /// (masked entries 0; a fully masked row 0 with `L = −∞`), then `O = P·V`.
 #[inline(always)]
-fn kept_forward_head(h: &KeptHead, scale: f32, mask: Mask, o: &mut [f32], lse: &mut [f32], p: &mut [f32]) {
-    let KeptHead { nq, nk, d, dv, .. } = *h;
+fn kept_forward_head(h: &FwdHead, scale: f32, mask: Mask, o: &mut [f32], lse: &mut [f32], p: &mut [f32]) {
+    let FwdHead { nk, d, dv, .. } = *h;
+    let nq = lse.len();
     if nk == 0 {
         o.fill(0.0);
         lse.fill(f32::NEG_INFINITY);
@@ -953,7 +961,8 @@ pub fn kept_attention_backward(
         k.as_slice().expect("standard layout"),
         v.as_slice().expect("standard layout"),
     );
-    let (of, dof) = (o.as_slice().expect("standard layout"), d_o.as_slice().expect("standard layout"));
+    let dof = d_o.as_slice().expect("standard layout");
+    let of = o.as_slice().expect("standard layout");
     let mut dq = Array3::<f32>::zeros((bh, nq, d));
     let mut dk = Array3::<f32>::zeros((bh, nk, d));
     let mut dvv = Array3::<f32>::zeros((bh, nk, dv));
@@ -968,56 +977,43 @@ pub fn kept_attention_backward(
             .enumerate()
             .collect();
         tasks.into_par_iter().for_each(|(h, ((dq_h, dk_h), dv_h))| {
-            let head = KeptHead {
-                q: &qf[h * nq * d..(h + 1) * nq * d],
-                k: &kf[h * nk * d..(h + 1) * nk * d],
-                v: &vf[h * nk * dv..(h + 1) * nk * dv],
-                o: &of[h * nq * dv..(h + 1) * nq * dv],
-                d_o: &dof[h * nq * dv..(h + 1) * nq * dv],
-                p: &p.p[h * nq * nk..(h + 1) * nq * nk],
-                nq,
-                nk,
-                d,
-                dv,
-            };
+            let d_o = &dof[h * nq * dv..(h + 1) * nq * dv];
+            let p_h = &p.p[h * nq * nk..(h + 1) * nq * nk];
             vex(
                 #[inline(always)]
-                || kept_backward_head(&head, scale, dq_h, dk_h, dv_h),
+                || {
+                    // D = rowsum(dO ∘ O) of this head, in the dispatched (VEX) code.
+                    let delta = row_dots(&of[h * nq * dv..(h + 1) * nq * dv], d_o, nq, dv);
+                    let head = HeadBwd {
+                        q: &qf[h * nq * d..(h + 1) * nq * d],
+                        k: &kf[h * nk * d..(h + 1) * nk * d],
+                        v: &vf[h * nk * dv..(h + 1) * nk * dv],
+                        d_o,
+                        lse: &[],
+                        delta: &delta,
+                        scale,
+                        mask: None,
+                        d,
+                        dv,
+                    };
+                    kept_backward_head(&head, p_h, nk, dq_h, dk_h, dv_h)
+                },
             );
         });
     }
     (dq, dk, dvv)
 }
 
-/// One head's inputs to the kept-P kernels, row-major.
-struct KeptHead<'a> {
-    /// `[N_q, D]`.
-    q: &'a [f32],
-    /// `[N_k, D]`.
-    k: &'a [f32],
-    /// `[N_k, D_v]`.
-    v: &'a [f32],
-    /// `[N_q, D_v]`: the forward's output (backward only).
-    o: &'a [f32],
-    /// `[N_q, D_v]`: its gradient (backward only).
-    d_o: &'a [f32],
-    /// `[N_q, N_k]` (backward only).
-    p: &'a [f32],
-    nq: usize,
-    nk: usize,
-    d: usize,
-    dv: usize,
-}
-
 /// Query rows per block in the kept-P backward.
 const KEPT_ROWS: usize = 64;
 
-/// One head of [`kept_attention_backward`]; a fully masked row has `P = 0`,
-/// so its `dS` row and every gradient through it are 0.
+/// One head of [`kept_attention_backward`] (`h.lse` and `h.mask` are not
+/// used: `p`, `[N_q, N_k]`, holds the mask as zeros). A fully masked row has
+/// `P = 0`, so its `dS` row and every gradient through it are 0.
 #[inline(always)]
-fn kept_backward_head(h: &KeptHead, scale: f32, dq: &mut [f32], dk: &mut [f32], dv: &mut [f32]) {
-    let KeptHead { nq, nk, d, dv: dvw, .. } = *h;
-    gemm(mat_mut(dv, nk, dvw), false, mat(h.p, nq, nk).transpose(), mat(h.d_o, nq, dvw), 1.0);
+fn kept_backward_head(h: &HeadBwd, p: &[f32], nk: usize, dq: &mut [f32], dk: &mut [f32], dv: &mut [f32]) {
+    let (nq, d, dvw, scale) = (h.delta.len(), h.d, h.dv, h.scale);
+    gemm(mat_mut(dv, nk, dvw), false, mat(p, nq, nk).transpose(), mat(h.d_o, nq, dvw), 1.0);
     // dP and dS a block of KEPT_ROWS query rows at a time: the scratch stays
     // small (malloc reuses it: no fresh pages), and dK accumulates block by
     // block in ascending order (a fixed order, whatever the threads).
@@ -1029,9 +1025,8 @@ fn kept_backward_head(h: &KeptHead, scale: f32, dq: &mut [f32], dk: &mut [f32], 
         let do_b = &h.d_o[i0 * dvw..(i0 + rows) * dvw];
         gemm(mat_mut(ds_b, rows, nk), false, mat(do_b, rows, dvw), mat(h.v, nk, dvw).transpose(), 1.0);
         for r in 0..rows {
-            let i = i0 + r;
-            let di = dot8(&do_b[r * dvw..(r + 1) * dvw], &h.o[i * dvw..(i + 1) * dvw]);
-            for (g, &pv) in ds_b[r * nk..(r + 1) * nk].iter_mut().zip(&h.p[i * nk..(i + 1) * nk]) {
+            let (i, di) = (i0 + r, h.delta[i0 + r]);
+            for (g, &pv) in ds_b[r * nk..(r + 1) * nk].iter_mut().zip(&p[i * nk..(i + 1) * nk]) {
                 *g = pv * (*g - di);
             }
         }
