@@ -231,7 +231,7 @@ where
             }
             on_step(ep + 1, len, &exp);
             if let Some(k) = eval_every {
-                if steps % k == 0 {
+                if steps.is_multiple_of(k) {
                     on_eval(steps, ep + 1, agent);
                 }
             }
@@ -247,7 +247,7 @@ where
         }
         records.push(EpisodeRecord { episode: ep + 1, ret, length: len, steps });
         if let Some(k) = eval_episodes {
-            if (ep as u64 + 1) % k == 0 {
+            if (ep as u64 + 1).is_multiple_of(k) {
                 on_eval(steps, ep + 1, agent);
             }
         }

@@ -377,7 +377,7 @@ pub fn sphereface_psi(m: u32, cos: f32) -> (f32, f32) {
         (t_prev, t) = (t, 2.0 * c * t - t_prev);
         (u_prev, u) = (u, 2.0 * c * u - u_prev);
     }
-    let sign = if k % 2 == 0 { 1.0 } else { -1.0 };
+    let sign = if k.is_multiple_of(2) { 1.0 } else { -1.0 };
     let psi = sign * t - 2.0 * k as f64;
     let d_psi = if cos.abs() > 1.0 { 0.0 } else { sign * m as f64 * u };
     (psi as f32, d_psi as f32)

@@ -569,14 +569,14 @@ impl Dqn {
         self.opt.step(&mut params);
         match self.cfg.target {
             TargetUpdate::Hard { every } => {
-                if self.updates % every == 0 {
+                if self.updates.is_multiple_of(every) {
                     self.sync_target(1.0);
                 }
             }
             TargetUpdate::Polyak { tau } => self.sync_target(tau),
         }
         if let Some(k) = self.cfg.probe_every {
-            if self.updates % k == 0 {
+            if self.updates.is_multiple_of(k) {
                 self.probe();
             }
         }
@@ -659,7 +659,7 @@ impl ObsAgent for Dqn {
         self.replay.push(&self.x, t.action, t.reward, &self.x2, t.terminated);
         self.steps += 1;
         let starts = self.cfg.learning_starts.unwrap_or(self.cfg.batch as u64);
-        if self.cfg.train_every > 0 && self.steps >= starts && self.steps % self.cfg.train_every == 0 {
+        if self.cfg.train_every > 0 && self.steps >= starts && self.steps.is_multiple_of(self.cfg.train_every) {
             self.update();
         }
     }

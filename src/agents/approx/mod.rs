@@ -237,7 +237,7 @@ where
             agent.observe(&t);
             on_step(ep + 1, len, &t);
             if let Some(k) = eval_every {
-                if steps % k == 0 {
+                if steps.is_multiple_of(k) {
                     on_eval(steps, ep + 1, agent);
                 }
             }
