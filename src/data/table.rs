@@ -171,7 +171,11 @@ impl Table {
 
     /// The rows in order, each as its cells.
     pub fn rows(&self) -> impl DoubleEndedIterator<Item = &[Cell]> + ExactSizeIterator + '_ {
-        let w = self.width();
+        self.rows_of_width(self.width())
+    }
+
+    /// The cells cut into `n_rows` rows of `w` (the width before columns are added).
+    fn rows_of_width(&self, w: usize) -> impl DoubleEndedIterator<Item = &[Cell]> + ExactSizeIterator + '_ {
         (0..self.n_rows).map(move |i| &self.cells[i * w..(i + 1) * w])
     }
 
@@ -229,12 +233,9 @@ impl Table {
         let w = self.width();
         if w != old_w && self.n_rows > 0 {
             let mut cells = Vec::with_capacity(self.n_rows * w);
-            for r in self.cells.chunks_exact(old_w.max(1)).take(self.n_rows) {
-                cells.extend(r.iter().take(old_w).cloned());
+            for r in self.rows_of_width(old_w) {
+                cells.extend_from_slice(r);
                 cells.extend(std::iter::repeat_n(Cell::Empty, w - old_w));
-            }
-            if old_w == 0 {
-                cells = vec![Cell::Empty; self.n_rows * w];
             }
             self.cells = cells;
         }

@@ -94,8 +94,9 @@ impl TabularEnv {
     /// An environment over `model` starting uniformly in `starts`.
     pub fn new(model: Arc<TabularModel>, starts: Arc<Vec<usize>>, max_steps: Option<u64>) -> Self {
         let state = starts.first().copied().unwrap_or(0);
-        let one_outcome = model.raw().0.windows(2).all(|w| w[1] - w[0] <= 1);
-        let step_draws = !(one_outcome && starts.len() <= 1);
+        // Every pair's probabilities sum to 1, so a deterministic model is one
+        // with exactly one outcome per pair.
+        let step_draws = !(model.is_deterministic() && starts.len() <= 1);
         TabularEnv { model, starts, max_steps, rng: crate::util::rng_for(0, &[]), step_draws, state, t: 0 }
     }
 

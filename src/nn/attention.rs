@@ -816,7 +816,6 @@ impl KeptProbs {
             p = Vec::new();
         }
         p.resize(len, 0.0);
-        p.truncate(len);
         p
     }
 }
